@@ -1,0 +1,158 @@
+//! rustc-style diagnostics. Every user-facing input error carries a [`Span`] so the operator
+//! sees the exact file, line and column with a snippet and a caret, before any host is touched.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A position in a source file. Lines and columns are 1-based; a zero line means "unknown
+/// position inside the file" (for example a synthesized play).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    pub file: Option<Arc<PathBuf>>,
+    pub line: u32,
+    pub col: u32,
+    /// Width of the underlined region in characters (at least 1 when rendered).
+    pub len: u32,
+}
+
+impl Span {
+    pub fn new(file: &Arc<PathBuf>, line: u32, col: u32, len: u32) -> Self {
+        Span { file: Some(file.clone()), line, col, len }
+    }
+
+    pub fn file_only(file: &Path) -> Self {
+        Span { file: Some(Arc::new(file.to_path_buf())), line: 0, col: 0, len: 0 }
+    }
+
+    pub fn unknown() -> Self {
+        Span::default()
+    }
+
+    /// Offsets this span by `dl` lines and, on its first line, `dc` columns. Used to point
+    /// inside a Jinja expression embedded in a YAML scalar.
+    pub fn shifted(&self, dl: u32, dc: u32) -> Span {
+        let mut s = self.clone();
+        if dl > 0 {
+            s.line += dl;
+            s.col = dc.max(1);
+        } else {
+            s.col += dc;
+        }
+        s
+    }
+
+    pub fn with_len(mut self, len: u32) -> Span {
+        self.len = len;
+        self
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.file {
+            None => write!(f, "<input>"),
+            Some(p) if self.line == 0 => write!(f, "{}", p.display()),
+            Some(p) => write!(f, "{}:{}:{}", p.display(), self.line, self.col),
+        }
+    }
+}
+
+/// One error or warning with a location, a caret label and optional help.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub message: String,
+    pub span: Span,
+    pub label: String,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(span: Span, message: impl Into<String>) -> Self {
+        Diagnostic { message: message.into(), span, label: String::new(), help: None }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Renders like rustc. The source line is re-read from disk so that diagnostics stay
+    /// cheap to carry around; a file that vanished renders without a snippet.
+    pub fn render(&self) -> String {
+        let mut out = format!("error: {}\n", self.message);
+        let Some(file) = &self.span.file else {
+            if let Some(h) = &self.help {
+                out.push_str(&format!("  = help: {h}\n"));
+            }
+            return out;
+        };
+        out.push_str(&format!("  --> {}\n", self.span));
+        let line_text = if self.span.line > 0 {
+            std::fs::read_to_string(file.as_path())
+                .ok()
+                .and_then(|t| t.lines().nth(self.span.line as usize - 1).map(str::to_string))
+        } else {
+            None
+        };
+        if let Some(text) = line_text {
+            let num = self.span.line.to_string();
+            let pad = " ".repeat(num.len());
+            let col = self.span.col.max(1) as usize;
+            // Tabs keep their width so the caret lines up with what the terminal shows.
+            let prefix: String = text
+                .chars()
+                .take(col - 1)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let width = (self.span.len.max(1) as usize)
+                .min(text.chars().count().saturating_sub(col - 1).max(1));
+            out.push_str(&format!("{pad} |\n{num} | {text}\n{pad} | {prefix}{}", "^".repeat(width)));
+            if !self.label.is_empty() {
+                out.push(' ');
+                out.push_str(&self.label);
+            }
+            out.push('\n');
+            if self.help.is_some() {
+                out.push_str(&format!("{pad} |\n"));
+            }
+        }
+        if let Some(h) = &self.help {
+            out.push_str(&format!("  = help: {h}\n"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.span, self.message)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_snippet_with_caret() {
+        let dir = std::env::temp_dir().join(format!("strata-diag-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("play.yml");
+        std::fs::write(&f, "- hosts: all\n  tasks:\n    - bogus: 1\n").unwrap();
+        let span = Span::new(&Arc::new(f.clone()), 3, 7, 5);
+        let d = Diagnostic::new(span, "unknown module `bogus`").label("not a module");
+        let r = d.render();
+        assert!(r.contains("error: unknown module `bogus`"), "{r}");
+        assert!(r.contains(&format!("--> {}:3:7", f.display())), "{r}");
+        assert!(r.contains("3 |     - bogus: 1"), "{r}");
+        assert!(r.contains("  |       ^^^^^ not a module"), "{r}");
+    }
+}

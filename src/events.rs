@@ -1,0 +1,62 @@
+//! Events flow one way, from executors to the single reporter. Executors never print.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::modules::FileDiff;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    Unreachable,
+    /// Failed, but `ignore_errors` was set.
+    Ignored,
+}
+
+/// Stable JSON field names: documented in the README (`--json`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    PlaybookStart { file: String },
+    PlayStart { name: String, hosts: Vec<String> },
+    TaskStart { name: String, role: Option<String>, handler: bool },
+    /// One host's result for the current task (or one loop item when `item` is set).
+    HostResult {
+        host: String,
+        task: String,
+        status: Status,
+        /// Short reason shown on the host's line (failure message, or empty).
+        msg: String,
+        /// Loop item label, for per-item lines.
+        item: Option<String>,
+        /// The registered-variable form of the result; `{"censored": ...}` under no_log.
+        result: Value,
+        diff: Vec<FileDiff>,
+        delegated_to: Option<String>,
+    },
+    /// Rescued or retried notices and warnings.
+    Warning { host: Option<String>, msg: String },
+    Retry { host: String, task: String, attempt: u32, retries: u32 },
+    NoHostsMatched { pattern: String },
+    PlayEnd { name: String },
+    Recap { stats: Vec<HostStats>, elapsed_secs: f64 },
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct HostStats {
+    pub host: String,
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
+}
+
+pub type EventTx = tokio::sync::mpsc::UnboundedSender<Event>;
+pub type EventRx = tokio::sync::mpsc::UnboundedReceiver<Event>;

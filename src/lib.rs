@@ -1,0 +1,7 @@
+//! strata: an agentless, SSH push-based orchestrator that runs Ansible-style playbooks.
+pub mod diagnostic;
+pub mod events;
+pub mod modules;
+pub mod template;
+pub mod transport;
+pub mod yaml;

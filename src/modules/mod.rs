@@ -1,0 +1,280 @@
+//! Module interface and registry. A module is Rust code that turns validated arguments into one
+//! shell script run over the host's existing connection (plus an optional stdin payload), and
+//! parses what comes back. One round trip per task is the target; no code is uploaded.
+
+use std::path::{Path, PathBuf};
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use crate::template::Templar;
+use crate::transport::{ExecOutput, Transport, TransportError};
+
+pub mod args;
+pub use args::Args;
+
+/// Parameter types checked at load time (when the value is not templated) and at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamType {
+    Str,
+    Bool,
+    Int,
+    Float,
+    /// A list, or a comma-separated string, as Ansible accepts.
+    List,
+    Dict,
+    /// A file mode: octal string/int or symbolic (`u+rwx,g-w`).
+    Mode,
+    /// Anything, e.g. `debug: msg` or `set_fact` values.
+    Raw,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: ParamType,
+    pub required: bool,
+    pub aliases: &'static [&'static str],
+    /// Allowed values for string parameters; empty means any.
+    pub choices: &'static [&'static str],
+}
+
+impl Param {
+    pub const fn new(name: &'static str, ty: ParamType) -> Self {
+        Param { name, ty, required: false, aliases: &[], choices: &[] }
+    }
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub const fn aliases(mut self, a: &'static [&'static str]) -> Self {
+        self.aliases = a;
+        self
+    }
+    pub const fn choices(mut self, c: &'static [&'static str]) -> Self {
+        self.choices = c;
+        self
+    }
+}
+
+/// How a module treats a bare string argument (`shell: echo hi`, `copy: src=a dest=b`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreeForm {
+    /// Only `k=v` pairs are allowed in a string argument.
+    KeyValue,
+    /// The string (minus recognised `k=v` options such as `chdir=`) becomes this parameter,
+    /// as with `command`/`shell` (`_raw_params` in Ansible).
+    Raw(&'static str),
+}
+
+#[derive(Debug)]
+pub struct ModuleSpec {
+    pub name: &'static str,
+    pub params: &'static [Param],
+    pub free_form: FreeForm,
+    /// Groups of which at most one may be given.
+    pub mutually_exclusive: &'static [&'static [&'static str]],
+    /// Groups of which at least one must be given.
+    pub required_one_of: &'static [&'static [&'static str]],
+    /// Accept parameters not listed (set_fact takes arbitrary names).
+    pub any_params: bool,
+}
+
+/// Privilege escalation for one task, applied by [`ModuleCtx::run`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Become {
+    pub user: String,
+}
+
+/// One file's before/after, shown by `--diff`.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct FileDiff {
+    pub before_header: String,
+    pub after_header: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// The outcome of a module, shaped like Ansible's result dict once serialized.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleResult {
+    pub changed: bool,
+    pub failed: bool,
+    pub skipped: bool,
+    pub msg: Option<String>,
+    /// Module-specific return values (`rc`, `stdout`, `dest`, `stat`, ...).
+    pub data: Map<String, Value>,
+    pub diff: Vec<FileDiff>,
+    /// Facts to set on the host (`set_fact`, `setup`): `ansible_facts` in Ansible's results.
+    pub facts: Map<String, Value>,
+}
+
+impl ModuleResult {
+    pub fn ok() -> Self {
+        ModuleResult::default()
+    }
+    pub fn changed(changed: bool) -> Self {
+        ModuleResult { changed, ..Default::default() }
+    }
+    pub fn failed(msg: impl Into<String>) -> Self {
+        ModuleResult { failed: true, msg: Some(msg.into()), ..Default::default() }
+    }
+    pub fn with(mut self, key: &str, v: impl Into<Value>) -> Self {
+        self.data.insert(key.to_string(), v.into());
+        self
+    }
+    pub fn msg(mut self, m: impl Into<String>) -> Self {
+        self.msg = Some(m.into());
+        self
+    }
+
+    /// Adds Ansible's `rc`/`stdout`/`stderr`/`*_lines` keys from a command's output.
+    pub fn with_output(mut self, out: &ExecOutput) -> Self {
+        let stdout = out.stdout_str();
+        let stderr = out.stderr_str();
+        let trim = |s: &str| s.strip_suffix('\n').unwrap_or(s).to_string();
+        let (so, se) = (trim(&stdout), trim(&stderr));
+        let lines = |s: &str| Value::Array(s.lines().map(|l| Value::from(l)).collect());
+        self.data.insert("rc".into(), out.rc.into());
+        self.data.insert("stdout_lines".into(), lines(&so));
+        self.data.insert("stderr_lines".into(), lines(&se));
+        self.data.insert("stdout".into(), so.into());
+        self.data.insert("stderr".into(), se.into());
+        self
+    }
+
+    /// The registered-variable form: data plus `changed`, `failed`, `msg`, `skipped`, `diff`.
+    pub fn to_value(&self) -> Value {
+        let mut m = self.data.clone();
+        m.insert("changed".into(), self.changed.into());
+        m.insert("failed".into(), self.failed.into());
+        if self.skipped {
+            m.insert("skipped".into(), true.into());
+        }
+        if let Some(msg) = &self.msg {
+            m.insert("msg".into(), msg.clone().into());
+        }
+        if !self.facts.is_empty() {
+            m.insert("ansible_facts".into(), Value::Object(self.facts.clone()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// Errors that stop a module before it produced a result.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// Bad arguments discovered at run time (after templating): the task fails with this text.
+    #[error("{0}")]
+    Args(String),
+}
+
+/// Where a task's relative `src` paths resolve: the role's `files/` or `templates/`, then the
+/// playbook directory's, as Ansible searches.
+#[derive(Clone, Debug, Default)]
+pub struct SearchPaths {
+    /// Most specific first: role dir, then the playbook dir.
+    pub roots: Vec<PathBuf>,
+}
+
+impl SearchPaths {
+    /// Finds `rel` under `<root>/<subdir>/rel` or `<root>/rel`; an absolute path is kept.
+    pub fn find(&self, subdir: &str, rel: &str) -> Option<PathBuf> {
+        let p = Path::new(rel);
+        if p.is_absolute() {
+            return p.exists().then(|| p.to_path_buf());
+        }
+        for root in &self.roots {
+            for cand in [root.join(subdir).join(p), root.join(p)] {
+                if cand.exists() {
+                    return Some(cand);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Everything a module may use while running on one host.
+pub struct ModuleCtx<'a> {
+    pub host: &'a str,
+    pub conn: &'a dyn Transport,
+    pub become_: Option<Become>,
+    /// Task/play `environment`, exported before the module's script.
+    pub env: Vec<(String, String)>,
+    pub check_mode: bool,
+    pub diff: bool,
+    pub search: &'a SearchPaths,
+    pub templar: &'a Templar,
+    /// The host's variables as a Jinja context (for `template`, `debug: var=`, `assert`).
+    pub vars: &'a minijinja::Value,
+}
+
+impl ModuleCtx<'_> {
+    /// Runs a POSIX `sh` script on the host, with become and environment applied.
+    pub async fn run(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, ModuleError> {
+        let cmd = wrap_command(script, &self.env, self.become_.as_ref());
+        Ok(self.conn.exec(&cmd, stdin).await?)
+    }
+}
+
+/// Quotes a string for POSIX sh: the one quoting function every module uses.
+pub fn sh_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b)) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Builds the command line sent to the host: environment exports, then the script under
+/// `/bin/sh -c`, under `sudo` when becoming another user. `-n` makes sudo fail instead of
+/// hanging on a password prompt nobody will answer.
+pub fn wrap_command(script: &str, env: &[(String, String)], become_: Option<&Become>) -> String {
+    let mut body = String::new();
+    for (k, v) in env {
+        body.push_str(&format!("export {k}={}; ", sh_quote(v)));
+    }
+    body.push_str(script);
+    match become_ {
+        None => format!("/bin/sh -c {}", sh_quote(&body)),
+        Some(b) => format!("sudo -H -S -n -u {} -- /bin/sh -c {}", sh_quote(&b.user), sh_quote(&body)),
+    }
+}
+
+/// A module implementation. `run` is boxed so modules can live in one registry table.
+pub trait Module: Send + Sync {
+    fn spec(&self) -> &'static ModuleSpec;
+    fn run<'a>(&'a self, ctx: &'a ModuleCtx<'a>, args: &'a Args) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
+}
+
+/// Looks a module up by its short name or its `ansible.builtin.` name.
+pub fn lookup(name: &str) -> Option<&'static dyn Module> {
+    let short = name.strip_prefix("ansible.builtin.").or_else(|| name.strip_prefix("ansible.legacy.")).unwrap_or(name);
+    registry().iter().copied().find(|m| m.spec().name == short)
+}
+
+/// Every module strata ships. Each lives in its own file under `src/modules/`.
+pub fn registry() -> &'static [&'static dyn Module] {
+    &[]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_round_trips_through_sh() {
+        for s in ["plain", "with space", "it's", "$HOME `x` \"q\"", ""] {
+            let out = std::process::Command::new("sh").arg("-c").arg(format!("printf %s {}", sh_quote(s))).output().unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn become_wraps_in_sudo() {
+        let c = wrap_command("id -u", &[("A".into(), "b c".into())], Some(&Become { user: "root".into() }));
+        assert_eq!(c, "sudo -H -S -n -u root -- /bin/sh -c 'export A='\\''b c'\\''; id -u'");
+    }
+}

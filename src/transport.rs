@@ -1,0 +1,57 @@
+//! The boundary between the engine and a host. Modules only ever talk to a [`Transport`], so the
+//! same module code runs over SSH to a remote host and locally for `delegate_to: localhost`.
+
+use futures::future::BoxFuture;
+
+/// What a remote command produced. Output stays bytes: files and command output need not be
+/// UTF-8, and modules decide how to decode.
+#[derive(Clone, Debug, Default)]
+pub struct ExecOutput {
+    /// Exit status; a command killed by a signal reports 128 + signal, as a POSIX shell does.
+    pub rc: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl ExecOutput {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+#[derive(Debug, thiserror::Error, Clone)]
+pub enum TransportError {
+    /// The host cannot be reached or the connection died: Ansible's "UNREACHABLE".
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// The host answered but refused us (authentication, host key mismatch).
+    #[error("{0}")]
+    Refused(String),
+    /// A transfer or protocol operation failed on a live connection.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl TransportError {
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, TransportError::Unreachable(_) | TransportError::Refused(_))
+    }
+}
+
+pub type TransportResult<T> = Result<T, TransportError>;
+
+/// One live connection to one host, shared by every task on that host for the whole run.
+pub trait Transport: Send + Sync {
+    /// Runs `cmd` with the login shell's `-c` (as sshd does) and feeds `stdin`, then closes stdin.
+    fn exec<'a>(&'a self, cmd: &'a str, stdin: Option<&'a [u8]>) -> BoxFuture<'a, TransportResult<ExecOutput>>;
+
+    /// Writes `data` to the remote file `path`, creating or truncating it, with permission bits
+    /// `mode`. Callers write to a temporary name and rename; this call does not rename.
+    fn put_file<'a>(&'a self, path: &'a str, data: &'a [u8], mode: u32) -> BoxFuture<'a, TransportResult<()>>;
+
+    /// A short description for messages ("root@10.77.0.2:22", "localhost").
+    fn describe(&self) -> String;
+}

@@ -1,0 +1,290 @@
+//! YAML loading that keeps a source position on every node. Playbooks, roles, inventories and
+//! vars files are all parsed into [`Node`] first, so that every later validation error can
+//! point at the offending key or value.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use crate::diagnostic::{Diagnostic, Span};
+
+/// A YAML value with the position it was written at.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub value: Yaml,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum Yaml {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    /// Insertion order matters (Ansible keeps it, and so do diffs and error order).
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn kind(&self) -> &'static str {
+        match &self.value {
+            Yaml::Null => "null",
+            Yaml::Bool(_) => "a boolean",
+            Yaml::Int(_) => "an integer",
+            Yaml::Float(_) => "a float",
+            Yaml::Str(_) => "a string",
+            Yaml::Seq(_) => "a list",
+            Yaml::Map(_) => "a mapping",
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Yaml::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Yaml::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Yaml::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.value, Yaml::Null)
+    }
+
+    /// Looks up a key in a mapping node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+    }
+
+    /// The scalar rendered as Ansible would see it as a string (keys, free-form args).
+    pub fn scalar_string(&self) -> Option<String> {
+        match &self.value {
+            Yaml::Null => Some(String::new()),
+            Yaml::Bool(b) => Some(if *b { "True".into() } else { "False".into() }),
+            Yaml::Int(i) => Some(i.to_string()),
+            Yaml::Float(f) => Some(f.to_string()),
+            Yaml::Str(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// Converts to a plain JSON value, dropping positions. Map keys that are not strings are
+    /// stringified, as Ansible does when it hands values to Jinja.
+    pub fn to_json(&self) -> Value {
+        match &self.value {
+            Yaml::Null => Value::Null,
+            Yaml::Bool(b) => Value::Bool(*b),
+            Yaml::Int(i) => Value::from(*i),
+            Yaml::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            Yaml::Str(s) => Value::String(s.clone()),
+            Yaml::Seq(s) => Value::Array(s.iter().map(Node::to_json).collect()),
+            Yaml::Map(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.scalar_string().unwrap_or_default(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    pub fn error(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.span.clone(), message)
+    }
+
+    fn attach_file(&mut self, file: &Arc<PathBuf>) {
+        self.span.file = Some(file.clone());
+        match &mut self.value {
+            Yaml::Seq(s) => s.iter_mut().for_each(|n| n.attach_file(file)),
+            Yaml::Map(m) => m.iter_mut().for_each(|(k, v)| {
+                k.attach_file(file);
+                v.attach_file(file);
+            }),
+            _ => {}
+        }
+    }
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_json())
+    }
+}
+
+/// Visitor output before the position is attached by `Spanned`.
+struct Inner(Yaml);
+
+impl<'de> Deserialize<'de> for Inner {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(InnerVisitor)
+    }
+}
+
+struct InnerVisitor;
+
+impl<'de> Visitor<'de> for InnerVisitor {
+    type Value = Inner;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Inner, E> {
+        Ok(Inner(Yaml::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Inner, E> {
+        Ok(Inner(Yaml::Int(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Inner, E> {
+        Ok(Inner(i64::try_from(v).map(Yaml::Int).unwrap_or(Yaml::Float(v as f64))))
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Inner, E> {
+        Ok(Inner(i64::try_from(v).map(Yaml::Int).unwrap_or(Yaml::Float(v as f64))))
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Inner, E> {
+        Ok(Inner(i64::try_from(v).map(Yaml::Int).unwrap_or(Yaml::Float(v as f64))))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Inner, E> {
+        Ok(Inner(Yaml::Float(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Inner, E> {
+        Ok(Inner(Yaml::Str(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Inner, E> {
+        Ok(Inner(Yaml::Str(v)))
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Inner, E> {
+        Ok(Inner(Yaml::Str(String::from_utf8_lossy(v).into_owned())))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Inner, E> {
+        Ok(Inner(Yaml::Null))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Inner, E> {
+        Ok(Inner(Yaml::Null))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Inner, D::Error> {
+        Inner::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Inner, A::Error> {
+        let mut items = Vec::new();
+        while let Some(n) = seq.next_element::<Node>()? {
+            items.push(n);
+        }
+        Ok(Inner(Yaml::Seq(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Inner, A::Error> {
+        let mut items: Vec<(Node, Node)> = Vec::new();
+        while let Some(k) = map.next_key::<Node>()? {
+            let v = map.next_value::<Node>()?;
+            items.push((k, v));
+        }
+        Ok(Inner(Yaml::Map(items)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<Inner>::deserialize(d)?;
+        let loc = s.referenced;
+        let span = Span {
+            file: None,
+            line: loc.line() as u32,
+            col: loc.column() as u32,
+            len: loc.span().len() as u32,
+        };
+        Ok(Node { value: s.value.0, span })
+    }
+}
+
+fn options() -> serde_saphyr::Options {
+    let mut o = serde_saphyr::Options::default();
+    // Ansible (PyYAML) reads `0644` as octal 420; users write modes that way.
+    #[allow(deprecated)]
+    {
+        o.legacy_octal_numbers = true;
+    }
+    o
+}
+
+/// Parses YAML text. `file` is used only for error positions.
+pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
+    let file = Arc::new(file.to_path_buf());
+    if text.trim().is_empty() {
+        return Ok(Node { value: Yaml::Null, span: Span::new(&file, 1, 1, 0) });
+    }
+    let mut node: Node = serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
+        let (line, col) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((0, 0));
+        let msg = first_line(&e.to_string());
+        Diagnostic::new(Span::new(&file, line, col, 1), format!("malformed YAML: {msg}"))
+            .label("here")
+    })?;
+    node.attach_file(&file);
+    Ok(node)
+}
+
+/// Reads and parses a YAML file; I/O errors name the file.
+pub fn load_file(path: &Path) -> Result<Node, Diagnostic> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::new(Span::file_only(path), format!("cannot read {}: {e}", path.display()))
+    })?;
+    parse_str(&text, path)
+}
+
+/// serde-saphyr's messages embed their own snippet; keep only the headline since we render ours.
+fn first_line(s: &str) -> String {
+    let l = s.lines().next().unwrap_or("").trim();
+    // Drop a trailing " at line X column Y" that would duplicate our location.
+    match l.find(" at line ") {
+        Some(i) => l[..i].to_string(),
+        None => l.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_positions_of_nested_nodes() {
+        let n = parse_str("- hosts: all\n  tasks:\n    - name: x\n      debug: {msg: hi}\n", Path::new("p.yml")).unwrap();
+        let play = &n.as_seq().unwrap()[0];
+        let tasks = play.get("tasks").unwrap();
+        let t = &tasks.as_seq().unwrap()[0];
+        let (k, _) = &t.as_map().unwrap()[1];
+        assert_eq!(k.as_str(), Some("debug"));
+        assert_eq!((k.span.line, k.span.col), (4, 7));
+        assert_eq!(k.span.file.as_deref().map(|p| p.as_path()), Some(Path::new("p.yml")));
+    }
+
+    #[test]
+    fn yaml_11_booleans_and_octal() {
+        let n = parse_str("a: yes\nb: no\nc: 0644\nd: '0644'\n", Path::new("v.yml")).unwrap();
+        let j = n.to_json();
+        assert_eq!(j["a"], Value::Bool(true));
+        assert_eq!(j["b"], Value::Bool(false));
+        assert_eq!(j["c"], Value::from(420));
+        assert_eq!(j["d"], Value::from("0644"));
+    }
+
+    #[test]
+    fn malformed_yaml_is_located() {
+        let e = parse_str("- hosts: all\n  tasks: [\n", Path::new("bad.yml")).unwrap_err();
+        assert!(e.message.starts_with("malformed YAML"), "{}", e.message);
+        assert!(e.span.line >= 2, "{:?}", e.span);
+    }
+}
