@@ -2,6 +2,7 @@
 pub mod diagnostic;
 pub mod events;
 pub mod modules;
+pub mod playbook;
 pub mod template;
 pub mod transport;
 pub mod yaml;

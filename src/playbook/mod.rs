@@ -1,0 +1,2 @@
+//! Playbook loading and validation: spanned YAML in, [`model`] out, with every error located.
+pub mod model;

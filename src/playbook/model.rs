@@ -1,0 +1,226 @@
+//! The validated playbook model. The loader turns spanned YAML into these types; the executor
+//! only ever sees these, never raw YAML. Static imports (`import_tasks`, `import_role`, play
+//! `roles:`, role `meta` dependencies) are already expanded here; dynamic includes are kept as
+//! items and loaded by the executor at run time (pre-validated when their path is static).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Span;
+
+#[derive(Clone, Debug)]
+pub struct Playbook {
+    pub path: PathBuf,
+    pub plays: Vec<Play>,
+}
+
+/// A Jinja expression as written, with its position (for `when`, `changed_when`, ...).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cond {
+    pub expr: String,
+    pub span: Span,
+}
+
+/// A string that may be templated, with its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Text {
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Strategy {
+    #[default]
+    Linear,
+    Free,
+}
+
+/// One step of `serial:`. A list of these cycles the last value, as in Ansible.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Serial {
+    Count(u32),
+    Percent(f64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Play {
+    pub name: String,
+    pub span: Span,
+    /// Host pattern, possibly templated (with extra vars only, before any host is touched).
+    pub hosts: Text,
+    /// Play `vars`, in order, still untemplated.
+    pub vars: Map<String, Value>,
+    /// `vars_files` contents, already loaded and merged in order.
+    pub vars_files: Map<String, Value>,
+    pub gather_facts: bool,
+    pub become_: Option<bool>,
+    pub become_user: Option<String>,
+    pub environment: Option<Value>,
+    pub tags: Vec<String>,
+    pub serial: Vec<Serial>,
+    pub strategy: Strategy,
+    pub max_fail_percentage: Option<f64>,
+    pub any_errors_fatal: bool,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub ignore_errors: Option<bool>,
+    pub no_log: Option<bool>,
+    /// The play's directory: relative `files/`, `templates/` and includes resolve from here.
+    pub base_dir: PathBuf,
+    pub pre_tasks: Vec<Item>,
+    /// Play `roles:` expanded to one `Item::Block` per role (dependencies first), then `tasks:`.
+    pub tasks: Vec<Item>,
+    pub post_tasks: Vec<Item>,
+    /// Play handlers followed by the handlers of every role the play uses.
+    pub handlers: Vec<Handler>,
+}
+
+/// A role as used by a play or include: where its files are and the variables it brings.
+#[derive(Clone, Debug)]
+pub struct RoleCtx {
+    pub name: String,
+    /// `role_path`.
+    pub path: PathBuf,
+    /// `defaults/main.yml`: lowest precedence.
+    pub defaults: Map<String, Value>,
+    /// `vars/main.yml`: above play vars.
+    pub vars: Map<String, Value>,
+    /// Parameters given where the role is used (`roles: [{role: x, a: 1}]`, include_role `vars`).
+    pub params: Map<String, Value>,
+}
+
+/// Keywords shared by tasks, blocks and includes. Inherited keywords (`become`, `tags`, `when`
+/// of imports) are already merged into the children by the loader, except `when` of a block,
+/// which the executor evaluates per child task as Ansible does.
+#[derive(Clone, Debug, Default)]
+pub struct Common {
+    pub when: Vec<Cond>,
+    /// Effective tags, including those inherited from play, role, block and import.
+    pub tags: Vec<String>,
+    pub vars: Map<String, Value>,
+    pub become_: Option<bool>,
+    pub become_user: Option<Text>,
+    pub environment: Option<Value>,
+    pub ignore_errors: Option<Cond>,
+    pub no_log: Option<bool>,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub delegate_to: Option<Text>,
+    pub run_once: bool,
+    pub any_errors_fatal: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoopKind {
+    /// `loop:` and `with_list:`: the list as given.
+    Loop,
+    /// `with_items:`: flattened one level.
+    Items,
+    /// `with_dict:`: `{key, value}` items.
+    Dict,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoopSpec {
+    pub kind: LoopKind,
+    /// Untemplated value: a list, or a string expression producing one.
+    pub value: Value,
+    pub span: Span,
+    pub loop_var: String,
+    pub index_var: Option<String>,
+    pub label: Option<String>,
+    /// Seconds to pause between items (`loop_control.pause`).
+    pub pause: Option<f64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Task {
+    pub name: Option<String>,
+    pub span: Span,
+    /// Canonical short module name (`copy`, not `ansible.builtin.copy`), or `meta`.
+    pub action: String,
+    pub action_span: Span,
+    /// Module arguments, untemplated. Free-form strings were already split by the loader.
+    pub args: Map<String, Value>,
+    pub common: Common,
+    pub loop_: Option<LoopSpec>,
+    pub register: Option<String>,
+    pub notify: Vec<String>,
+    pub changed_when: Option<Vec<Cond>>,
+    pub failed_when: Option<Vec<Cond>>,
+    pub until: Option<Vec<Cond>>,
+    pub retries: Option<u32>,
+    pub delay: Option<f64>,
+    pub role: Option<Arc<RoleCtx>>,
+    /// Directory for relative lookups (`files/`, `templates/`): the role or play directory.
+    pub base_dir: PathBuf,
+}
+
+impl Task {
+    /// The name shown in headers: Ansible's `role : name`, or the action when unnamed.
+    pub fn display_name(&self) -> String {
+        let n = self.name.clone().unwrap_or_else(|| self.action.clone());
+        match &self.role {
+            Some(r) => format!("{} : {n}", r.name),
+            None => n,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub name: Option<String>,
+    pub span: Span,
+    pub block: Vec<Item>,
+    pub rescue: Vec<Item>,
+    pub always: Vec<Item>,
+    pub common: Common,
+    pub role: Option<Arc<RoleCtx>>,
+}
+
+/// `include_tasks` (dynamic): the file is chosen and loaded per host at run time.
+#[derive(Clone, Debug)]
+pub struct IncludeTasks {
+    pub name: Option<String>,
+    pub span: Span,
+    pub file: Text,
+    pub common: Common,
+    pub loop_: Option<LoopSpec>,
+    pub role: Option<Arc<RoleCtx>>,
+    /// Where a relative `file` resolves: the including file's directory (or the role's `tasks/`).
+    pub base_dir: PathBuf,
+    /// The parsed file when `file` is static, so it is validated before any host is touched.
+    pub preloaded: Option<Vec<Item>>,
+}
+
+/// `include_role` (dynamic).
+#[derive(Clone, Debug)]
+pub struct IncludeRole {
+    pub name: Option<String>,
+    pub span: Span,
+    pub role_name: Text,
+    pub tasks_from: Option<String>,
+    pub common: Common,
+    pub loop_: Option<LoopSpec>,
+    /// The role loaded at load time when `role_name` is static: its tasks (as one block whose
+    /// tasks carry the role context) and handlers.
+    pub preloaded: Option<(Vec<Item>, Vec<Handler>)>,
+    pub base_dir: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub enum Item {
+    Task(Box<Task>),
+    Block(Box<Block>),
+    IncludeTasks(Box<IncludeTasks>),
+    IncludeRole(Box<IncludeRole>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Handler {
+    pub task: Task,
+    /// The handler's name plus its `listen` topics: a `notify` matching any of these runs it.
+    pub listen: Vec<String>,
+}
