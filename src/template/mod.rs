@@ -53,7 +53,11 @@ impl Templar {
     pub fn render_value(&self, v: &Value, ctx: &JValue, span: &Span) -> Result<Value, Diagnostic> {
         Ok(match v {
             Value::String(s) => self.render_str(s, ctx, span)?,
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.render_value(x, ctx, span)).collect::<Result<_, _>>()?),
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| self.render_value(x, ctx, span))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Object(m) => Value::Object(
                 m.iter()
                     .map(|(k, x)| Ok((k.clone(), self.render_value(x, ctx, span)?)))
@@ -65,12 +69,19 @@ impl Templar {
 
     /// Evaluates a bare Jinja expression (`when:`, `that:`, `var:`).
     pub fn eval(&self, expr: &str, ctx: &JValue, span: &Span) -> Result<Value, Diagnostic> {
-        let e = self.env.compile_expression(expr).map_err(|e| jinja_error(&e, span))?;
+        let e = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| jinja_error(&e, span))?;
         let v = e.eval(ctx).map_err(|e| jinja_error(&e, span))?;
         if v.is_undefined() {
-            return Err(Diagnostic::new(span.clone(), format!("undefined variable in `{expr}`")));
+            return Err(Diagnostic::new(
+                span.clone(),
+                format!("undefined variable in `{expr}`"),
+            ));
         }
-        serde_json::to_value(&v).map_err(|e| Diagnostic::new(span.clone(), format!("template result is not data: {e}")))
+        serde_json::to_value(&v)
+            .map_err(|e| Diagnostic::new(span.clone(), format!("template result is not data: {e}")))
     }
 
     /// Evaluates a conditional with Ansible's truthiness; a bare string result such as
@@ -78,20 +89,30 @@ impl Templar {
     pub fn eval_bool(&self, expr: &str, ctx: &JValue, span: &Span) -> Result<bool, Diagnostic> {
         let expr = expr.trim();
         let expr = single_expression(expr).unwrap_or(expr);
-        let e = self.env.compile_expression(expr).map_err(|e| jinja_error(&e, span))?;
+        let e = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| jinja_error(&e, span))?;
         let v = e.eval(ctx).map_err(|e| jinja_error(&e, span))?;
         if let Some(s) = v.as_str() {
-            return Ok(crate::modules::args::to_bool(&Value::String(s.to_string())).unwrap_or(!s.is_empty()));
+            return Ok(crate::modules::args::to_bool(&Value::String(s.to_string()))
+                .unwrap_or(!s.is_empty()));
         }
         Ok(v.is_true())
     }
 
     /// Renders a template file for the `template` module; errors name the template file.
     pub fn render_file(&self, path: &Path, ctx: &JValue) -> Result<String, Diagnostic> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diagnostic::new(Span::file_only(path), format!("cannot read template {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::new(
+                Span::file_only(path),
+                format!("cannot read template {}: {e}", path.display()),
+            )
+        })?;
         let span = Span::file_only(path);
-        self.env.render_str(&text, ctx).map_err(|e| jinja_error(&e, &span))
+        self.env
+            .render_str(&text, ctx)
+            .map_err(|e| jinja_error(&e, &span))
     }
 
     /// Load-time check of a string's Jinja syntax.
@@ -99,21 +120,34 @@ impl Templar {
         if !is_template(s) {
             return Ok(());
         }
-        self.env.template_from_str(s).map(|_| ()).map_err(|e| jinja_error(&e, span))
+        self.env
+            .template_from_str(s)
+            .map(|_| ())
+            .map_err(|e| jinja_error(&e, span))
     }
 
     /// Load-time check of a bare expression's syntax (`when:`).
     pub fn check_expr_syntax(&self, expr: &str, span: &Span) -> Result<(), Diagnostic> {
         let expr = single_expression(expr.trim()).unwrap_or(expr);
-        self.env.compile_expression(expr).map(|_| ()).map_err(|e| jinja_error(&e, span))
+        self.env
+            .compile_expression(expr)
+            .map(|_| ())
+            .map_err(|e| jinja_error(&e, span))
     }
 
     /// Load-time check of a template file's syntax.
     pub fn check_file_syntax(&self, path: &Path) -> Result<(), Diagnostic> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Diagnostic::new(Span::file_only(path), format!("cannot read template {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Diagnostic::new(
+                Span::file_only(path),
+                format!("cannot read template {}: {e}", path.display()),
+            )
+        })?;
         let span = Span::file_only(path);
-        self.env.template_from_str(&text).map(|_| ()).map_err(|e| jinja_error(&e, &span))
+        self.env
+            .template_from_str(&text)
+            .map(|_| ())
+            .map_err(|e| jinja_error(&e, &span))
     }
 }
 
@@ -130,9 +164,15 @@ pub fn single_expression(s: &str) -> Option<&str> {
 /// Maps a minijinja error to a diagnostic. Line numbers inside the template are added to the
 /// span's line so errors in multi-line YAML scalars and template files point at the right line.
 pub fn jinja_error(e: &minijinja::Error, span: &Span) -> Diagnostic {
-    let mut msg = e.detail().map(|d| format!("{}: {d}", e.kind())).unwrap_or_else(|| e.kind().to_string());
+    let mut msg = e
+        .detail()
+        .map(|d| format!("{}: {d}", e.kind()))
+        .unwrap_or_else(|| e.kind().to_string());
     if matches!(e.kind(), minijinja::ErrorKind::UndefinedError) {
-        msg = format!("undefined variable: {}", e.detail().unwrap_or("a variable is undefined"));
+        msg = format!(
+            "undefined variable: {}",
+            e.detail().unwrap_or("a variable is undefined")
+        );
     }
     let mut sp = span.clone();
     if let Some(l) = e.line() {
@@ -159,14 +199,22 @@ mod tests {
     fn native_types_for_single_expression() {
         let t = Templar::new();
         let c = ctx(json!({"xs": [1, 2], "n": 3}));
-        assert_eq!(t.render_str("{{ xs }}", &c, &Span::unknown()).unwrap(), json!([1, 2]));
-        assert_eq!(t.render_str("n={{ n }}", &c, &Span::unknown()).unwrap(), json!("n=3"));
+        assert_eq!(
+            t.render_str("{{ xs }}", &c, &Span::unknown()).unwrap(),
+            json!([1, 2])
+        );
+        assert_eq!(
+            t.render_str("n={{ n }}", &c, &Span::unknown()).unwrap(),
+            json!("n=3")
+        );
     }
 
     #[test]
     fn undefined_is_an_error() {
         let t = Templar::new();
-        let e = t.render_str("{{ nope }}", &ctx(json!({})), &Span::unknown()).unwrap_err();
+        let e = t
+            .render_str("{{ nope }}", &ctx(json!({})), &Span::unknown())
+            .unwrap_err();
         assert!(e.message.contains("undefined"), "{}", e.message);
     }
 }
