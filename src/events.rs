@@ -37,6 +37,8 @@ pub enum Event {
     HostResult {
         host: String,
         task: String,
+        /// The module name; `debug` results are always shown, as in Ansible.
+        action: String,
         status: Status,
         /// Short reason shown on the host's line (failure message, or empty).
         msg: String,
