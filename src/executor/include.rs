@@ -127,13 +127,11 @@ pub async fn expand(
         let extra = [Arc::new(params.clone())];
         out.push((params, scope(h, pc, &t, inh, &extra)));
     }
-    report(
-        h,
-        pc,
-        hd.name,
-        Status::Ok,
-        json!({"changed": false, "include": hd.name}),
-    );
+    // Ansible reports (and counts as ok) one "included" result per loop item.
+    for _ in 0..out.len().max(1) {
+        let result = json!({"changed": false, "include": hd.name});
+        report(h, pc, hd.name, Status::Ok, result);
+    }
     Ok(Some(out))
 }
 

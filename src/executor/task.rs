@@ -629,8 +629,12 @@ fn finish(
         Status::Skipped => h.stats.skipped += 1,
         Status::Failed => h.stats.failed += 1,
         Status::Ignored => {
+            // Ansible counts an ignored failure as ok, and as changed when it changed.
             h.stats.ok += 1;
             h.stats.ignored += 1;
+            if step.changed {
+                h.stats.changed += 1;
+            }
         }
         Status::Unreachable => h.stats.unreachable += 1,
     }
