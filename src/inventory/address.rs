@@ -44,7 +44,10 @@ fn is_host(s: &str) -> bool {
 }
 
 fn is_port(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 5 && s.bytes().all(|b| b.is_ascii_digit()) && s.parse::<u16>().is_ok()
+    !s.is_empty()
+        && s.len() <= 5
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && s.parse::<u16>().is_ok()
 }
 
 /// The last `:` that is outside any `[...]` range.
@@ -112,7 +115,9 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
     };
     let width = if beg.starts_with('0') && beg.len() > 1 {
         if beg.len() != end.len() {
-            return Err(bad("host range must specify equal-length begin and end formats"));
+            return Err(bad(
+                "host range must specify equal-length begin and end formats",
+            ));
         }
         beg.len()
     } else {
@@ -124,11 +129,19 @@ pub fn expand_hostname_range(line: &str) -> Result<Vec<String>, String> {
             if b > e {
                 return Err(bad("host range must have begin <= end"));
             }
-            LETTERS[b..=e].chars().step_by(step).map(String::from).collect()
+            LETTERS[b..=e]
+                .chars()
+                .step_by(step)
+                .map(String::from)
+                .collect()
         }
         _ => {
-            let b: i64 = beg.parse().map_err(|_| bad("bounds must be numbers or letters"))?;
-            let e: i64 = end.parse().map_err(|_| bad("bounds must be numbers or letters"))?;
+            let b: i64 = beg
+                .parse()
+                .map_err(|_| bad("bounds must be numbers or letters"))?;
+            let e: i64 = end
+                .parse()
+                .map_err(|_| bad("bounds must be numbers or letters"))?;
             (b..=e)
                 .step_by(step)
                 .map(|n| format!("{n:0width$}"))
@@ -153,11 +166,23 @@ mod tests {
 
     #[test]
     fn ports_and_ipv6() {
-        assert_eq!(parse_address("db.example.com:2222"), Some(("db.example.com".into(), Some(2222))));
-        assert_eq!(parse_address("10.0.0.1:22"), Some(("10.0.0.1".into(), Some(22))));
+        assert_eq!(
+            parse_address("db.example.com:2222"),
+            Some(("db.example.com".into(), Some(2222)))
+        );
+        assert_eq!(
+            parse_address("10.0.0.1:22"),
+            Some(("10.0.0.1".into(), Some(22)))
+        );
         assert_eq!(parse_address("fe80::1"), Some(("fe80::1".into(), None)));
-        assert_eq!(parse_address("[fe80::1]:2200"), Some(("fe80::1".into(), Some(2200))));
-        assert_eq!(parse_address("web[1:3]:22"), Some(("web[1:3]".into(), Some(22))));
+        assert_eq!(
+            parse_address("[fe80::1]:2200"),
+            Some(("fe80::1".into(), Some(2200)))
+        );
+        assert_eq!(
+            parse_address("web[1:3]:22"),
+            Some(("web[1:3]".into(), Some(22)))
+        );
         assert_eq!(parse_address("web[1:3]"), Some(("web[1:3]".into(), None)));
         assert_eq!(parse_address("web*"), None);
         assert_eq!(parse_address("a:b"), None);
@@ -165,17 +190,38 @@ mod tests {
 
     #[test]
     fn ranges_expand_like_ansible() {
-        assert_eq!(expand_hostname_range("web[01:03]").unwrap(), ["web01", "web02", "web03"]);
-        assert_eq!(expand_hostname_range("n[0:6:3]x").unwrap(), ["n0x", "n3x", "n6x"]);
-        assert_eq!(expand_hostname_range("db-[a:c]").unwrap(), ["db-a", "db-b", "db-c"]);
+        assert_eq!(
+            expand_hostname_range("web[01:03]").unwrap(),
+            ["web01", "web02", "web03"]
+        );
+        assert_eq!(
+            expand_hostname_range("n[0:6:3]x").unwrap(),
+            ["n0x", "n3x", "n6x"]
+        );
+        assert_eq!(
+            expand_hostname_range("db-[a:c]").unwrap(),
+            ["db-a", "db-b", "db-c"]
+        );
         assert_eq!(
             expand_hostname_range("r[1:2]c[a:b]").unwrap(),
             ["r1ca", "r1cb", "r2ca", "r2cb"]
         );
         assert_eq!(expand_hostname_range("h[:1]").unwrap(), ["h0", "h1"]);
-        assert!(expand_hostname_range("h[01:100]").unwrap_err().contains("equal-length"));
-        assert!(expand_hostname_range("h[1]").unwrap_err().contains("begin:end"));
-        assert!(expand_hostname_range("h[c:a]").unwrap_err().contains("begin <= end"));
+        assert!(
+            expand_hostname_range("h[01:100]")
+                .unwrap_err()
+                .contains("equal-length")
+        );
+        assert!(
+            expand_hostname_range("h[1]")
+                .unwrap_err()
+                .contains("begin:end")
+        );
+        assert!(
+            expand_hostname_range("h[c:a]")
+                .unwrap_err()
+                .contains("begin <= end")
+        );
     }
 
     #[test]
@@ -183,6 +229,10 @@ mod tests {
         let (names, port) = expand_host_entry("web[1:2].ex:2022").unwrap();
         assert_eq!(names, ["web1.ex", "web2.ex"]);
         assert_eq!(port, Some(2022));
-        assert!(expand_host_entry("web1:").unwrap_err().contains("reserved to provide a port"));
+        assert!(
+            expand_host_entry("web1:")
+                .unwrap_err()
+                .contains("reserved to provide a port")
+        );
     }
 }

@@ -39,10 +39,11 @@ pub struct ConnectionVars {
 
 /// The last of `names` that is set (and not null) in `vars`.
 fn last_set<'a>(vars: &'a Map<String, Value>, names: &[&str]) -> Option<(&'a Value, String)> {
-    names
-        .iter()
-        .rev()
-        .find_map(|n| vars.get(*n).filter(|v| !v.is_null()).map(|v| (v, n.to_string())))
+    names.iter().rev().find_map(|n| {
+        vars.get(*n)
+            .filter(|v| !v.is_null())
+            .map(|v| (v, n.to_string()))
+    })
 }
 
 fn string(vars: &Map<String, Value>, names: &[&str]) -> Result<Option<String>, String> {
@@ -103,7 +104,14 @@ pub fn connection_vars(name: &str, vars: &Map<String, Value>) -> Result<Connecti
         host,
         port,
         user: string(vars, &["ansible_user", "ansible_ssh_user"])?,
-        password: string(vars, &["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"])?,
+        password: string(
+            vars,
+            &[
+                "ansible_password",
+                "ansible_ssh_pass",
+                "ansible_ssh_password",
+            ],
+        )?,
         private_key_file: string(
             vars,
             &["ansible_private_key_file", "ansible_ssh_private_key_file"],
@@ -117,7 +125,11 @@ pub fn connection_vars(name: &str, vars: &Map<String, Value>) -> Result<Connecti
         become_user: string(vars, &["ansible_become_user", "ansible_sudo_user"])?,
         become_password: string(
             vars,
-            &["ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"],
+            &[
+                "ansible_become_password",
+                "ansible_become_pass",
+                "ansible_sudo_pass",
+            ],
         )?,
         become_flags: string(vars, &["ansible_become_flags", "ansible_sudo_flags"])?,
     })
@@ -127,7 +139,9 @@ pub fn connection_vars(name: &str, vars: &Map<String, Value>) -> Result<Connecti
 fn expand_tilde(p: &str) -> PathBuf {
     match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ if p == "~" => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| p.into()),
+        _ if p == "~" => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| p.into()),
         _ => PathBuf::from(p),
     }
 }

@@ -30,7 +30,10 @@ impl Inventory {
                 .as_ref()
                 .and_then(|p| p.parent())
                 .map(|p| p.display().to_string());
-            out.insert("inventory_file".into(), file.map_or(Value::Null, Value::from));
+            out.insert(
+                "inventory_file".into(),
+                file.map_or(Value::Null, Value::from),
+            );
             out.insert("inventory_dir".into(), dir.map_or(Value::Null, Value::from));
         }
         merge(&mut out, &h.vars);
@@ -80,8 +83,15 @@ impl Inventory {
     pub fn magic_vars(&self, host: &str) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("inventory_hostname".into(), Value::from(host));
-        m.insert("inventory_hostname_short".into(), Value::from(short_name(host)));
-        let names = self.group_names_of(host).into_iter().map(Value::from).collect();
+        m.insert(
+            "inventory_hostname_short".into(),
+            Value::from(short_name(host)),
+        );
+        let names = self
+            .group_names_of(host)
+            .into_iter()
+            .map(Value::from)
+            .collect();
         m.insert("group_names".into(), Value::Array(names));
         m
     }

@@ -76,7 +76,9 @@ fn load_source(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
             Span::unknown(),
             format!("inventory source not found: {shown}"),
         )
-        .help("give a YAML inventory file, or a comma-separated host list such as `-i 'web1,web2,'`")),
+        .help(
+            "give a YAML inventory file, or a comma-separated host list such as `-i 'web1,web2,'`",
+        )),
         // No extension: Ansible tries the YAML parser first and falls back to INI.
         SourceKind::Unknown => {
             let doc = crate::yaml::load_file(path);

@@ -58,7 +58,8 @@ impl Host {
     fn implicit_localhost(name: &str) -> Self {
         let mut h = Host::new(name, Span::unknown(), None);
         h.implicit = true;
-        h.vars.insert("ansible_connection".into(), Value::from("local"));
+        h.vars
+            .insert("ansible_connection".into(), Value::from("local"));
         h
     }
 }
@@ -121,7 +122,8 @@ impl Inventory {
         };
         inv.add_group("all", Span::unknown());
         inv.add_group("ungrouped", Span::unknown());
-        inv.add_child("all", "ungrouped").expect("fresh groups cannot form a loop");
+        inv.add_child("all", "ungrouped")
+            .expect("fresh groups cannot form a loop");
         inv
     }
 
@@ -165,7 +167,8 @@ impl Inventory {
     }
 
     fn implicit_localhost(&self, name: &str) -> &Host {
-        self.implicit_localhost.get_or_init(|| Host::implicit_localhost(name))
+        self.implicit_localhost
+            .get_or_init(|| Host::implicit_localhost(name))
     }
 
     /// Adds a group if it does not exist yet; referencing a group again merges into it.
@@ -185,10 +188,6 @@ impl Inventory {
         source: Option<PathBuf>,
     ) -> &mut Host {
         if !self.hosts.contains_key(name) {
-            if self.groups.contains_key(name) {
-                self.warnings
-                    .push(format!("Found both group and host with same name: {name}"));
-            }
             self.hosts
                 .insert(name.to_string(), Host::new(name, span.clone(), source));
         }
@@ -289,30 +288,26 @@ impl Inventory {
         let Some(g) = self.groups.get(group) else {
             return Vec::new();
         };
-        let mut ordered = vec![g];
+        let mut ordered: indexmap::IndexSet<&str> = indexmap::IndexSet::new();
+        ordered.insert(&g.name);
         let mut frontier = vec![g];
         while !frontier.is_empty() {
             let mut next = Vec::new();
             for f in frontier {
                 for c in &f.children {
-                    let cg = &self.groups[c];
-                    if !ordered.iter().any(|o| o.name == cg.name) {
-                        ordered.push(cg);
-                        next.push(cg);
+                    if ordered.insert(c) {
+                        next.push(&self.groups[c]);
                     }
                 }
             }
             frontier = next;
         }
-        let mut out: Vec<&str> = Vec::new();
+        let ordered = ordered.into_iter().map(|n| &self.groups[n]);
+        let mut out: indexmap::IndexSet<&str> = indexmap::IndexSet::new();
         for g in ordered {
-            for h in &g.hosts {
-                if !out.contains(&h.as_str()) {
-                    out.push(h);
-                }
-            }
+            out.extend(g.hosts.iter().map(String::as_str));
         }
-        out
+        out.into_iter().collect()
     }
 
     /// Ansible's `reconcile_inventory`: parentless groups become children of `all`, hosts with
@@ -346,6 +341,14 @@ impl Inventory {
             }
         }
         self.compute_depths();
+        let clashes: Vec<String> = self
+            .hosts
+            .keys()
+            .filter(|h| self.groups.contains_key(*h))
+            .map(|h| format!("Found both group and host with same name: {h}"))
+            .filter(|w| !self.warnings.contains(w))
+            .collect();
+        self.warnings.extend(clashes);
     }
 
     /// depth(all) = 0, otherwise one more than the deepest parent (Ansible propagates

@@ -93,9 +93,16 @@ pub fn limit_from_arg(arg: &str) -> Result<String, PatternError> {
         if path.is_dir() {
             return Err(PatternError::LimitFileIsDir(path));
         }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| PatternError::LimitFileRead { path: path.clone(), reason: e.to_string() })?;
-        terms.extend(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from));
+        let text = std::fs::read_to_string(&path).map_err(|e| PatternError::LimitFileRead {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        terms.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
     }
     // A single term gets a trailing comma so a line like `web:db` stays one term, as it is one
     // pattern in Ansible.
@@ -133,8 +140,8 @@ static SUBSCRIPT: LazyLock<Regex> = LazyLock::new(|| {
 #[derive(Clone, Copy, Debug)]
 enum Subscript {
     Index(i64),
-    /// Inclusive; `None` end means "to the last host".
-    Range(usize, Option<usize>),
+    /// Inclusive; `None` end means "to the last host". The flag marks the old `[x-y]` form.
+    Range(usize, Option<usize>, bool),
 }
 
 /// Host references during evaluation: inventory index, or `implicit` for the implicit
@@ -155,12 +162,19 @@ impl Inventory {
     /// Like [`Inventory::select`] for a pattern given as a YAML list (`hosts: [web, db]`):
     /// each item is split on its own, as Ansible does.
     pub fn select_list(&self, patterns: &[String]) -> Result<Selection, PatternError> {
-        let terms = patterns.iter().flat_map(|p| split_host_pattern(p)).collect();
+        let terms = patterns
+            .iter()
+            .flat_map(|p| split_host_pattern(p))
+            .collect();
         self.select_terms(terms, None)
     }
 
     /// A play's hosts narrowed by `--limit` (already expanded by [`limit_from_arg`]).
-    pub fn select_limited(&self, pattern: &str, limit: Option<&str>) -> Result<Selection, PatternError> {
+    pub fn select_limited(
+        &self,
+        pattern: &str,
+        limit: Option<&str>,
+    ) -> Result<Selection, PatternError> {
         self.select_terms(split_host_pattern(pattern), limit.map(split_host_pattern))
     }
 
@@ -169,7 +183,10 @@ impl Inventory {
         terms: Vec<String>,
         limit: Option<Vec<String>>,
     ) -> Result<Selection, PatternError> {
-        let mut ev = Eval { inv: self, warnings: Vec::new() };
+        let mut ev = Eval {
+            inv: self,
+            warnings: Vec::new(),
+        };
         let mut hosts = ev.evaluate(terms)?;
         if let Some(limit) = limit {
             let subset = ev.evaluate(limit)?;
@@ -177,7 +194,10 @@ impl Inventory {
         }
         hosts.sort_unstable();
         let names = hosts.into_iter().map(|i| ev.name(i)).collect();
-        Ok(Selection { hosts: names, warnings: ev.warnings })
+        Ok(Selection {
+            hosts: names,
+            warnings: ev.warnings,
+        })
     }
 }
 
@@ -222,8 +242,14 @@ impl<'a> Eval<'a> {
     fn match_one(&mut self, term: &str) -> Result<Vec<HostIx>, PatternError> {
         let term = term.strip_prefix(['&', '!']).unwrap_or(term);
         let (expr, sub) = split_subscript(term);
+        if let Some(Subscript::Range(_, _, true)) = sub {
+            self.warnings.push(
+                "Use [x:y] inclusive subscripts instead of [x-y] which has been removed".into(),
+            );
+        }
         let hosts = self.enumerate(&expr)?;
-        apply_subscript(hosts, sub).ok_or_else(|| PatternError::SubscriptOutOfRange(term.to_string()))
+        apply_subscript(hosts, sub)
+            .ok_or_else(|| PatternError::SubscriptOutOfRange(term.to_string()))
     }
 
     /// Ansible's `_enumerate_matches`: hosts of matching groups (in group order), plus
@@ -259,7 +285,9 @@ impl<'a> Eval<'a> {
             results.insert(self.implicit());
         }
         if results.is_empty() && groups.is_empty() && expr != "all" {
-            self.warnings.push(format!("Could not match supplied host pattern, ignoring: {expr}"));
+            self.warnings.push(format!(
+                "Could not match supplied host pattern, ignoring: {expr}"
+            ));
         }
         Ok(results.into_iter().collect())
     }
@@ -274,7 +302,13 @@ fn compile(expr: &str) -> Result<Regex, PatternError> {
     };
     Regex::new(&src).map_err(|e| PatternError::InvalidPattern {
         pattern: expr.to_string(),
-        reason: e.to_string().lines().last().unwrap_or_default().trim().to_string(),
+        reason: e
+            .to_string()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     })
 }
 
@@ -344,7 +378,7 @@ fn split_subscript(term: &str) -> (String, Option<Subscript>) {
         "" => None,
         e => Some(e.parse().unwrap_or(usize::MAX)),
     };
-    (expr, Some(Subscript::Range(start, end)))
+    (expr, Some(Subscript::Range(start, end, &c[4] == "-")))
 }
 
 /// Ansible's `_apply_subscript`, quirks included: ranges are inclusive and clamp like Python
@@ -358,14 +392,21 @@ fn apply_subscript(hosts: Vec<HostIx>, sub: Option<Subscript>) -> Option<Vec<Hos
     let len = hosts.len();
     let index = |i: i64| -> Option<Vec<HostIx>> {
         let at = if i < 0 { len as i64 + i } else { i };
-        usize::try_from(at).ok().and_then(|a| hosts.get(a)).map(|h| vec![*h])
+        usize::try_from(at)
+            .ok()
+            .and_then(|a| hosts.get(a))
+            .map(|h| vec![*h])
     };
     match sub {
         Subscript::Index(i) => index(i),
-        Subscript::Range(start, Some(0)) => index(i64::try_from(start).unwrap_or(i64::MAX)),
-        Subscript::Range(start, end) => {
+        Subscript::Range(start, Some(0), _) => index(i64::try_from(start).unwrap_or(i64::MAX)),
+        Subscript::Range(start, end, _) => {
             let end = end.unwrap_or(len - 1).saturating_add(1).min(len);
-            Some(if start >= end { Vec::new() } else { hosts[start..end].to_vec() })
+            Some(if start >= end {
+                Vec::new()
+            } else {
+                hosts[start..end].to_vec()
+            })
         }
     }
 }

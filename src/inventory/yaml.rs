@@ -103,11 +103,13 @@ fn parse_group(
                 }
                 "children" => {
                     let child = group_name(ek)?;
-                    let null = Node { value: Yaml::Null, span: ek.span.clone() };
+                    let null = Node {
+                        value: Yaml::Null,
+                        span: ek.span.clone(),
+                    };
                     parse_group(inv, &child, ek, ev.unwrap_or(&null), source, path)?;
-                    inv.add_child(name, &child).map_err(|e| {
-                        ek.error(e).label("child group")
-                    })?;
+                    inv.add_child(name, &child)
+                        .map_err(|e| ek.error(e).label("child group"))?;
                 }
                 _ => parse_hosts_entry(inv, name, ek, ev, source)?,
             }
@@ -153,7 +155,9 @@ fn parse_hosts_entry(
     source: &Path,
 ) -> Result<(), Diagnostic> {
     let Some(entry) = key.scalar_string().filter(|s| !s.trim().is_empty()) else {
-        return Err(key.error("invalid host name: a host must be a non-empty string").label("host"));
+        return Err(key
+            .error("invalid host name: a host must be a non-empty string")
+            .label("host"));
     };
     let (names, port) = expand_host_entry(&entry).map_err(|e| key.error(e).label("host"))?;
     let vars: &[(Node, Node)] = match vars.map(|v| &v.value) {
@@ -171,7 +175,12 @@ fn parse_hosts_entry(
     };
     for name in names {
         let known = inv.contains_host(&name);
-        inv.add_host(&name, Some(group), key.span.clone(), Some(source.to_path_buf()));
+        inv.add_host(
+            &name,
+            Some(group),
+            key.span.clone(),
+            Some(source.to_path_buf()),
+        );
         if let (Some(p), false) = (port, known) {
             inv.set_host_var(&name, "ansible_port", serde_json::Value::from(p));
         }
@@ -187,7 +196,7 @@ fn did_you_mean(key: &str) -> Option<&'static str> {
     SECTIONS
         .into_iter()
         .find(|s| k == *s || k.trim_end_matches('s') == s.trim_end_matches('s'))
-        .or_else(|| match k.as_str() {
+        .or(match k.as_str() {
             "child" | "groups" | "group" | "subgroups" => Some("children"),
             "var" | "variables" => Some("vars"),
             "hostname" | "host_list" | "members" => Some("hosts"),
