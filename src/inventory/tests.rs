@@ -300,6 +300,39 @@ fn unsupported_sources_are_clear_errors() {
 }
 
 #[test]
+fn json_and_empty_files() {
+    let p = write(
+        "inv.json",
+        r#"{"all": {"hosts": {"h1": {"a": 1}}, "children": {"g": {"hosts": {"h2": null}}}}}"#,
+    );
+    let i = load(&[p]).unwrap();
+    assert_eq!(sel(&i, "all"), ["h1", "h2"]);
+    assert_eq!(i.host_vars("h1")["a"], json!(1));
+
+    let p = write("empty.yml", "# nothing yet\n");
+    let i = load(&[p]).unwrap();
+    assert_eq!(i.hosts().count(), 0);
+    assert!(i.warnings()[0].contains("is empty"), "{:?}", i.warnings());
+}
+
+#[test]
+fn host_vars_written_as_group_keys_get_help() {
+    let e = err(
+        "all:\n  children:\n    web:\n      children:\n        web1:\n          ansible_host: 10.0.0.1\n",
+    );
+    assert_eq!(
+        e.message,
+        "unexpected key `ansible_host` in group `web1`; expected hosts, children or vars"
+    );
+    assert!(
+        e.help.as_deref().unwrap().contains("if `web1` is a host"),
+        "{:?}",
+        e.help
+    );
+    assert_eq!(at(&e), (6, 11));
+}
+
+#[test]
 fn extensionless_yaml_is_sniffed() {
     let p = write("inventory", "all:\n  hosts:\n    h1:\n");
     let i = load(&[p]).unwrap();

@@ -90,9 +90,13 @@ fn parse_group(
                     "unexpected key `{section}` in group `{name}`; expected hosts, children or vars"
                 ))
                 .label("unknown group key");
-            if let Some(s) = did_you_mean(&section) {
-                d = d.help(format!("did you mean `{s}`?"));
-            }
+            d = match did_you_mean(&section) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!(
+                    "put group variables under `vars:`, and host variables under the host in \
+                     `hosts:`; if `{name}` is a host, list it under its group's `hosts:`"
+                )),
+            };
             return Err(d);
         }
         for (ek, ev) in section_entries(name, &section, v)? {
@@ -131,10 +135,12 @@ fn section_entries<'a>(
         Yaml::Str(_) => Ok(vec![(v, None)]),
         Yaml::Map(m) => Ok(m.iter().map(|(k, v)| (k, Some(v))).collect()),
         _ => {
-            let example = match section {
-                "hosts" => "hosts:\n    web1:\n    web2:",
-                "children" => "children:\n    web:\n    db:",
-                _ => "vars:\n    http_port: 80",
+            let help = match section {
+                "hosts" => {
+                    "list hosts as keys, one `web1:` per line; a host's value, if any, holds its variables"
+                }
+                "children" => "list child groups as keys, one `web:` per line",
+                _ => "write variables as `name: value` pairs",
             };
             Err(v
                 .error(format!(
@@ -142,7 +148,7 @@ fn section_entries<'a>(
                     v.kind()
                 ))
                 .label("expected a mapping")
-                .help(format!("write each entry as a key, e.g.\n  {example}")))
+                .help(help))
         }
     }
 }
