@@ -215,6 +215,12 @@ impl Inventory {
         if parent == child {
             return Err(format!("can't add group '{child}' to itself"));
         }
+        // Every group descends from `all`, so `all` under anything is a loop.
+        if child == "all" {
+            return Err(format!(
+                "Adding group 'all' as child to '{parent}' creates a recursive dependency loop."
+            ));
+        }
         if self.groups[parent].children.iter().any(|c| c == child) {
             return Ok(());
         }
