@@ -263,7 +263,29 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
         .label("here")
     })?;
     node.attach_file(&file);
+    unbool_single_letters(&mut node, text);
     Ok(node)
+}
+
+/// serde-saphyr reads `y`/`n` as booleans, PyYAML (and so Ansible) keeps them as strings.
+/// A one-character boolean can only have been one of those letters, so restore it.
+fn unbool_single_letters(node: &mut Node, text: &str) {
+    match &mut node.value {
+        Yaml::Bool(_) if node.span.len == 1 => {
+            let line = text.lines().nth(node.span.line.saturating_sub(1) as usize).unwrap_or("");
+            if let Some(c) = line.chars().nth(node.span.col.saturating_sub(1) as usize)
+                && matches!(c, 'y' | 'Y' | 'n' | 'N')
+            {
+                node.value = Yaml::Str(c.to_string());
+            }
+        }
+        Yaml::Seq(s) => s.iter_mut().for_each(|n| unbool_single_letters(n, text)),
+        Yaml::Map(m) => m.iter_mut().for_each(|(k, v)| {
+            unbool_single_letters(k, text);
+            unbool_single_letters(v, text);
+        }),
+        _ => {}
+    }
 }
 
 /// Reads and parses a YAML file; I/O errors name the file.
@@ -312,12 +334,14 @@ mod tests {
 
     #[test]
     fn yaml_11_booleans_and_octal() {
-        let n = parse_str("a: yes\nb: no\nc: 0644\nd: '0644'\n", Path::new("v.yml")).unwrap();
+        let n = parse_str("a: yes\nb: no\nc: 0644\nd: '0644'\ny: n\ne: [Y, on]\n", Path::new("v.yml")).unwrap();
         let j = n.to_json();
         assert_eq!(j["a"], Value::Bool(true));
         assert_eq!(j["b"], Value::Bool(false));
         assert_eq!(j["c"], Value::from(420));
         assert_eq!(j["d"], Value::from("0644"));
+        assert_eq!(j["y"], Value::from("n"));
+        assert_eq!(j["e"], serde_json::json!(["Y", true]));
     }
 
     #[test]
