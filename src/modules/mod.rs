@@ -41,7 +41,13 @@ pub struct Param {
 
 impl Param {
     pub const fn new(name: &'static str, ty: ParamType) -> Self {
-        Param { name, ty, required: false, aliases: &[], choices: &[] }
+        Param {
+            name,
+            ty,
+            required: false,
+            aliases: &[],
+            choices: &[],
+        }
     }
     pub const fn required(mut self) -> Self {
         self.required = true;
@@ -114,10 +120,17 @@ impl ModuleResult {
         ModuleResult::default()
     }
     pub fn changed(changed: bool) -> Self {
-        ModuleResult { changed, ..Default::default() }
+        ModuleResult {
+            changed,
+            ..Default::default()
+        }
     }
     pub fn failed(msg: impl Into<String>) -> Self {
-        ModuleResult { failed: true, msg: Some(msg.into()), ..Default::default() }
+        ModuleResult {
+            failed: true,
+            msg: Some(msg.into()),
+            ..Default::default()
+        }
     }
     pub fn with(mut self, key: &str, v: impl Into<Value>) -> Self {
         self.data.insert(key.to_string(), v.into());
@@ -222,7 +235,10 @@ impl ModuleCtx<'_> {
 
 /// Quotes a string for POSIX sh: the one quoting function every module uses.
 pub fn sh_quote(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b)) {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b))
+    {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -239,19 +255,30 @@ pub fn wrap_command(script: &str, env: &[(String, String)], become_: Option<&Bec
     body.push_str(script);
     match become_ {
         None => format!("/bin/sh -c {}", sh_quote(&body)),
-        Some(b) => format!("sudo -H -S -n -u {} -- /bin/sh -c {}", sh_quote(&b.user), sh_quote(&body)),
+        Some(b) => format!(
+            "sudo -H -S -n -u {} -- /bin/sh -c {}",
+            sh_quote(&b.user),
+            sh_quote(&body)
+        ),
     }
 }
 
 /// A module implementation. `run` is boxed so modules can live in one registry table.
 pub trait Module: Send + Sync {
     fn spec(&self) -> &'static ModuleSpec;
-    fn run<'a>(&'a self, ctx: &'a ModuleCtx<'a>, args: &'a Args) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
+    fn run<'a>(
+        &'a self,
+        ctx: &'a ModuleCtx<'a>,
+        args: &'a Args,
+    ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
 }
 
 /// Looks a module up by its short name or its `ansible.builtin.` name.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
-    let short = name.strip_prefix("ansible.builtin.").or_else(|| name.strip_prefix("ansible.legacy.")).unwrap_or(name);
+    let short = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
     registry().iter().copied().find(|m| m.spec().name == short)
 }
 
@@ -267,14 +294,27 @@ mod tests {
     #[test]
     fn quoting_round_trips_through_sh() {
         for s in ["plain", "with space", "it's", "$HOME `x` \"q\"", ""] {
-            let out = std::process::Command::new("sh").arg("-c").arg(format!("printf %s {}", sh_quote(s))).output().unwrap();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", sh_quote(s)))
+                .output()
+                .unwrap();
             assert_eq!(String::from_utf8(out.stdout).unwrap(), s);
         }
     }
 
     #[test]
     fn become_wraps_in_sudo() {
-        let c = wrap_command("id -u", &[("A".into(), "b c".into())], Some(&Become { user: "root".into() }));
-        assert_eq!(c, "sudo -H -S -n -u root -- /bin/sh -c 'export A='\\''b c'\\''; id -u'");
+        let c = wrap_command(
+            "id -u",
+            &[("A".into(), "b c".into())],
+            Some(&Become {
+                user: "root".into(),
+            }),
+        );
+        assert_eq!(
+            c,
+            "sudo -H -S -n -u root -- /bin/sh -c 'export A='\\''b c'\\''; id -u'"
+        );
     }
 }
