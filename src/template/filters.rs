@@ -123,6 +123,10 @@ fn default(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
     })
 }
 
+/// Detail of the error raised by `mandatory` without a message; the templar names the
+/// variable when it sees it.
+pub const MANDATORY: &str = "Mandatory variable not defined.";
+
 /// `mandatory(msg=None)`: the undefined error is explained (and the variable named) by the
 /// templar's diagnosis; a custom message replaces it.
 fn mandatory(v: &Value, msg: Option<String>) -> Result<Value, Error> {

@@ -305,7 +305,11 @@ impl Templar {
         if let (true, Some(ctx)) = (undefinedish, ctx) {
             let is_global = |name: &str| self.env.globals().any(|(g, _)| g == name);
             if let Some(x) = undefined::explain(src, kind, offset.unwrap_or(0), ctx, &is_global) {
-                msg = x.message;
+                msg = if e.detail() == Some(filters::MANDATORY) {
+                    format!("Mandatory variable '{}' not defined.", x.name)
+                } else {
+                    x.message
+                };
                 offset = Some(x.offset);
             }
         }

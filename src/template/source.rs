@@ -19,6 +19,9 @@ pub const SOFT_CHAIN_FN: &str = "__strata_soft_chain";
 
 /// Filters and tests whose operand may be undefined without raising.
 const SOFT_FILTERS: &[&str] = &["default", "d", "mandatory"];
+/// Of those, the ones whose operand never produces an undefined error (`mandatory` raises
+/// its own, which is explained like any other).
+const SILENT_FILTERS: &[&str] = &["default", "d"];
 const SOFT_TESTS: &[&str] = &["defined", "undefined"];
 
 /// A source string ready for minijinja plus the data needed to explain errors in it.
@@ -389,7 +392,7 @@ impl<'a> Finder<'a> {
                 if let Some(x) = &f.expr {
                     if SOFT_FILTERS.contains(&f.name) {
                         self.soft(x);
-                        self.soft_next = true;
+                        self.soft_next = SILENT_FILTERS.contains(&f.name);
                     }
                     self.expr(x);
                     self.soft_next = false;

@@ -13,6 +13,8 @@ use super::source::{Kind, Ref};
 pub struct Explained {
     pub message: String,
     pub offset: usize,
+    /// The reference as written (`a.b`).
+    pub name: String,
 }
 
 /// Finds the reference that explains an undefined error at `offset` of `src`. Names bound
@@ -36,6 +38,7 @@ pub fn explain(
     // References at the failing position first, then in source order.
     candidates.sort_by_key(|r| (!(r.start <= offset && offset <= r.end), r.start));
     let locals = super::source::locals(src, kind);
+    let name = |r: &Ref| src.get(r.start..r.end).unwrap_or(&r.root).to_string();
     for r in candidates {
         if locals.contains(&r.root) || is_global(&r.root) {
             continue;
@@ -45,6 +48,7 @@ pub fn explain(
             return Some(Explained {
                 message: format!("'{}' is undefined", r.root),
                 offset: r.start,
+                name: name(r),
             });
         }
         for k in &r.keys {
@@ -63,6 +67,7 @@ pub fn explain(
                 return Some(Explained {
                     message: format!("object of type '{}' has no {what} '{key}'", py_type(&cur)),
                     offset: r.start,
+                    name: name(r),
                 });
             }
             cur = next;
