@@ -324,15 +324,11 @@ fn add(a: &Value, b: &Value) -> Result<Value, Error> {
             items(a)?.into_iter().chain(items(b)?).collect::<Vec<_>>(),
         )),
         (ValueKind::Number | ValueKind::Bool, ValueKind::Number | ValueKind::Bool) => {
-            if a.is_integer() && b.is_integer()
-                || a.kind() == ValueKind::Bool
-                || b.kind() == ValueKind::Bool
-            {
-                if let (Some(x), Some(y)) = (as_int(a), as_int(b)) {
-                    return Ok(Value::from(x + y));
-                }
+            // Both integral (bools count as 0/1): integer sum, else float.
+            if let (Some(x), Some(y)) = (as_int(a), as_int(b)) {
+                return Ok(Value::from(x + y));
             }
-            let (x, y) = (f64::try_from(a.clone())?, f64::try_from(b.clone())?);
+            let (x, y) = (as_float(a)?, as_float(b)?);
             Ok(Value::from(x + y))
         }
         _ => Err(err(format!(
@@ -344,10 +340,17 @@ fn add(a: &Value, b: &Value) -> Result<Value, Error> {
 }
 
 fn as_int(v: &Value) -> Option<i64> {
-    if v.kind() == ValueKind::Bool {
-        Some(v.is_true() as i64)
-    } else {
-        v.as_i64()
+    match v.kind() {
+        ValueKind::Bool => Some(v.is_true() as i64),
+        _ if v.is_integer() => v.as_i64(),
+        _ => None,
+    }
+}
+
+fn as_float(v: &Value) -> Result<f64, Error> {
+    match as_int(v) {
+        Some(i) => Ok(i as f64),
+        None => f64::try_from(v.clone()),
     }
 }
 

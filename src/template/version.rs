@@ -81,7 +81,10 @@ fn cmp_lists(a: &[Part], b: &[Part]) -> Result<Ordering, String> {
 }
 
 /// `StrictVersion`: `N.N[.N][(a|b)N]`; a pre-release sorts before the release.
-fn strict(v: &str) -> Result<(Vec<Part>, Option<(String, Part)>), String> {
+/// Release numbers and optional pre-release tag (`a`/`b`) with its number.
+type Strict = (Vec<Part>, Option<(String, Part)>);
+
+fn strict(v: &str) -> Result<Strict, String> {
     let bad = || format!("invalid version number '{v}'");
     let (main, pre) = match v.find(['a', 'b']) {
         Some(i) => (&v[..i], Some((&v[i..i + 1], &v[i + 1..]))),
