@@ -89,6 +89,12 @@ impl Templar {
         }
     }
 
+    /// The underlying environment, for registering globals such as `lookup()` or `omit`
+    /// before the templar is shared.
+    pub fn env_mut(&mut self) -> &mut Environment<'static> {
+        &mut self.env
+    }
+
     /// Renders a YAML string value. A string that is exactly one `{{ expr }}` yields the
     /// expression's native value (list, dict, int, bool), as Ansible does; anything else is
     /// rendered as text (Ansible 2.19 no longer re-parses text that looks like a literal).
@@ -302,6 +308,7 @@ impl Templar {
         let undefinedish = matches!(e.kind(), ErrorKind::UndefinedError)
             || (matches!(e.kind(), ErrorKind::InvalidOperation)
                 && e.detail().is_some_and(|d| d.contains("undefined")));
+        let mut explained = false;
         if let (true, Some(ctx)) = (undefinedish, ctx) {
             let is_global = |name: &str| self.env.globals().any(|(g, _)| g == name);
             if let Some(x) = undefined::explain(src, kind, offset.unwrap_or(0), ctx, &is_global) {
@@ -311,12 +318,19 @@ impl Templar {
                     x.message
                 };
                 offset = Some(x.offset);
+                explained = true;
             }
         }
         let (line, col) = match offset {
             Some(o) => source::line_col(src, o),
             None => (e.line().unwrap_or(1) as u32, 1),
         };
+        if undefinedish && !explained {
+            // Nothing the user named is missing (e.g. `[] | first`): show what produced it.
+            if let Some(text) = src.lines().nth(line as usize - 1) {
+                msg = format!("{msg} in `{}`", text.trim());
+            }
+        }
         let mut sp = span.clone();
         if sp.line == 0 {
             if sp.file.is_some() {
@@ -350,10 +364,8 @@ fn read_template(path: &Path) -> Result<String, Diagnostic> {
 
 fn error_message(e: &minijinja::Error) -> String {
     match (e.kind(), e.detail()) {
-        (ErrorKind::UndefinedError, d) => format!(
-            "undefined variable: {}",
-            d.unwrap_or("a variable is undefined")
-        ),
+        (ErrorKind::UndefinedError, Some(d)) => format!("undefined value: {d}"),
+        (ErrorKind::UndefinedError, None) => "undefined value".to_string(),
         (ErrorKind::SyntaxError, Some(d)) => format!("template syntax error: {d}"),
         (ErrorKind::InvalidOperation, Some(d)) => d.to_string(),
         (k, Some(d)) => format!("{k}: {d}"),

@@ -176,3 +176,49 @@ fn single_expression_detection() {
     assert_eq!(single_expression("a {{ x }}"), None);
     assert_eq!(single_expression("{{ x }}{% if y %}{% endif %}"), None);
 }
+
+#[test]
+fn python_literals_and_operators() {
+    let c = json!({"x": true});
+    assert_eq!(eval("x == True", &c), json!(true));
+    assert_eq!(eval("None is none", &c), json!(true));
+    assert_eq!(eval("False or x", &c), json!(true));
+    assert_eq!(eval("'b' if nope is defined else 'c'", &c), json!("c"));
+    assert_eq!(eval("[1, 2][-1]", &c), json!(2));
+    assert_eq!(eval("'abcdef'[1:3]", &c), json!("bc"));
+    assert_eq!(eval("7 // 2", &c), json!(3));
+    assert_eq!(eval("2 ** 3", &c), json!(8));
+    assert_eq!(eval("'%s-%d' | format('a', 3)", &c), json!("a-3"));
+}
+
+#[test]
+fn undefined_result_without_a_missing_name_is_still_an_error() {
+    let e = render_err("{{ [] | first }}", &json!({}));
+    assert!(e.message.contains("undefined"), "{}", e.message);
+}
+
+#[test]
+fn extra_globals_can_be_registered() {
+    let mut t = super::super::Templar::new();
+    t.env_mut().add_global("omit", "__omit_place_holder__");
+    t.env_mut()
+        .add_function("lookup", |kind: String, arg: String| {
+            format!("{kind}:{arg}")
+        });
+    let c = ctx(json!({}));
+    assert_eq!(
+        t.eval("lookup('env', 'HOME')", &c, &Span::unknown())
+            .unwrap(),
+        json!("env:HOME")
+    );
+    assert_eq!(
+        t.eval("nope | default(omit)", &c, &Span::unknown())
+            .unwrap(),
+        json!("__omit_place_holder__")
+    );
+    // A global is not mistaken for an undefined variable in error messages.
+    let e = t
+        .render_text("{{ omit.x.y }}", &c, &Span::unknown())
+        .unwrap_err();
+    assert!(!e.message.contains("'omit' is undefined"), "{}", e.message);
+}
