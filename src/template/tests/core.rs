@@ -222,3 +222,64 @@ fn extra_globals_can_be_registered() {
         .unwrap_err();
     assert!(!e.message.contains("'omit' is undefined"), "{}", e.message);
 }
+
+/// The executor passes a lazily-resolving object as the context; names resolve on demand.
+#[derive(Debug)]
+struct LazyVars;
+
+impl minijinja::value::Object for LazyVars {
+    fn get_value(self: &std::sync::Arc<Self>, key: &JValue) -> Option<JValue> {
+        match key.as_str()? {
+            "host" => Some(JValue::from("web1")),
+            "facts" => Some(super::super::json_to_jinja(
+                &json!({"os": {"family": "Debian"}}),
+            )),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn lazy_object_context() {
+    let t = templar();
+    let c = JValue::from_object(LazyVars);
+    let sp = Span::unknown();
+    assert_eq!(
+        t.render_str("{{ host }}-{{ facts.os.family }}", &c, &sp)
+            .unwrap(),
+        json!("web1-Debian")
+    );
+    assert_eq!(
+        t.eval("facts.os.nope.x | default('d')", &c, &sp).unwrap(),
+        json!("d")
+    );
+    assert!(t.eval_bool("missing is not defined", &c, &sp).unwrap());
+    assert_eq!(
+        t.render_str("{{ missing }}", &c, &sp).unwrap_err().message,
+        "'missing' is undefined"
+    );
+    assert_eq!(
+        t.render_str("{{ facts.os.kernel }}", &c, &sp)
+            .unwrap_err()
+            .message,
+        "object of type 'dict' has no attribute 'kernel'"
+    );
+}
+
+#[test]
+fn templar_is_shareable_across_host_tasks() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<super::super::Templar>();
+    let t = std::sync::Arc::new(super::super::Templar::new());
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                let c = ctx(json!({"i": i}));
+                t.eval("i * 2", &c, &Span::unknown()).unwrap()
+            })
+        })
+        .collect();
+    let got: Vec<Value> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(got, vec![json!(0), json!(2), json!(4), json!(6)]);
+}
