@@ -1,8 +1,10 @@
 //! strata: an agentless, SSH push-based orchestrator that runs Ansible-style playbooks.
 pub mod diagnostic;
 pub mod events;
+pub mod local;
 pub mod modules;
 pub mod playbook;
+pub mod ssh;
 pub mod template;
 pub mod transport;
 pub mod yaml;
