@@ -38,12 +38,10 @@ pub(crate) async fn authenticate<H: Handler>(
         return Ok(());
     }
     if p.key_file.is_none() {
-        for path in home_dir().iter().flat_map(|h| {
-            DEFAULT_IDENTITIES
-                .iter()
-                .map(move |n| h.join(".ssh").join(n))
-        }) {
-            if path.exists() && auth.try_file(handle, &path).await? {
+        let ssh_dir = home_dir().map(|h| h.join(".ssh")).unwrap_or_default();
+        for name in DEFAULT_IDENTITIES {
+            let path = ssh_dir.join(name);
+            if path.is_absolute() && path.exists() && auth.try_file(handle, &path).await? {
                 return Ok(());
             }
         }
