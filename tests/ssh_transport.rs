@@ -28,6 +28,8 @@ struct Sshd {
 #[derive(Default)]
 struct SshdOptions {
     no_sftp: bool,
+    /// sshd's `MaxStartups` (default here: OpenSSH's own 10:30:100).
+    max_startups: Option<&'static str>,
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -86,6 +88,8 @@ impl Sshd {
         std::fs::write(dir.join("authorized_keys"), authorized).unwrap();
 
         let port = free_port();
+        // `SetEnv SHLVL=1`: bash sources ~/.bashrc for commands run by sshd only at shell level
+        // 1, so this keeps the account's (possibly slow) rc files out of every exec.
         let sftp = if opts.no_sftp {
             ""
         } else {
@@ -95,9 +99,10 @@ impl Sshd {
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile none\nUsePAM no\nStrictModes no\n\
              PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
              AuthorizedKeysFile {dir}/authorized_keys\nPubkeyAcceptedAlgorithms -ssh-rsa\nMaxSessions 10\n\
-             MaxStartups 10:30:100\nLogLevel ERROR\n{sftp}",
+             MaxStartups {startups}\nLogLevel INFO\nSetEnv SHLVL=1\n{sftp}",
             host = host_key.display(),
             dir = dir.display(),
+            startups = opts.max_startups.unwrap_or("10:30:100"),
         );
         let cfg = dir.join("sshd_config");
         std::fs::write(&cfg, config).unwrap();
@@ -319,7 +324,10 @@ async fn put_file_writes_content_and_exact_mode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_file_falls_back_to_exec_without_sftp() {
-    let sshd = Sshd::start_with(SshdOptions { no_sftp: true });
+    let sshd = Sshd::start_with(SshdOptions {
+        no_sftp: true,
+        ..Default::default()
+    });
     let conn = sshd.connect().await;
     let path = sshd.dir.join("via-cat");
     conn.put_file(path.to_str().unwrap(), b"no sftp here\n", 0o604)
@@ -497,7 +505,12 @@ async fn rsa_key_authenticates_with_sha2() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn burst_of_forty_connections_all_succeed() {
-    let sshd = Sshd::start();
+    // Stricter than OpenSSH's default 10:30:100 so the burst is certain to be cut down:
+    // sshd drops excess unauthenticated connections, and every one must come back by retry.
+    let sshd = Sshd::start_with(SshdOptions {
+        max_startups: Some("3:50:6"),
+        ..Default::default()
+    });
     let p = sshd.params();
     let started = Instant::now();
     let attempts = (0..40).map(|i| {
@@ -517,9 +530,15 @@ async fn burst_of_forty_connections_all_succeed() {
     for (i, r) in results.into_iter().enumerate() {
         assert_eq!(r.unwrap().unwrap(), format!("{i}\n"));
     }
+    let log = std::fs::read_to_string(sshd.dir.join("sshd.log")).unwrap_or_default();
+    let dropped = log.matches("past MaxStartups").count();
     println!(
-        "40 simultaneous connections established in {:?}",
+        "40 simultaneous connections established in {:?}; sshd dropped {dropped} attempts",
         started.elapsed()
+    );
+    assert!(
+        dropped > 0,
+        "the burst never hit MaxStartups, so retrying was not exercised"
     );
 }
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use rand::Rng;
-use russh::client::{Config, Handle, Handler};
+use russh::client::{Config, Handle, Handler, Msg};
 use russh::keys::{Algorithm, PublicKeyOrCertificate};
-use russh::{ChannelMsg, Disconnect, Preferred, Sig};
+use russh::{Channel, ChannelMsg, ChannelOpenFailure, Disconnect, Preferred, Sig};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -26,12 +26,18 @@ use crate::transport::{ExecOutput, Transport, TransportError, TransportResult};
 /// over the server's limit.
 const EXEC_CHANNELS: usize = 8;
 
+/// How long to keep retrying a channel the server refused for lack of free sessions.
+const CHANNEL_OPEN_PATIENCE: Duration = Duration::from_secs(30);
+
 /// Connection attempts before giving up on transient refusals (all within the timeout).
-const MAX_ATTEMPTS: u32 = 6;
+const MAX_ATTEMPTS: u32 = 8;
 
 /// First retry delay; doubled on each attempt, with jitter so a burst of refused connections
 /// does not come back as the same burst.
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
+
+/// Longest single retry delay: past this, waiting longer only wastes the timeout budget.
+const BACKOFF_MAX: Duration = Duration::from_millis(1600);
 
 /// Why the russh session ended early; carries our host key verdict out of the handshake.
 #[derive(Debug, thiserror::Error)]
@@ -188,7 +194,7 @@ async fn open(
 }
 
 fn backoff(attempt: u32) -> Duration {
-    let full = BACKOFF_BASE * 2u32.saturating_pow(attempt.saturating_sub(1));
+    let full = (BACKOFF_BASE * 2u32.saturating_pow(attempt.saturating_sub(1))).min(BACKOFF_MAX);
     let jitter = rand::rng().random_range(0.5..1.0);
     full.mul_f64(jitter)
 }
@@ -280,6 +286,27 @@ impl SshConnection {
         &self.handle
     }
 
+    /// Opens a session channel, waiting out "too many sessions" refusals. sshd frees a
+    /// session slot only after it has processed our close of the previous channel, which
+    /// can be after it sees the next open; a server with a low `MaxSessions` refuses the same
+    /// way. Both clear up as other channels finish.
+    pub(crate) async fn open_channel(&self) -> TransportResult<Channel<Msg>> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(2);
+        loop {
+            match self.handle.channel_open_session().await {
+                Ok(ch) => return Ok(ch),
+                Err(russh::Error::ChannelOpenFailure(
+                    ChannelOpenFailure::ConnectFailed | ChannelOpenFailure::ResourceShortage,
+                )) if started.elapsed() < CHANNEL_OPEN_PATIENCE => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(100));
+                }
+                Err(e) => return Err(self.channel_error("open channel", e)),
+            }
+        }
+    }
+
     /// Maps an error on the live connection: a dead connection makes the host unreachable
     /// (Ansible's UNREACHABLE), anything else fails only the current operation.
     pub(crate) fn channel_error(&self, what: &str, e: impl std::fmt::Display) -> TransportError {
@@ -296,11 +323,7 @@ impl SshConnection {
             .acquire()
             .await
             .map_err(|e| self.channel_error("exec", e))?;
-        let channel = self
-            .handle
-            .channel_open_session()
-            .await
-            .map_err(|e| self.channel_error("open channel", e))?;
+        let channel = self.open_channel().await?;
         // want_reply costs nothing extra: the reply arrives with the output, and it turns a
         // rejected exec into an error instead of a silent empty result.
         channel

@@ -65,11 +65,7 @@ impl SftpSlot {
 }
 
 async fn open(conn: &SshConnection) -> Result<SftpSession, String> {
-    let mut channel = conn
-        .handle()
-        .channel_open_session()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut channel = conn.open_channel().await.map_err(|e| e.to_string())?;
     channel
         .request_subsystem(true, "sftp")
         .await
