@@ -13,6 +13,12 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 pub mod args;
 pub use args::Args;
 
+pub mod atomic_write;
+pub mod copy;
+pub mod mode;
+#[cfg(test)]
+pub mod test_support;
+
 /// Parameter types checked at load time (when the value is not templated) and at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamType {
@@ -257,7 +263,7 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
 
 /// Every module strata ships. Each lives in its own file under `src/modules/`.
 pub fn registry() -> &'static [&'static dyn Module] {
-    &[]
+    &[&copy::Copy]
 }
 
 #[cfg(test)]
