@@ -408,7 +408,7 @@ pub fn parse_trailer(stdout: &[u8]) -> HashMap<String, String> {
 
 pub fn unhex(h: &str) -> Option<Vec<u8>> {
     let h = h.trim();
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         return None;
     }
     (0..h.len())
