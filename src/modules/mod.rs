@@ -16,6 +16,7 @@ pub use args::Args;
 pub mod atomic_write;
 pub mod copy;
 pub mod mode;
+pub mod template;
 #[cfg(test)]
 pub mod test_support;
 
@@ -263,7 +264,11 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
 
 /// Every module strata ships. Each lives in its own file under `src/modules/`.
 pub fn registry() -> &'static [&'static dyn Module] {
-    &[&copy::Copy]
+    &[
+        // File modules.
+        &copy::Copy,
+        &template::Template,
+    ]
 }
 
 #[cfg(test)]
