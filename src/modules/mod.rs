@@ -15,7 +15,10 @@ pub use args::Args;
 
 pub mod atomic_write;
 pub mod copy;
+pub mod file;
+pub mod file_probe;
 pub mod mode;
+pub mod remote_stat;
 pub mod template;
 #[cfg(test)]
 pub mod test_support;
@@ -268,6 +271,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         // File modules.
         &copy::Copy,
         &template::Template,
+        &file::File,
     ]
 }
 
