@@ -13,6 +13,16 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 pub mod args;
 pub use args::Args;
 
+pub mod atomic_write;
+pub mod copy;
+pub mod file;
+pub mod file_probe;
+pub mod mode;
+pub mod remote_stat;
+pub mod template;
+#[cfg(test)]
+pub mod test_support;
+
 /// Parameter types checked at load time (when the value is not templated) and at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamType {
@@ -284,7 +294,12 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
 
 /// Every module strata ships. Each lives in its own file under `src/modules/`.
 pub fn registry() -> &'static [&'static dyn Module] {
-    &[]
+    &[
+        // File modules.
+        &copy::Copy,
+        &template::Template,
+        &file::File,
+    ]
 }
 
 #[cfg(test)]

@@ -1,0 +1,172 @@
+//! Test-only helpers: a [`Transport`] that runs scripts in a real local `sh`, exactly as sshd
+//! would run them on a host, and scratch directories for module tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+use tokio::io::AsyncWriteExt;
+
+use crate::modules::{Args, Module, ModuleCtx, ModuleResult, SearchPaths};
+use crate::template::Templar;
+use crate::transport::{ExecOutput, Transport, TransportError, TransportResult};
+
+/// Runs commands with the local `sh -c`, the same way sshd hands them to the login shell.
+pub struct LocalShell;
+
+impl Transport for LocalShell {
+    fn exec<'a>(
+        &'a self,
+        cmd: &'a str,
+        stdin: Option<&'a [u8]>,
+    ) -> BoxFuture<'a, TransportResult<ExecOutput>> {
+        Box::pin(async move {
+            let mut child = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| TransportError::Failed(e.to_string()))?;
+            let mut input = child.stdin.take().expect("piped stdin");
+            let data = stdin.map(<[u8]>::to_vec).unwrap_or_default();
+            // Feed stdin concurrently so a script that writes a lot before reading cannot deadlock.
+            let writer = tokio::spawn(async move {
+                let _ = input.write_all(&data).await;
+                drop(input);
+            });
+            let out = child
+                .wait_with_output()
+                .await
+                .map_err(|e| TransportError::Failed(e.to_string()))?;
+            let _ = writer.await;
+            let rc = out.status.code().unwrap_or_else(|| {
+                use std::os::unix::process::ExitStatusExt;
+                128 + out.status.signal().unwrap_or(0)
+            });
+            Ok(ExecOutput {
+                rc,
+                stdout: out.stdout,
+                stderr: out.stderr,
+            })
+        })
+    }
+
+    fn put_file<'a>(
+        &'a self,
+        path: &'a str,
+        data: &'a [u8],
+        mode: u32,
+    ) -> BoxFuture<'a, TransportResult<()>> {
+        Box::pin(async move {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::write(path, data)
+                .map_err(|e| TransportError::Failed(format!("{path}: {e}")))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| TransportError::Failed(format!("{path}: {e}")))
+        })
+    }
+
+    fn describe(&self) -> String {
+        "localhost".into()
+    }
+}
+
+/// A fresh, empty directory under the system temp dir, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("strata-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+    pub fn s(&self, rel: &str) -> String {
+        self.path(rel).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Options for one module invocation in a test.
+pub struct Run<'a> {
+    pub check: bool,
+    pub diff: bool,
+    pub roots: Vec<PathBuf>,
+    pub vars: Value,
+    pub host: &'a str,
+}
+
+impl Default for Run<'_> {
+    fn default() -> Self {
+        Run {
+            check: false,
+            diff: false,
+            roots: vec![],
+            vars: Value::Object(Map::new()),
+            host: "testhost",
+        }
+    }
+}
+
+impl Run<'_> {
+    pub fn check() -> Self {
+        Run {
+            check: true,
+            ..Default::default()
+        }
+    }
+    pub fn diff() -> Self {
+        Run {
+            diff: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// Runs `module` with `args` against the local shell; a `ModuleError` becomes a failed result
+/// so tests can assert on the message the user would see.
+pub async fn run_module(module: &dyn Module, args: Value, opts: Run<'_>) -> ModuleResult {
+    let templar = Templar::new();
+    let search = SearchPaths {
+        roots: opts.roots.clone(),
+    };
+    let vars = minijinja::Value::from_serialize(&opts.vars);
+    let ctx = ModuleCtx {
+        host: opts.host,
+        conn: &LocalShell,
+        become_: None,
+        env: vec![],
+        check_mode: opts.check,
+        diff: opts.diff,
+        search: &search,
+        templar: &templar,
+        vars: &vars,
+    };
+    let args = Args::new(args.as_object().cloned().unwrap_or_default());
+    match module.run(&ctx, &args).await {
+        Ok(r) => r,
+        Err(e) => ModuleResult::failed(e.to_string()),
+    }
+}
+
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+pub fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
