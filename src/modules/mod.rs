@@ -13,6 +13,14 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 pub mod args;
 pub use args::Args;
 
+pub mod clock;
+pub mod command;
+pub mod command_support;
+pub mod shell;
+pub mod shlex;
+#[cfg(test)]
+pub mod test_shell;
+
 /// Parameter types checked at load time (when the value is not templated) and at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamType {
@@ -206,6 +214,8 @@ pub struct ModuleCtx<'a> {
     pub env: Vec<(String, String)>,
     pub check_mode: bool,
     pub diff: bool,
+    /// The run's `-v` count: `debug` honours its `verbosity` threshold with it.
+    pub verbosity: u8,
     pub search: &'a SearchPaths,
     pub templar: &'a Templar,
     /// The host's variables as a Jinja context (for `template`, `debug: var=`, `assert`).
@@ -257,7 +267,10 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
 
 /// Every module strata ships. Each lives in its own file under `src/modules/`.
 pub fn registry() -> &'static [&'static dyn Module] {
-    &[]
+    &[
+        &command::Command,
+        &shell::Shell,
+    ]
 }
 
 #[cfg(test)]
