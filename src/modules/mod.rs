@@ -13,9 +13,16 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 pub mod args;
 pub use args::Args;
 
+pub mod assert;
 pub mod clock;
 pub mod command;
 pub mod command_support;
+pub mod debug;
+pub mod fail;
+pub mod pause;
+pub mod raw;
+pub mod script;
+pub mod set_fact;
 pub mod shell;
 pub mod shlex;
 #[cfg(test)]
@@ -270,6 +277,13 @@ pub fn registry() -> &'static [&'static dyn Module] {
     &[
         &command::Command,
         &shell::Shell,
+        &raw::Raw,
+        &script::Script,
+        &debug::Debug,
+        &set_fact::SetFact,
+        &assert::Assert,
+        &fail::Fail,
+        &pause::Pause,
     ]
 }
 
