@@ -22,6 +22,20 @@ pub mod remote_stat;
 pub mod template;
 #[cfg(test)]
 pub mod test_support;
+pub mod assert;
+pub mod clock;
+pub mod command;
+pub mod command_support;
+pub mod debug;
+pub mod fail;
+pub mod pause;
+pub mod raw;
+pub mod script;
+pub mod set_fact;
+pub mod shell;
+pub mod shlex;
+#[cfg(test)]
+pub mod test_shell;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -229,6 +243,8 @@ pub struct ModuleCtx<'a> {
     pub env: Vec<(String, String)>,
     pub check_mode: bool,
     pub diff: bool,
+    /// The run's `-v` count: `debug` honours its `verbosity` threshold with it.
+    pub verbosity: u8,
     pub search: &'a SearchPaths,
     pub templar: &'a Templar,
     /// The host's variables as a Jinja context (for `template`, `debug: var=`, `assert`).
@@ -299,6 +315,15 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &copy::Copy,
         &template::Template,
         &file::File,
+        &command::Command,
+        &shell::Shell,
+        &raw::Raw,
+        &script::Script,
+        &debug::Debug,
+        &set_fact::SetFact,
+        &assert::Assert,
+        &fail::Fail,
+        &pause::Pause,
     ]
 }
 
