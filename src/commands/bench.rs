@@ -120,9 +120,9 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
     let book = tmp.join("bench.yml");
     std::fs::write(&book, PLAYBOOK).map_err(|e| e.to_string())?;
     std::fs::write(tmp.join("templates/bench.conf.j2"), TEMPLATE).map_err(|e| e.to_string())?;
-    let hosts: Vec<(String, String)> = state.hosts.iter().map(|h| (h.name.clone(), h.address.to_string())).collect();
-    let key: PathBuf = state.key_path();
-    let known = opts.lab_dir().join("known_hosts");
+    let hosts: Vec<(String, String)> = state.hosts.iter().map(|h| (h.name.clone(), h.addr.to_string())).collect();
+    let key: PathBuf = state.key.clone();
+    let known = state.known_hosts.clone();
     let (mut s, mut o) = (Vec::new(), Vec::new());
     for run in 0..args.runs.max(1) {
         // Alternate the order so neither side always runs on a warmer machine.

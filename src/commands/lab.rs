@@ -26,7 +26,7 @@ pub async fn run(args: LabArgs) -> ExitCode {
             ExitCode::Ok
         }),
         LabCommand::Inventory { output } => lab::inventory_yaml(&opts).and_then(|y| match output {
-            Some(p) => std::fs::write(&p, y).map(|_| ExitCode::Ok).map_err(|e| lab::LabError::Io(format!("cannot write {}: {e}", p.display()))),
+            Some(p) => std::fs::write(&p, y).map(|_| ExitCode::Ok).map_err(|e| lab::LabError::Io { context: "cannot write the inventory", path: p.clone(), source: e }),
             None => {
                 print!("{y}");
                 Ok(ExitCode::Ok)

@@ -60,7 +60,7 @@ pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors>
         Some(l) => Some(crate::inventory::pattern::limit_from_arg(l).map_err(|e| Diagnostic::new(Default::default(), format!("--limit: {e}")))?),
         None => None,
     };
-    let load = LoadOptions { extra_vars: extra_vars.clone(), roles_path: roles_path() };
+    let load = LoadOptions { extra_vars: extra_vars.clone(), roles_path: roles_path(), playbook_dir: None };
     let mut playbooks = Vec::new();
     let mut errors = Vec::new();
     for p in &args.playbooks {

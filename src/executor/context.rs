@@ -121,6 +121,7 @@ impl PlayCtx {
         crate::playbook::LoadOptions {
             extra_vars: self.opts.extra_vars.clone(),
             roles_path: self.opts.roles_path.clone(),
+            playbook_dir: Some(self.opts.playbook_dir.clone()),
         }
     }
 }

@@ -437,6 +437,7 @@ async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc: &J
             search: &search,
             templar: &pc.templar,
             vars: sc,
+            verbosity: pc.opts.verbosity,
         };
         let res = module.run(&ctx, &args).await;
         let mut step = match res {

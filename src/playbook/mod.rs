@@ -22,7 +22,7 @@ pub mod model;
 mod role;
 mod srcfile;
 mod suggest;
-mod tags;
+pub mod tags;
 mod task;
 #[cfg(test)]
 mod tests;
