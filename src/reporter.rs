@@ -33,24 +33,25 @@ pub struct Reporter<W: Write> {
     last_header: Option<String>,
 }
 
-/// Ansible's banner: the title padded with `*` to 79 columns.
+/// Ansible's banner: the title padded with `*` to 80 columns.
 pub fn banner(title: &str) -> String {
-    let pad = 79usize.saturating_sub(title.chars().count() + 1).max(3);
+    let pad = 80usize.saturating_sub(title.chars().count() + 1).max(3);
     format!("{title} {}", "*".repeat(pad))
 }
 
-/// `host : ok=N changed=N ...` in Ansible's column layout.
+/// `host : ok=N changed=N ...` exactly as Ansible lays it out (`%-26s` and `%s=%-4s`).
 pub fn recap_line(s: &HostStats) -> String {
+    let f = |k: &str, v: u32| format!("{k}={v:<4}");
     format!(
-        "{:<26} : {:<7}{:<11}{:<15}{:<10}{:<11}{:<11}{}",
+        "{:<26} : {} {} {} {} {} {} {}",
         s.host,
-        format!("ok={}", s.ok),
-        format!("changed={}", s.changed),
-        format!("unreachable={}", s.unreachable),
-        format!("failed={}", s.failed),
-        format!("skipped={}", s.skipped),
-        format!("rescued={}", s.rescued),
-        format!("ignored={}", s.ignored),
+        f("ok", s.ok),
+        f("changed", s.changed),
+        f("unreachable", s.unreachable),
+        f("failed", s.failed),
+        f("skipped", s.skipped),
+        f("rescued", s.rescued),
+        f("ignored", s.ignored),
     )
 }
 
@@ -178,6 +179,11 @@ impl<W: Write> Reporter<W> {
             Some(d) => format!("[{host} -> {d}]"),
             None => format!("[{host}]"),
         };
+        // Loop tasks already printed one line per item; Ansible adds the aggregate only when
+        // it failed or every item was skipped.
+        if item.is_none() && result.get("results").is_some() && matches!(status, Status::Ok | Status::Changed) {
+            return;
+        }
         let item_part = item.map(|i| format!(" => (item={i})")).unwrap_or_default();
         let line = match status {
             Status::Failed | Status::Ignored => format!("{}: {who}{item_part}: FAILED! => {}", word(status), compact(result, msg)),
@@ -194,28 +200,88 @@ impl<W: Write> Reporter<W> {
     }
 }
 
-fn compact(result: &Value, msg: &str) -> String {
+/// Keys Ansible never shows in a result line.
+fn displayable(result: &Value, drop_false: bool) -> Value {
     let mut v = result.clone();
     if let Value::Object(m) = &mut v {
-        if !msg.is_empty() && !m.contains_key("msg") {
-            m.insert("msg".into(), msg.into());
+        m.remove("ansible_loop_var");
+        if drop_false {
+            m.remove("item");
         }
-    }
-    serde_json::to_string(&v).unwrap_or_default()
-}
-
-/// Ansible's `-v`/debug display: the result without bookkeeping keys.
-fn pretty(result: &Value) -> String {
-    let mut v = result.clone();
-    if let Value::Object(m) = &mut v {
-        if m.get("changed") == Some(&Value::Bool(false)) {
-            m.remove("changed");
+        m.remove("_ansible_no_log");
+        for k in ["changed", "failed"] {
+            if drop_false && m.get(k) == Some(&Value::Bool(false)) {
+                m.remove(k);
+            }
         }
-        if m.get("failed") == Some(&Value::Bool(false)) {
+        if m.get("failed") == Some(&Value::Bool(true)) {
             m.remove("failed");
         }
     }
-    serde_json::to_string_pretty(&v).unwrap_or_default()
+    v
+}
+
+/// Python's `json.dumps(sort_keys=True)` with an optional indent, as Ansible prints results.
+pub fn py_json(v: &Value, indent: Option<usize>) -> String {
+    fn go(v: &Value, indent: Option<usize>, level: usize, out: &mut String) {
+        let nl = |out: &mut String, level: usize| {
+            if let Some(n) = indent {
+                out.push('\n');
+                out.push_str(&" ".repeat(n * level));
+            }
+        };
+        let sep = if indent.is_some() { "," } else { ", " };
+        match v {
+            Value::Array(a) if !a.is_empty() => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(sep);
+                    }
+                    nl(out, level + 1);
+                    go(x, indent, level + 1, out);
+                }
+                nl(out, level);
+                out.push(']');
+            }
+            Value::Object(m) if !m.is_empty() => {
+                out.push('{');
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(sep);
+                    }
+                    nl(out, level + 1);
+                    out.push_str(&Value::String((*k).clone()).to_string());
+                    out.push_str(": ");
+                    go(&m[*k], indent, level + 1, out);
+                }
+                nl(out, level);
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    go(v, indent, 0, &mut out);
+    out
+}
+
+fn compact(result: &Value, msg: &str) -> String {
+    let mut v = displayable(result, false);
+    if let Value::Object(m) = &mut v
+        && !msg.is_empty()
+        && !m.contains_key("msg")
+    {
+        m.insert("msg".into(), msg.into());
+    }
+    py_json(&v, None)
+}
+
+/// Ansible's `-v`/debug display: indented, without bookkeeping keys.
+fn pretty(result: &Value) -> String {
+    py_json(&displayable(result, true), Some(4))
 }
 
 #[cfg(test)]
@@ -225,8 +291,9 @@ mod tests {
     #[test]
     fn recap_matches_ansible_layout() {
         let s = HostStats { host: "web1".into(), ok: 3, changed: 1, ..Default::default() };
-        assert_eq!(recap_line(&s), "web1                       : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0");
-        assert_eq!(banner("PLAY RECAP").len(), 79);
+        assert_eq!(recap_line(&s), "web1                       : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   ");
+        assert_eq!(py_json(&serde_json::json!({"b": [1, "x"], "a": {}}), None), r#"{"a": {}, "b": [1, "x"]}"#);
+        assert_eq!(banner("PLAY RECAP").len(), 80);
     }
 
     #[test]
