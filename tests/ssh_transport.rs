@@ -593,3 +593,93 @@ async fn per_exec_latency() {
         t.elapsed()
     );
 }
+
+/// A private ssh-agent holding `keys`; killed on drop.
+struct Agent {
+    socket: PathBuf,
+    child: Child,
+}
+
+impl Agent {
+    fn start(dir: &Path, keys: &[&Path]) -> Agent {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ssh-agent");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "ssh-agent did not create its socket"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for key in keys {
+            let out = Command::new("ssh-add")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &socket)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "ssh-add: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Agent { socket, child }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_agent_authenticates_when_the_key_file_fails() {
+    let sshd = Sshd::start();
+    // Only the RSA key is in the agent: this also proves agent signatures use rsa-sha2.
+    let agent = Agent::start(&sshd.dir, &[&sshd.rsa_key]);
+    let mut p = sshd.params();
+    p.identity_agent = Some(agent.socket.clone());
+    p.key_file = None;
+    let conn = connect(&p)
+        .await
+        .unwrap_or_else(|e| panic!("agent only: {e}"));
+    assert_eq!(
+        conn.exec("echo agent", None).await.unwrap().stdout_str(),
+        "agent\n"
+    );
+
+    p.key_file = Some(sshd.stranger_key.clone());
+    connect(&p)
+        .await
+        .unwrap_or_else(|e| panic!("agent after a rejected key file: {e}"));
+
+    // IdentityAgent=none: only the (rejected) key file is left.
+    p.apply_ssh_args("-o IdentityAgent=none").unwrap();
+    let err = connect(&p).await.err().expect("the agent was disabled");
+    assert!(matches!(err, TransportError::Refused(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_connection_makes_the_host_unreachable() {
+    let sshd = Sshd::start();
+    let conn = sshd.connect().await;
+    // $PPID of the command's shell is the sshd process serving this connection.
+    let _ = conn.exec("kill -9 $PPID", None).await;
+    let err = conn
+        .exec("true", None)
+        .await
+        .err()
+        .expect("the connection is gone");
+    assert!(matches!(err, TransportError::Unreachable(_)), "{err:?}");
+    assert!(err.is_unreachable());
+}
