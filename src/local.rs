@@ -64,10 +64,21 @@ impl LocalTransport {
 
     async fn write(&self, path: &str, data: &[u8], mode: u32) -> TransportResult<()> {
         let fail = |e: std::io::Error| TransportError::Failed(format!("cannot write {path}: {e}"));
-        tokio::fs::write(path, data).await.map_err(fail)?;
-        tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
+        // Created with the requested mode (less the umask) so a private file is never briefly
+        // world-readable; the explicit chmod then gives the exact mode, also for existing files.
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode & 0o777)
+            .open(path)
             .await
-            .map_err(fail)
+            .map_err(fail)?;
+        file.write_all(data).await.map_err(fail)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
+            .await
+            .map_err(fail)?;
+        file.flush().await.map_err(fail)
     }
 }
 

@@ -30,6 +30,8 @@ struct SshdOptions {
     no_sftp: bool,
     /// sshd's `MaxStartups` (default here: OpenSSH's own 10:30:100).
     max_startups: Option<&'static str>,
+    /// Also serve an RSA host key (next to the ed25519 one).
+    rsa_host_key: bool,
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -81,6 +83,12 @@ impl Sshd {
         let rsa_key = dir.join("id_rsa");
         let stranger_key = dir.join("id_stranger");
         keygen(&host_key, "ed25519");
+        let rsa_host_key = dir.join("host_rsa");
+        let mut host_keys = format!("HostKey {}\n", host_key.display());
+        if opts.rsa_host_key {
+            keygen(&rsa_host_key, "rsa");
+            host_keys.push_str(&format!("HostKey {}\n", rsa_host_key.display()));
+        }
         keygen(&ed25519_key, "ed25519");
         keygen(&rsa_key, "rsa");
         keygen(&stranger_key, "ed25519");
@@ -96,11 +104,10 @@ impl Sshd {
             "Subsystem sftp internal-sftp\n"
         };
         let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile none\nUsePAM no\nStrictModes no\n\
+            "Port {port}\nListenAddress 127.0.0.1\n{host_keys}PidFile none\nUsePAM no\nStrictModes no\n\
              PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
              AuthorizedKeysFile {dir}/authorized_keys\nPubkeyAcceptedAlgorithms -ssh-rsa\nMaxSessions 10\n\
              MaxStartups {startups}\nLogLevel INFO\nSetEnv SHLVL=1\n{sftp}",
-            host = host_key.display(),
             dir = dir.display(),
             startups = opts.max_startups.unwrap_or("10:30:100"),
         );
@@ -591,5 +598,130 @@ async fn per_exec_latency() {
     println!(
         "32 concurrent execs on one connection: {:?} total",
         t.elapsed()
+    );
+}
+
+/// A private ssh-agent holding `keys`; killed on drop.
+struct Agent {
+    socket: PathBuf,
+    child: Child,
+}
+
+impl Agent {
+    fn start(dir: &Path, keys: &[&Path]) -> Agent {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ssh-agent");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !socket.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "ssh-agent did not create its socket"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for key in keys {
+            let out = Command::new("ssh-add")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &socket)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "ssh-add: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Agent { socket, child }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_agent_authenticates_when_the_key_file_fails() {
+    let sshd = Sshd::start();
+    // Only the RSA key is in the agent: this also proves agent signatures use rsa-sha2.
+    let agent = Agent::start(&sshd.dir, &[&sshd.rsa_key]);
+    let mut p = sshd.params();
+    p.identity_agent = Some(agent.socket.clone());
+    p.key_file = None;
+    let conn = connect(&p)
+        .await
+        .unwrap_or_else(|e| panic!("agent only: {e}"));
+    assert_eq!(
+        conn.exec("echo agent", None).await.unwrap().stdout_str(),
+        "agent\n"
+    );
+
+    p.key_file = Some(sshd.stranger_key.clone());
+    connect(&p)
+        .await
+        .unwrap_or_else(|e| panic!("agent after a rejected key file: {e}"));
+
+    // IdentityAgent=none: only the (rejected) key file is left.
+    p.apply_ssh_args("-o IdentityAgent=none").unwrap();
+    let err = connect(&p).await.err().expect("the agent was disabled");
+    assert!(matches!(err, TransportError::Refused(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_connection_makes_the_host_unreachable() {
+    let sshd = Sshd::start();
+    let conn = sshd.connect().await;
+    // $PPID of the command's shell is the sshd process serving this connection.
+    let _ = conn.exec("kill -9 $PPID", None).await;
+    let err = conn
+        .exec("true", None)
+        .await
+        .err()
+        .expect("the connection is gone");
+    assert!(matches!(err, TransportError::Unreachable(_)), "{err:?}");
+    assert!(err.is_unreachable());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_known_by_its_rsa_key_is_asked_for_that_key() {
+    let sshd = Sshd::start_with(SshdOptions {
+        rsa_host_key: true,
+        ..Default::default()
+    });
+    let kh = sshd.dir.join("rsa_known_hosts");
+    let rsa_pub = pub_line(&sshd.dir.join("host_rsa"));
+    std::fs::write(&kh, format!("[127.0.0.1]:{} {rsa_pub}\n", sshd.port)).unwrap();
+    let mut p = sshd.params();
+    p.known_hosts = Some(kh);
+    // The server prefers ed25519, which known_hosts does not list; strict checking passes only
+    // because the handshake asks for the RSA host key (with an rsa-sha2 signature).
+    connect(&p).await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_times_out_as_unreachable() {
+    // The kernel completes the TCP handshake for this listener, but nobody ever speaks SSH.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut p = SshParams::new("127.0.0.1", "root");
+    p.port = silent.local_addr().unwrap().port();
+    p.host_key_policy = HostKeyPolicy::Insecure;
+    p.connect_timeout = Duration::from_secs(1);
+    let started = Instant::now();
+    let err = connect(&p).await.err().expect("no SSH banner ever arrives");
+    let took = started.elapsed();
+    assert!(matches!(err, TransportError::Unreachable(_)), "{err:?}");
+    assert!(err.to_string().contains("timed out after 1s"), "{err}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "took {took:?}"
     );
 }

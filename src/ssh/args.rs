@@ -103,6 +103,13 @@ fn apply_option(p: &mut SshParams, opt: &str) -> Result<(), String> {
         "port" => set_port(p, val)?,
         "user" => p.user = val.to_string(),
         "identityfile" => p.key_file = Some(expand_tilde(val)),
+        "identityagent" => {
+            p.identity_agent = Some(match val {
+                v if v.eq_ignore_ascii_case("none") => "/dev/null".into(),
+                "SSH_AUTH_SOCK" | "$SSH_AUTH_SOCK" => return Ok(()),
+                v => expand_tilde(v),
+            })
+        }
         "forwardagent" | "forwardx11" | "requesttty" if is_off(val) => {}
         "pubkeyauthentication" if !is_off(val) => {}
         "proxyjump" | "proxycommand" => {

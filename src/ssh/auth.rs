@@ -25,6 +25,7 @@ pub(crate) async fn authenticate<H: Handler>(
     let mut auth = Attempt {
         user: p.user.clone(),
         rsa_hash: None,
+        agent: p.identity_agent.clone(),
         tried: Vec::new(),
         problems: Vec::new(),
     };
@@ -66,6 +67,8 @@ struct Attempt {
     user: String,
     /// The server's preferred RSA signature hash, asked once per connection.
     rsa_hash: Option<HashAlg>,
+    /// Agent socket override from `IdentityAgent`.
+    agent: Option<PathBuf>,
     tried: Vec<String>,
     problems: Vec<String>,
 }
@@ -102,9 +105,13 @@ impl Attempt {
         &mut self,
         handle: &mut Handle<H>,
     ) -> Result<bool, TransportError> {
-        let Some(sock) = std::env::var_os("SSH_AUTH_SOCK").filter(|s| !s.is_empty()) else {
-            return Ok(false);
+        let sock = match &self.agent {
+            Some(path) => path.clone().into_os_string(),
+            None => std::env::var_os("SSH_AUTH_SOCK").unwrap_or_default(),
         };
+        if sock.is_empty() || sock == "/dev/null" {
+            return Ok(false);
+        }
         let mut agent = match AgentClient::connect_uds(PathBuf::from(&sock)).await {
             Ok(a) => a,
             Err(e) => {

@@ -114,6 +114,7 @@ pub async fn connect(p: &SshParams) -> Result<SshConnection, TransportError> {
     let config = Arc::new(client_config(p, known.as_deref()));
     let deadline = Instant::now() + p.connect_timeout;
     let mut attempt = 0;
+    let mut last_err: Option<TransportError> = None;
     let mut handle = loop {
         attempt += 1;
         let client = Client {
@@ -126,8 +127,12 @@ pub async fn connect(p: &SshParams) -> Result<SshConnection, TransportError> {
             Ok(Err(e)) => e,
             Err(_) => {
                 let secs = p.connect_timeout.as_secs_f32();
+                let earlier = match last_err {
+                    Some(e) => format!(" (earlier attempt: {e})"),
+                    None => String::new(),
+                };
                 return Err(TransportError::Unreachable(format!(
-                    "{describe}: connection timed out after {secs}s"
+                    "{describe}: connection timed out after {secs}s{earlier}"
                 )));
             }
         };
@@ -135,6 +140,7 @@ pub async fn connect(p: &SshParams) -> Result<SshConnection, TransportError> {
         if !err.is_transient() || attempt >= MAX_ATTEMPTS || Instant::now() + delay >= deadline {
             return Err(err.into_transport(&describe, attempt));
         }
+        last_err = Some(err.into_transport(&describe, attempt));
         tokio::time::sleep(delay).await;
     };
     match tokio::time::timeout(p.connect_timeout, auth::authenticate(&mut handle, p)).await {

@@ -46,6 +46,9 @@ pub struct SshParams {
     pub host_key_policy: HostKeyPolicy,
     /// `known_hosts` file; `None` means `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,
+    /// ssh-agent socket (OpenSSH's `IdentityAgent`); `None` means `$SSH_AUTH_SOCK`, and
+    /// `/dev/null` (`IdentityAgent=none`) disables the agent.
+    pub identity_agent: Option<PathBuf>,
     /// Send a keepalive after this much silence from the server (OpenSSH's
     /// `ServerAliveInterval`), so idle connections survive NAT and firewalls during long runs.
     pub keepalive_interval: Duration,
@@ -64,6 +67,7 @@ impl SshParams {
             connect_timeout: Duration::from_secs(10),
             host_key_policy: HostKeyPolicy::Strict,
             known_hosts: None,
+            identity_agent: None,
             keepalive_interval: Duration::from_secs(15),
             keepalive_max: 4,
         }
