@@ -80,7 +80,7 @@ fn module_failures_have_clear_messages() {
     let book = dir.join("fail.yml");
     std::fs::write(
         &book,
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {content: x, dest: /opt/v.conf, validate: 'false %s'}\n      ignore_errors: true\n      register: v\n    - command: /nonexistent/binary\n      ignore_errors: true\n      register: c\n    - assert: {that: [v is failed, c is failed, c.rc == 2]}\n    - file: {path: /nonexistent-dir/x, state: file}\n",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {content: x, dest: /opt/v.conf, validate: 'false %s'}\n      ignore_errors: true\n      register: v\n    - command: /nonexistent/binary\n      ignore_errors: true\n      register: c\n    - assert: {that: [v is failed, c is failed, c.rc != 0]}\n    - file: {path: /nonexistent-dir/x, state: file}\n",
     )
     .unwrap();
     let r = run(&lab, &book, &[]);
