@@ -17,9 +17,11 @@ pub mod atomic_write;
 pub mod copy;
 pub mod file;
 pub mod file_probe;
+pub mod lineinfile;
 pub mod mode;
 pub mod remote_stat;
 pub mod template;
+pub mod text_edit;
 #[cfg(test)]
 pub mod test_support;
 
@@ -272,6 +274,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &copy::Copy,
         &template::Template,
         &file::File,
+        &lineinfile::LineInFile,
     ]
 }
 
