@@ -14,12 +14,14 @@ pub mod args;
 pub use args::Args;
 
 pub mod atomic_write;
+pub mod blockinfile;
 pub mod copy;
 pub mod file;
 pub mod file_probe;
 pub mod lineinfile;
 pub mod mode;
 pub mod remote_stat;
+pub mod replace;
 pub mod template;
 pub mod text_edit;
 #[cfg(test)]
@@ -275,6 +277,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &template::Template,
         &file::File,
         &lineinfile::LineInFile,
+        &blockinfile::BlockInFile,
+        &replace::Replace,
     ]
 }
 
