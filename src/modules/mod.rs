@@ -16,12 +16,15 @@ pub use args::Args;
 pub mod atomic_write;
 pub mod blockinfile;
 pub mod copy;
+pub mod fetch;
 pub mod file;
 pub mod file_probe;
 pub mod lineinfile;
 pub mod mode;
 pub mod remote_stat;
 pub mod replace;
+pub mod slurp;
+pub mod stat;
 pub mod template;
 pub mod text_edit;
 #[cfg(test)]
@@ -279,6 +282,9 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &lineinfile::LineInFile,
         &blockinfile::BlockInFile,
         &replace::Replace,
+        &stat::Stat,
+        &slurp::Slurp,
+        &fetch::Fetch,
     ]
 }
 

@@ -6,7 +6,7 @@
 use regex::Regex;
 
 use super::atomic_write::{Content, FileAttrs, WriteSpec, parent_dir, write_file};
-use super::remote_stat::{ReadFile, StatInfo, read_file};
+use super::remote_stat::{ReadError, ReadFile, StatInfo, read_file};
 use super::{Args, FileDiff, ModuleCtx, ModuleError, ModuleResult};
 
 const ATTRS_MSG: &str = "ownership, perms or SE linux context changed";
@@ -57,7 +57,13 @@ pub async fn load(
     ctx: &ModuleCtx<'_>,
     path: &str,
 ) -> Result<Result<ReadFile, ModuleResult>, ModuleError> {
-    Ok(read_file(ctx, path).await?.map_err(ModuleResult::failed))
+    Ok(read_file(ctx, path, false).await?.map_err(|e| {
+        ModuleResult::failed(match e {
+            ReadError::IsDir => format!("Path {path} is a directory !"),
+            ReadError::Unreadable => format!("Path {path} is not readable !"),
+            ReadError::Other(m) => m,
+        })
+    }))
 }
 
 /// Ansible's "missing file" failure for these modules (`rc: 257`).
