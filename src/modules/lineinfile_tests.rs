@@ -178,3 +178,24 @@ async fn module_on_real_files() {
     assert_eq!(r.msg.as_deref(), Some("1 line(s) removed"));
     assert_eq!(read(&d.path("conf")), "a=1\n");
 }
+
+#[tokio::test]
+async fn edits_through_symlinks() {
+    let d = Scratch::new("lifl");
+    std::fs::write(d.path("real"), "a\n").unwrap();
+    std::os::unix::fs::symlink("real", d.path("link")).unwrap();
+    let r = run_module(
+        &LineInFile,
+        json!({"path": d.s("link"), "line": "b"}),
+        Run::default(),
+    )
+    .await;
+    assert!(r.changed && !r.failed, "{r:?}");
+    assert!(
+        std::fs::symlink_metadata(d.path("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(read(&d.path("real")), "a\nb\n");
+}

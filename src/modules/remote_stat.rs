@@ -130,6 +130,8 @@ pub struct ReadFile {
     pub umask: u32,
     /// The host's own `sha1sum` of the file, when asked for.
     pub sha1: Option<String>,
+    /// Where a symlinked path really points: edits go there, keeping the link.
+    pub real_path: Option<String>,
 }
 
 /// Why a path could not be read; each module words these its own way, as Ansible does.
@@ -155,6 +157,7 @@ pub async fn read_file(
     let script = format!(
         "p={p}\nprintf '__strata_umask=%s\\n' \"$(umask)\"\n\
          if [ -d \"$(dirname -- \"$p\")\" ]; then echo __strata_parent=1; fi\n\
+         if [ -L \"$p\" ]; then printf '__strata_real=%s\\n' \"$(readlink -f -- \"$p\")\"; fi\n\
          {stat}\
          if [ -d \"$p\" ]; then echo __strata_isdir=1; exit 0; fi\n\
          if [ -e \"$p\" ] && [ ! -r \"$p\" ]; then echo __strata_unreadable=1; exit 0; fi\n\
@@ -188,6 +191,7 @@ pub async fn read_file(
             .and_then(|u| u32::from_str_radix(u.trim(), 8).ok())
             .unwrap_or(0o022),
         sha1: keys.get("sha1").cloned(),
+        real_path: keys.get("real").cloned(),
     }))
 }
 

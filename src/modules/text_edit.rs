@@ -109,7 +109,10 @@ pub async fn finish(
             .to_string();
         (format!("{}/", parent_dir(&opts.path)), Some(base))
     } else {
-        (opts.path.clone(), None)
+        (
+            file.real_path.clone().unwrap_or_else(|| opts.path.clone()),
+            None,
+        )
     };
     let mut spec = WriteSpec::new(dest, Content::Bytes(edit.content));
     spec.name = name;
