@@ -18,11 +18,21 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: &Arc<PathBuf>, line: u32, col: u32, len: u32) -> Self {
-        Span { file: Some(file.clone()), line, col, len }
+        Span {
+            file: Some(file.clone()),
+            line,
+            col,
+            len,
+        }
     }
 
     pub fn file_only(file: &Path) -> Self {
-        Span { file: Some(Arc::new(file.to_path_buf())), line: 0, col: 0, len: 0 }
+        Span {
+            file: Some(Arc::new(file.to_path_buf())),
+            line: 0,
+            col: 0,
+            len: 0,
+        }
     }
 
     pub fn unknown() -> Self {
@@ -69,7 +79,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(span: Span, message: impl Into<String>) -> Self {
-        Diagnostic { message: message.into(), span, label: String::new(), help: None }
+        Diagnostic {
+            message: message.into(),
+            span,
+            label: String::new(),
+            help: None,
+        }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -94,9 +109,11 @@ impl Diagnostic {
         };
         out.push_str(&format!("  --> {}\n", self.span));
         let line_text = if self.span.line > 0 {
-            std::fs::read_to_string(file.as_path())
-                .ok()
-                .and_then(|t| t.lines().nth(self.span.line as usize - 1).map(str::to_string))
+            std::fs::read_to_string(file.as_path()).ok().and_then(|t| {
+                t.lines()
+                    .nth(self.span.line as usize - 1)
+                    .map(str::to_string)
+            })
         } else {
             None
         };
@@ -112,7 +129,10 @@ impl Diagnostic {
                 .collect();
             let width = (self.span.len.max(1) as usize)
                 .min(text.chars().count().saturating_sub(col - 1).max(1));
-            out.push_str(&format!("{pad} |\n{num} | {text}\n{pad} | {prefix}{}", "^".repeat(width)));
+            out.push_str(&format!(
+                "{pad} |\n{num} | {text}\n{pad} | {prefix}{}",
+                "^".repeat(width)
+            ));
             if !self.label.is_empty() {
                 out.push(' ');
                 out.push_str(&self.label);

@@ -21,13 +21,24 @@ pub enum Status {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    PlaybookStart { file: String },
-    PlayStart { name: String, hosts: Vec<String> },
-    TaskStart { name: String, role: Option<String>, handler: bool },
+    PlaybookStart {
+        file: String,
+    },
+    PlayStart {
+        name: String,
+        hosts: Vec<String>,
+    },
+    TaskStart {
+        name: String,
+        role: Option<String>,
+        handler: bool,
+    },
     /// One host's result for the current task (or one loop item when `item` is set).
     HostResult {
         host: String,
         task: String,
+        /// The module name; `debug` results are always shown, as in Ansible.
+        action: String,
         status: Status,
         /// Short reason shown on the host's line (failure message, or empty).
         msg: String,
@@ -39,11 +50,26 @@ pub enum Event {
         delegated_to: Option<String>,
     },
     /// Rescued or retried notices and warnings.
-    Warning { host: Option<String>, msg: String },
-    Retry { host: String, task: String, attempt: u32, retries: u32 },
-    NoHostsMatched { pattern: String },
-    PlayEnd { name: String },
-    Recap { stats: Vec<HostStats>, elapsed_secs: f64 },
+    Warning {
+        host: Option<String>,
+        msg: String,
+    },
+    Retry {
+        host: String,
+        task: String,
+        attempt: u32,
+        retries: u32,
+    },
+    NoHostsMatched {
+        pattern: String,
+    },
+    PlayEnd {
+        name: String,
+    },
+    Recap {
+        stats: Vec<HostStats>,
+        elapsed_secs: f64,
+    },
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]

@@ -1,8 +1,61 @@
 //! strata: an agentless, SSH push-based orchestrator that runs Ansible-style playbooks.
+//!
+//! The flow is one-way: load + validate (`playbook`, `inventory`, `yaml`) → resolve
+//! (`commands::playbook::plan`) → execute (`executor`, one tokio task per host over `ssh`)
+//! → events → `reporter`. See docs/architecture.md.
+pub mod cli;
+pub mod commands;
+pub mod connect;
 pub mod diagnostic;
 pub mod events;
+pub mod executor;
+pub mod exit;
+pub mod extra_vars;
+pub mod inventory;
+pub mod lab;
+pub mod local;
 pub mod modules;
 pub mod playbook;
+pub mod reporter;
+pub mod ssh;
 pub mod template;
 pub mod transport;
 pub mod yaml;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use exit::ExitCode;
+
+/// Entry point for the binary and for tests: parses `args` (including argv[0]) and runs.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { ExitCode::BadInput as i32 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::Error as i32;
+        }
+    };
+    let code = rt.block_on(async move {
+        match cli.command {
+            Command::Playbook(a) => commands::playbook::run(a).await,
+            Command::Lab(a) => commands::lab::run(a).await,
+            Command::Bench(a) => commands::bench::run(a).await,
+        }
+    });
+    code as i32
+}

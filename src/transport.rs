@@ -37,7 +37,10 @@ pub enum TransportError {
 
 impl TransportError {
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, TransportError::Unreachable(_) | TransportError::Refused(_))
+        matches!(
+            self,
+            TransportError::Unreachable(_) | TransportError::Refused(_)
+        )
     }
 }
 
@@ -46,11 +49,20 @@ pub type TransportResult<T> = Result<T, TransportError>;
 /// One live connection to one host, shared by every task on that host for the whole run.
 pub trait Transport: Send + Sync {
     /// Runs `cmd` with the login shell's `-c` (as sshd does) and feeds `stdin`, then closes stdin.
-    fn exec<'a>(&'a self, cmd: &'a str, stdin: Option<&'a [u8]>) -> BoxFuture<'a, TransportResult<ExecOutput>>;
+    fn exec<'a>(
+        &'a self,
+        cmd: &'a str,
+        stdin: Option<&'a [u8]>,
+    ) -> BoxFuture<'a, TransportResult<ExecOutput>>;
 
     /// Writes `data` to the remote file `path`, creating or truncating it, with permission bits
     /// `mode`. Callers write to a temporary name and rename; this call does not rename.
-    fn put_file<'a>(&'a self, path: &'a str, data: &'a [u8], mode: u32) -> BoxFuture<'a, TransportResult<()>>;
+    fn put_file<'a>(
+        &'a self,
+        path: &'a str,
+        data: &'a [u8],
+        mode: u32,
+    ) -> BoxFuture<'a, TransportResult<()>>;
 
     /// A short description for messages ("root@10.77.0.2:22", "localhost").
     fn describe(&self) -> String;

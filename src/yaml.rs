@@ -71,7 +71,10 @@ impl Node {
 
     /// Looks up a key in a mapping node.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
 
     /// The scalar rendered as Ansible would see it as a string (keys, free-form args).
@@ -93,7 +96,9 @@ impl Node {
             Yaml::Null => Value::Null,
             Yaml::Bool(b) => Value::Bool(*b),
             Yaml::Int(i) => Value::from(*i),
-            Yaml::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
+            Yaml::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
             Yaml::Str(s) => Value::String(s.clone()),
             Yaml::Seq(s) => Value::Array(s.iter().map(Node::to_json).collect()),
             Yaml::Map(m) => Value::Object(
@@ -151,13 +156,25 @@ impl<'de> Visitor<'de> for InnerVisitor {
         Ok(Inner(Yaml::Int(v)))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Inner, E> {
-        Ok(Inner(i64::try_from(v).map(Yaml::Int).unwrap_or(Yaml::Float(v as f64))))
+        Ok(Inner(
+            i64::try_from(v)
+                .map(Yaml::Int)
+                .unwrap_or(Yaml::Float(v as f64)),
+        ))
     }
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Inner, E> {
-        Ok(Inner(i64::try_from(v).map(Yaml::Int).unwrap_or(Yaml::Float(v as f64))))
+        Ok(Inner(
+            i64::try_from(v)
+                .map(Yaml::Int)
+                .unwrap_or(Yaml::Float(v as f64)),
+        ))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Inner, E> {
-        Ok(Inner(i64::try_from(v).map(Yaml::Int).unwrap_or(Yaml::Float(v as f64))))
+        Ok(Inner(
+            i64::try_from(v)
+                .map(Yaml::Int)
+                .unwrap_or(Yaml::Float(v as f64)),
+        ))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Inner, E> {
         Ok(Inner(Yaml::Float(v)))
@@ -207,7 +224,10 @@ impl<'de> Deserialize<'de> for Node {
             col: loc.column() as u32,
             len: loc.span().len() as u32,
         };
-        Ok(Node { value: s.value.0, span })
+        Ok(Node {
+            value: s.value.0,
+            span,
+        })
     }
 }
 
@@ -225,22 +245,56 @@ fn options() -> serde_saphyr::Options {
 pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     let file = Arc::new(file.to_path_buf());
     if text.trim().is_empty() {
-        return Ok(Node { value: Yaml::Null, span: Span::new(&file, 1, 1, 0) });
+        return Ok(Node {
+            value: Yaml::Null,
+            span: Span::new(&file, 1, 1, 0),
+        });
     }
     let mut node: Node = serde_saphyr::from_str_with_options(text, options()).map_err(|e| {
-        let (line, col) = e.location().map(|l| (l.line() as u32, l.column() as u32)).unwrap_or((0, 0));
+        let (line, col) = e
+            .location()
+            .map(|l| (l.line() as u32, l.column() as u32))
+            .unwrap_or((0, 0));
         let msg = first_line(&e.to_string());
-        Diagnostic::new(Span::new(&file, line, col, 1), format!("malformed YAML: {msg}"))
-            .label("here")
+        Diagnostic::new(
+            Span::new(&file, line, col, 1),
+            format!("malformed YAML: {msg}"),
+        )
+        .label("here")
     })?;
     node.attach_file(&file);
+    unbool_single_letters(&mut node, text);
     Ok(node)
+}
+
+/// serde-saphyr reads `y`/`n` as booleans, PyYAML (and so Ansible) keeps them as strings.
+/// A one-character boolean can only have been one of those letters, so restore it.
+fn unbool_single_letters(node: &mut Node, text: &str) {
+    match &mut node.value {
+        Yaml::Bool(_) if node.span.len == 1 => {
+            let line = text.lines().nth(node.span.line.saturating_sub(1) as usize).unwrap_or("");
+            if let Some(c) = line.chars().nth(node.span.col.saturating_sub(1) as usize)
+                && matches!(c, 'y' | 'Y' | 'n' | 'N')
+            {
+                node.value = Yaml::Str(c.to_string());
+            }
+        }
+        Yaml::Seq(s) => s.iter_mut().for_each(|n| unbool_single_letters(n, text)),
+        Yaml::Map(m) => m.iter_mut().for_each(|(k, v)| {
+            unbool_single_letters(k, text);
+            unbool_single_letters(v, text);
+        }),
+        _ => {}
+    }
 }
 
 /// Reads and parses a YAML file; I/O errors name the file.
 pub fn load_file(path: &Path) -> Result<Node, Diagnostic> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostic::new(Span::file_only(path), format!("cannot read {}: {e}", path.display()))
+        Diagnostic::new(
+            Span::file_only(path),
+            format!("cannot read {}: {e}", path.display()),
+        )
     })?;
     parse_str(&text, path)
 }
@@ -261,24 +315,33 @@ mod tests {
 
     #[test]
     fn keeps_positions_of_nested_nodes() {
-        let n = parse_str("- hosts: all\n  tasks:\n    - name: x\n      debug: {msg: hi}\n", Path::new("p.yml")).unwrap();
+        let n = parse_str(
+            "- hosts: all\n  tasks:\n    - name: x\n      debug: {msg: hi}\n",
+            Path::new("p.yml"),
+        )
+        .unwrap();
         let play = &n.as_seq().unwrap()[0];
         let tasks = play.get("tasks").unwrap();
         let t = &tasks.as_seq().unwrap()[0];
         let (k, _) = &t.as_map().unwrap()[1];
         assert_eq!(k.as_str(), Some("debug"));
         assert_eq!((k.span.line, k.span.col), (4, 7));
-        assert_eq!(k.span.file.as_deref().map(|p| p.as_path()), Some(Path::new("p.yml")));
+        assert_eq!(
+            k.span.file.as_deref().map(|p| p.as_path()),
+            Some(Path::new("p.yml"))
+        );
     }
 
     #[test]
     fn yaml_11_booleans_and_octal() {
-        let n = parse_str("a: yes\nb: no\nc: 0644\nd: '0644'\n", Path::new("v.yml")).unwrap();
+        let n = parse_str("a: yes\nb: no\nc: 0644\nd: '0644'\ny: n\ne: [Y, on]\n", Path::new("v.yml")).unwrap();
         let j = n.to_json();
         assert_eq!(j["a"], Value::Bool(true));
         assert_eq!(j["b"], Value::Bool(false));
         assert_eq!(j["c"], Value::from(420));
         assert_eq!(j["d"], Value::from("0644"));
+        assert_eq!(j["y"], Value::from("n"));
+        assert_eq!(j["e"], serde_json::json!(["Y", true]));
     }
 
     #[test]

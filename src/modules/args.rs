@@ -56,14 +56,18 @@ impl Args {
     }
 
     pub fn req_str(&self, name: &str) -> Result<String, ModuleError> {
-        self.str(name).ok_or_else(|| ModuleError::Args(format!("missing required arguments: {name}")))
+        self.str(name)
+            .ok_or_else(|| ModuleError::Args(format!("missing required arguments: {name}")))
     }
 
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ModuleError> {
         match self.get(name) {
             None => Ok(None),
             Some(v) => to_bool(v).map(Some).ok_or_else(|| {
-                ModuleError::Args(format!("argument '{name}' is of type {} and we were unable to convert to bool", type_name(v)))
+                ModuleError::Args(format!(
+                    "argument '{name}' is of type {} and we were unable to convert to bool",
+                    type_name(v)
+                ))
             }),
         }
     }
@@ -78,9 +82,14 @@ impl Args {
             Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
             Some(Value::Number(n)) => Ok(n.as_f64().map(|f| f as i64)),
             Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
-                ModuleError::Args(format!("argument '{name}' is of type str and we were unable to convert to int: '{s}'"))
+                ModuleError::Args(format!(
+                    "argument '{name}' is of type str and we were unable to convert to int: '{s}'"
+                ))
             }),
-            Some(v) => Err(ModuleError::Args(format!("argument '{name}' is of type {} and we were unable to convert to int", type_name(v)))),
+            Some(v) => Err(ModuleError::Args(format!(
+                "argument '{name}' is of type {} and we were unable to convert to int",
+                type_name(v)
+            ))),
         }
     }
 
@@ -89,9 +98,14 @@ impl Args {
             None => Ok(None),
             Some(Value::Number(n)) => Ok(n.as_f64()),
             Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
-                ModuleError::Args(format!("argument '{name}' is of type str and we were unable to convert to float: '{s}'"))
+                ModuleError::Args(format!(
+                    "argument '{name}' is of type str and we were unable to convert to float: '{s}'"
+                ))
             }),
-            Some(v) => Err(ModuleError::Args(format!("argument '{name}' is of type {} and we were unable to convert to float", type_name(v)))),
+            Some(v) => Err(ModuleError::Args(format!(
+                "argument '{name}' is of type {} and we were unable to convert to float",
+                type_name(v)
+            ))),
         }
     }
 
@@ -100,21 +114,34 @@ impl Args {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Array(a)) => Ok(Some(a.clone())),
-            Some(Value::String(s)) => Ok(Some(s.split(',').map(|p| Value::from(p.trim())).filter(|v| v != "").collect())),
+            Some(Value::String(s)) => Ok(Some(
+                s.split(',')
+                    .map(|p| Value::from(p.trim()))
+                    .filter(|v| v != "")
+                    .collect(),
+            )),
             Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(vec![v.clone()])),
-            Some(v) => Err(ModuleError::Args(format!("argument '{name}' is of type {} and we were unable to convert to list", type_name(v)))),
+            Some(v) => Err(ModuleError::Args(format!(
+                "argument '{name}' is of type {} and we were unable to convert to list",
+                type_name(v)
+            ))),
         }
     }
 
     pub fn str_list(&self, name: &str) -> Result<Option<Vec<String>>, ModuleError> {
-        Ok(self.list(name)?.map(|l| l.iter().filter_map(to_str).collect()))
+        Ok(self
+            .list(name)?
+            .map(|l| l.iter().filter_map(to_str).collect()))
     }
 
     pub fn dict(&self, name: &str) -> Result<Option<Map<String, Value>>, ModuleError> {
         match self.get(name) {
             None => Ok(None),
             Some(Value::Object(m)) => Ok(Some(m.clone())),
-            Some(v) => Err(ModuleError::Args(format!("argument '{name}' is of type {} and we were unable to convert to dict", type_name(v)))),
+            Some(v) => Err(ModuleError::Args(format!(
+                "argument '{name}' is of type {} and we were unable to convert to dict",
+                type_name(v)
+            ))),
         }
     }
 }
@@ -138,7 +165,12 @@ mod tests {
 
     #[test]
     fn ansible_conversions() {
-        let a = Args(json!({"b": "yes", "n": "no", "l": "a, b,c", "i": "42", "x": "maybe"}).as_object().unwrap().clone());
+        let a = Args(
+            json!({"b": "yes", "n": "no", "l": "a, b,c", "i": "42", "x": "maybe"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         assert_eq!(a.bool("b").unwrap(), Some(true));
         assert_eq!(a.bool("n").unwrap(), Some(false));
         assert!(a.bool("x").is_err());

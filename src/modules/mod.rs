@@ -29,6 +29,20 @@ pub mod template;
 pub mod text_edit;
 #[cfg(test)]
 pub mod test_support;
+pub mod assert;
+pub mod clock;
+pub mod command;
+pub mod command_support;
+pub mod debug;
+pub mod fail;
+pub mod pause;
+pub mod raw;
+pub mod script;
+pub mod set_fact;
+pub mod shell;
+pub mod shlex;
+#[cfg(test)]
+pub mod test_shell;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +72,13 @@ pub struct Param {
 
 impl Param {
     pub const fn new(name: &'static str, ty: ParamType) -> Self {
-        Param { name, ty, required: false, aliases: &[], choices: &[] }
+        Param {
+            name,
+            ty,
+            required: false,
+            aliases: &[],
+            choices: &[],
+        }
     }
     pub const fn required(mut self) -> Self {
         self.required = true;
@@ -131,10 +151,17 @@ impl ModuleResult {
         ModuleResult::default()
     }
     pub fn changed(changed: bool) -> Self {
-        ModuleResult { changed, ..Default::default() }
+        ModuleResult {
+            changed,
+            ..Default::default()
+        }
     }
     pub fn failed(msg: impl Into<String>) -> Self {
-        ModuleResult { failed: true, msg: Some(msg.into()), ..Default::default() }
+        ModuleResult {
+            failed: true,
+            msg: Some(msg.into()),
+            ..Default::default()
+        }
     }
     pub fn with(mut self, key: &str, v: impl Into<Value>) -> Self {
         self.data.insert(key.to_string(), v.into());
@@ -223,6 +250,8 @@ pub struct ModuleCtx<'a> {
     pub env: Vec<(String, String)>,
     pub check_mode: bool,
     pub diff: bool,
+    /// The run's `-v` count: `debug` honours its `verbosity` threshold with it.
+    pub verbosity: u8,
     pub search: &'a SearchPaths,
     pub templar: &'a Templar,
     /// The host's variables as a Jinja context (for `template`, `debug: var=`, `assert`).
@@ -239,7 +268,10 @@ impl ModuleCtx<'_> {
 
 /// Quotes a string for POSIX sh: the one quoting function every module uses.
 pub fn sh_quote(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b)) {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b))
+    {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -256,19 +288,30 @@ pub fn wrap_command(script: &str, env: &[(String, String)], become_: Option<&Bec
     body.push_str(script);
     match become_ {
         None => format!("/bin/sh -c {}", sh_quote(&body)),
-        Some(b) => format!("sudo -H -S -n -u {} -- /bin/sh -c {}", sh_quote(&b.user), sh_quote(&body)),
+        Some(b) => format!(
+            "sudo -H -S -n -u {} -- /bin/sh -c {}",
+            sh_quote(&b.user),
+            sh_quote(&body)
+        ),
     }
 }
 
 /// A module implementation. `run` is boxed so modules can live in one registry table.
 pub trait Module: Send + Sync {
     fn spec(&self) -> &'static ModuleSpec;
-    fn run<'a>(&'a self, ctx: &'a ModuleCtx<'a>, args: &'a Args) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
+    fn run<'a>(
+        &'a self,
+        ctx: &'a ModuleCtx<'a>,
+        args: &'a Args,
+    ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
 }
 
 /// Looks a module up by its short name or its `ansible.builtin.` name.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
-    let short = name.strip_prefix("ansible.builtin.").or_else(|| name.strip_prefix("ansible.legacy.")).unwrap_or(name);
+    let short = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
     registry().iter().copied().find(|m| m.spec().name == short)
 }
 
@@ -285,6 +328,15 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &stat::Stat,
         &slurp::Slurp,
         &fetch::Fetch,
+        &command::Command,
+        &shell::Shell,
+        &raw::Raw,
+        &script::Script,
+        &debug::Debug,
+        &set_fact::SetFact,
+        &assert::Assert,
+        &fail::Fail,
+        &pause::Pause,
     ]
 }
 
@@ -295,14 +347,27 @@ mod tests {
     #[test]
     fn quoting_round_trips_through_sh() {
         for s in ["plain", "with space", "it's", "$HOME `x` \"q\"", ""] {
-            let out = std::process::Command::new("sh").arg("-c").arg(format!("printf %s {}", sh_quote(s))).output().unwrap();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", sh_quote(s)))
+                .output()
+                .unwrap();
             assert_eq!(String::from_utf8(out.stdout).unwrap(), s);
         }
     }
 
     #[test]
     fn become_wraps_in_sudo() {
-        let c = wrap_command("id -u", &[("A".into(), "b c".into())], Some(&Become { user: "root".into() }));
-        assert_eq!(c, "sudo -H -S -n -u root -- /bin/sh -c 'export A='\\''b c'\\''; id -u'");
+        let c = wrap_command(
+            "id -u",
+            &[("A".into(), "b c".into())],
+            Some(&Become {
+                user: "root".into(),
+            }),
+        );
+        assert_eq!(
+            c,
+            "sudo -H -S -n -u root -- /bin/sh -c 'export A='\\''b c'\\''; id -u'"
+        );
     }
 }

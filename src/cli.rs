@@ -1,0 +1,143 @@
+//! Command-line interface (clap derive). Parsing only: `crate::run` dispatches.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "strata", version, about = "Agentless SSH orchestration with Ansible playbook syntax")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run playbooks against an inventory.
+    Playbook(PlaybookArgs),
+    /// Throwaway real OpenSSH hosts on this machine (needs root).
+    Lab(LabArgs),
+    /// Time a 17-step playbook on lab hosts against plain OpenSSH multiplexing.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct PlaybookArgs {
+    /// Inventory file (Ansible YAML format). Repeatable.
+    #[arg(short = 'i', long = "inventory", required = true)]
+    pub inventory: Vec<PathBuf>,
+    /// Playbook files, run in order.
+    #[arg(required = true)]
+    pub playbooks: Vec<PathBuf>,
+    /// Further limit the selected hosts with a pattern (or @file).
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Only run tasks and plays tagged with these (comma-separated, repeatable).
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks and plays tagged with these.
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// Extra variables: `k=v k2=v2`, `@file.yml` or JSON. Repeatable; later wins.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Report what would change without changing anything.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show differences of changed files.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// How many hosts run a task at once.
+    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: u32,
+    /// Connect as this user (overrides ansible_user).
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Private key file (overrides ansible_ssh_private_key_file).
+    #[arg(long = "private-key", alias = "key-file")]
+    pub private_key: Option<PathBuf>,
+    /// More output: -v shows results.
+    #[arg(short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+    /// One JSON object per event on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Check playbooks, roles and templates, then exit without contacting any host.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// List the hosts each play would run on, then exit.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// List the tasks each play would run, then exit.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// Trust and record unknown host keys in known_hosts; a changed key is still an error.
+    #[arg(long = "accept-new-host-keys")]
+    pub accept_new_host_keys: bool,
+    /// Do not check host keys at all. Only for throwaway lab hosts.
+    #[arg(long = "insecure-ignore-host-keys")]
+    pub insecure_ignore_host_keys: bool,
+    /// SSH connect timeout in seconds.
+    #[arg(long = "timeout", default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct LabArgs {
+    /// Lab name: several labs can exist side by side.
+    #[arg(long, default_value = "default", global = true)]
+    pub name: String,
+    /// Where lab state lives.
+    #[arg(long, env = "STRATA_LAB_DIR", default_value = "/var/lib/strata/lab", global = true)]
+    pub dir: PathBuf,
+    #[command(subcommand)]
+    pub command: LabCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabCommand {
+    /// Start N hosts.
+    Up {
+        n: usize,
+        /// Boot systemd as PID 1 (for real services).
+        #[arg(long)]
+        systemd: bool,
+    },
+    /// Remove every host, namespace, mount and link of the lab.
+    Down,
+    /// Show the lab's hosts.
+    Status,
+    /// Print (or write) a YAML inventory of the lab.
+    Inventory {
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Stop one host (it becomes unreachable).
+    Stop { host: String },
+    /// Start a stopped host again.
+    Start { host: String },
+    /// Bring up hosts and run a playbook on them (the README's first command).
+    Demo {
+        /// Number of hosts.
+        #[arg(long, default_value_t = 5)]
+        hosts: usize,
+        /// Playbook to run.
+        #[arg(default_value = "playbooks/site.yml")]
+        playbook: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Number of lab hosts.
+    #[arg(long, default_value_t = 10)]
+    pub hosts: usize,
+    /// Repetitions of each measurement (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Lab name for the bench hosts.
+    #[arg(long, default_value = "bench")]
+    pub lab: String,
+    #[arg(long, env = "STRATA_LAB_DIR", default_value = "/var/lib/strata/lab")]
+    pub dir: PathBuf,
+}

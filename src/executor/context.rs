@@ -1,0 +1,153 @@
+//! Shared state of one play batch, and the per-host state a host task carries through the play.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::coordinator::{Coordinator, Pos};
+use super::vars::{HostStore, Layer, World};
+use crate::events::{EventTx, HostStats};
+use crate::playbook::model::{Handler, Play};
+use crate::template::Templar;
+use crate::transport::{ExecOutput, Transport, TransportError, TransportResult};
+
+/// Options of the whole run, fixed before any host is touched.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub verbosity: u8,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub forks: usize,
+    pub extra_vars: Map<String, Value>,
+    pub playbook_dir: PathBuf,
+    pub roles_path: Vec<PathBuf>,
+}
+
+/// Opens a connection to a host from its variables. The SSH implementation lives in
+/// `crate::ssh`; tests and `delegate_to: localhost` use a local shell.
+pub trait Connector: Send + Sync {
+    fn connect<'a>(
+        &'a self,
+        host: &'a str,
+        vars: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>>;
+}
+
+/// A connection opened on first use and then kept for the whole run, so plays that never
+/// touch a host (pure `debug`) never connect, and every later task reuses the session.
+pub struct LazyConn {
+    host: String,
+    vars: Map<String, Value>,
+    connector: Arc<dyn Connector>,
+    cell: OnceCell<Result<Arc<dyn Transport>, TransportError>>,
+}
+
+impl LazyConn {
+    pub fn new(host: &str, vars: Map<String, Value>, connector: Arc<dyn Connector>) -> Self {
+        LazyConn {
+            host: host.to_string(),
+            vars,
+            connector,
+            cell: OnceCell::new(),
+        }
+    }
+
+    pub async fn get(&self) -> TransportResult<Arc<dyn Transport>> {
+        self.cell
+            .get_or_init(|| self.connector.connect(&self.host, &self.vars))
+            .await
+            .clone()
+    }
+}
+
+impl Transport for LazyConn {
+    fn exec<'a>(
+        &'a self,
+        cmd: &'a str,
+        stdin: Option<&'a [u8]>,
+    ) -> BoxFuture<'a, TransportResult<ExecOutput>> {
+        Box::pin(async move { self.get().await?.exec(cmd, stdin).await })
+    }
+    fn put_file<'a>(
+        &'a self,
+        path: &'a str,
+        data: &'a [u8],
+        mode: u32,
+    ) -> BoxFuture<'a, TransportResult<()>> {
+        Box::pin(async move { self.get().await?.put_file(path, data, mode).await })
+    }
+    fn describe(&self) -> String {
+        self.host.clone()
+    }
+}
+
+/// A finished task on one host, as `run_once` shares it with the other hosts.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    pub result: Value,
+    pub changed: bool,
+    pub failed: bool,
+}
+
+pub struct PlayCtx {
+    pub play: Arc<Play>,
+    pub world: Arc<World>,
+    pub templar: Arc<Templar>,
+    pub events: EventTx,
+    pub coord: Arc<Coordinator>,
+    pub opts: Arc<RunOptions>,
+    /// `ansible_play_hosts`/`ansible_play_batch`: hosts of this batch still in the play.
+    pub play_hosts: Vec<String>,
+    /// Hosts of the whole play (all batches), for `ansible_play_hosts_all`.
+    pub play_hosts_all: Vec<String>,
+    pub forks: Arc<Semaphore>,
+    pub run_once: Mutex<HashMap<Pos, Arc<OnceCell<Shared>>>>,
+    pub play_vars: Layer,
+    pub vars_files: Layer,
+    pub local: Arc<dyn Transport>,
+    /// Set by `meta: end_play`: the play ends, but the playbook goes on.
+    pub end_play: std::sync::atomic::AtomicBool,
+}
+
+impl PlayCtx {
+    /// How dynamic includes are loaded: the same options the playbook was loaded with.
+    pub fn load_options(&self) -> crate::playbook::LoadOptions {
+        crate::playbook::LoadOptions {
+            extra_vars: self.opts.extra_vars.clone(),
+            roles_path: self.opts.roles_path.clone(),
+            playbook_dir: Some(self.opts.playbook_dir.clone()),
+        }
+    }
+}
+
+/// The state a host carries through one play.
+pub struct HostCtx {
+    pub idx: usize,
+    pub name: String,
+    pub store: Arc<HostStore>,
+    pub conn: Arc<LazyConn>,
+    pub stats: HostStats,
+    /// Handler indices notified and not yet run (play handlers, then dynamic ones).
+    pub notified: HashSet<usize>,
+    /// Handlers brought by `include_role` at run time, after the play's own.
+    pub extra_handlers: Vec<Handler>,
+    pub failed: bool,
+    pub unreachable: bool,
+}
+
+/// How a walk over a list of items ended for a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// A task failed (not ignored): the host leaves the play unless a rescue catches it.
+    Failed,
+    Unreachable,
+    /// `meta: end_host`, or the play was stopped.
+    End,
+}

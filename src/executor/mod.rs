@@ -1,0 +1,13 @@
+//! Runs plays on hosts: one tokio task per host per play batch, each holding the host's one
+//! connection, sending events to the reporter and never printing.
+pub mod context;
+pub mod coordinator;
+pub mod host;
+pub mod include;
+pub mod play;
+pub mod settings;
+pub mod task;
+pub mod vars;
+
+pub use context::{Connector, RunOptions};
+pub use play::{PlayEnd, Runner};

@@ -1,0 +1,128 @@
+//! Keyword inheritance: a task's effective `become`, `check_mode`, `environment`... come from
+//! the task, then enclosing blocks (innermost first), then the play, then inventory variables.
+
+use serde_json::{Map, Value};
+
+use super::context::PlayCtx;
+use super::host::Inherited;
+use crate::modules::Become;
+use crate::modules::args::{to_bool, to_str};
+use crate::playbook::model::{Common, Task};
+
+pub struct Effective {
+    pub become_: Option<Become>,
+    pub check_mode: bool,
+    pub diff: bool,
+    pub no_log: bool,
+    pub ignore_errors: bool,
+    pub environment: Vec<(String, String)>,
+    pub delegate_local: bool,
+    pub delegate_to: Option<String>,
+    pub run_once: bool,
+}
+
+/// The innermost setting among task and enclosing blocks.
+fn pick<T: Clone>(t: &Task, inh: &Inherited, f: impl Fn(&Common) -> Option<T>) -> Option<T> {
+    f(&t.common).or_else(|| inh.common.iter().rev().find_map(&f))
+}
+
+impl Effective {
+    pub fn new(
+        pc: &PlayCtx,
+        t: &Task,
+        inh: &Inherited,
+        scope: &minijinja::Value,
+    ) -> Result<Effective, String> {
+        let play = &pc.play;
+        let lookup = |k: &str| {
+            scope
+                .get_attr(k)
+                .ok()
+                .filter(|v| !v.is_undefined())
+                .and_then(|v| serde_json::to_value(&v).ok())
+        };
+        let render = |s: &str, span: &crate::diagnostic::Span| -> Result<Value, String> {
+            pc.templar.render_str(s, scope, span).map_err(|e| e.message)
+        };
+        let become_on = match pick(t, inh, |c| c.become_).or(play.become_) {
+            Some(b) => b,
+            None => lookup("ansible_become")
+                .as_ref()
+                .and_then(to_bool)
+                .unwrap_or(false),
+        };
+        let become_ = if become_on {
+            let user = match pick(t, inh, |c| c.become_user.clone()) {
+                Some(u) => to_str(&render(&u.value, &u.span)?).unwrap_or_default(),
+                None => play
+                    .become_user
+                    .clone()
+                    .or_else(|| lookup("ansible_become_user").as_ref().and_then(to_str))
+                    .unwrap_or_else(|| "root".into()),
+            };
+            Some(Become { user })
+        } else {
+            None
+        };
+        let check_mode = pick(t, inh, |c| c.check_mode)
+            .or(play.check_mode)
+            .unwrap_or(pc.opts.check);
+        let diff = pick(t, inh, |c| c.diff)
+            .or(play.diff)
+            .unwrap_or(pc.opts.diff);
+        let no_log = pick(t, inh, |c| c.no_log).or(play.no_log).unwrap_or(false);
+        let ignore_errors = match pick(t, inh, |c| c.ignore_errors.clone()) {
+            Some(c) => pc
+                .templar
+                .eval_bool(&c.expr, scope, &c.span)
+                .map_err(|e| e.message)?,
+            None => play.ignore_errors.unwrap_or(false),
+        };
+        let mut env = Map::new();
+        let envs = play
+            .environment
+            .iter()
+            .chain(inh.common.iter().filter_map(|c| c.environment.as_ref()))
+            .chain(t.common.environment.iter());
+        for e in envs {
+            match pc
+                .templar
+                .render_value(e, scope, &t.span)
+                .map_err(|e| e.message)?
+            {
+                Value::Object(m) => env.extend(m),
+                Value::Null => {}
+                other => return Err(format!("environment must be a mapping, got {other}")),
+            }
+        }
+        let environment = env
+            .into_iter()
+            .map(|(k, v)| (k, to_str(&v).unwrap_or_default()))
+            .collect();
+        let delegate_to = match pick(t, inh, |c| c.delegate_to.clone()) {
+            Some(d) => Some(to_str(&render(&d.value, &d.span)?).unwrap_or_default()),
+            None => None,
+        };
+        let delegate_local = match &delegate_to {
+            None => false,
+            Some(d) if matches!(d.as_str(), "localhost" | "127.0.0.1" | "::1") => true,
+            Some(d) => {
+                return Err(format!(
+                    "delegate_to: {d}: only delegate_to: localhost is supported"
+                ));
+            }
+        };
+        let run_once = t.common.run_once || inh.common.iter().any(|c| c.run_once);
+        Ok(Effective {
+            become_,
+            check_mode,
+            diff,
+            no_log,
+            ignore_errors,
+            environment,
+            delegate_local,
+            delegate_to,
+            run_once,
+        })
+    }
+}

@@ -1,0 +1,369 @@
+//! Roles: finding a role directory, reading its defaults, vars, meta dependencies, tasks and
+//! handlers, and expanding one role use into blocks whose tasks carry the role context.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::common::{COMMON_KEYWORDS, heritable, inherit, parse_common};
+use super::ctx::{Loader, Scope, canonical, is_var_name};
+use super::include::load_task_file;
+use super::model::{Block, Common, Handler, Item, RoleCtx};
+use super::task::parse_handlers;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::yaml::{Node, Yaml};
+
+const META_KEYS: &[&str] = &[
+    "dependencies",
+    "allow_duplicates",
+    "galaxy_info",
+    "collections",
+    "argument_specs",
+];
+
+/// One use of a role: a `roles:` entry, a meta dependency, or an import/include.
+#[derive(Clone, Debug)]
+pub struct RoleUse {
+    pub name: String,
+    pub span: Span,
+    pub tasks_from: Option<String>,
+    pub defaults_from: Option<String>,
+    pub vars_from: Option<String>,
+    pub handlers_from: Option<String>,
+    pub params: Map<String, Value>,
+    pub common: Common,
+    /// `roles:` entries and dependencies run once per play for the same parameters;
+    /// explicit imports and includes always run.
+    pub dedupe: bool,
+    /// Handlers go to the play's handler list (static uses) instead of being returned.
+    pub to_play: bool,
+}
+
+/// Parses a `roles:` entry or a `dependencies:` entry: a name, or a mapping with `role` (or
+/// `name`), keywords, `vars`, and role parameters.
+pub fn parse_role_entry(ld: &mut Loader, node: &Node, to_play: bool) -> Option<RoleUse> {
+    let mut u = RoleUse {
+        name: String::new(),
+        span: node.span.clone(),
+        tasks_from: None,
+        defaults_from: None,
+        vars_from: None,
+        handlers_from: None,
+        params: Map::new(),
+        common: Common::default(),
+        dedupe: true,
+        to_play,
+    };
+    match &node.value {
+        Yaml::Str(_) => u.name = ld.render_static(node, "a role name")?,
+        Yaml::Map(m) => {
+            let mut name = None;
+            for (k, v) in m {
+                let key = k.as_str().unwrap_or_default();
+                match key {
+                    "role" | "name" => {
+                        u.span = v.span.clone();
+                        name = ld.render_static(v, "a role name");
+                    }
+                    "vars" => {
+                        let vars = ld.vars_kw(v, "role `vars`");
+                        u.params.extend(vars);
+                    }
+                    _ if COMMON_KEYWORDS.contains(&key) => {
+                        parse_common(ld, key, v, &mut u.common);
+                    }
+                    _ if is_var_name(key) => {
+                        ld.check_tree(v);
+                        u.params.insert(key.to_string(), v.to_json());
+                    }
+                    _ => ld.err(k.error(format!("`{key}` is not a valid role parameter name"))),
+                }
+            }
+            match name {
+                Some(n) => u.name = n,
+                None => {
+                    ld.err(node.error("a role entry needs `role: <name>`"));
+                    return None;
+                }
+            }
+        }
+        _ => {
+            ld.err(node.error(format!(
+                "a role entry must be a name or a mapping, found {}",
+                node.kind()
+            )));
+            return None;
+        }
+    }
+    Some(u)
+}
+
+/// Where Ansible looks for a role: `roles/` next to the playbook, siblings of the current
+/// role, the configured roles path, `./roles`, then the playbook directory itself. A name
+/// with a slash is a path.
+fn role_candidates(ld: &Loader, name: &str, scope: &Scope) -> Vec<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return vec![p.to_path_buf()];
+    }
+    let mut c = Vec::new();
+    if name.contains('/') {
+        c.push(scope.playbook_dir.join(p));
+        c.push(p.to_path_buf());
+        return c;
+    }
+    c.push(scope.playbook_dir.join("roles").join(p));
+    if let Some(parent) = scope.role.as_ref().and_then(|r| r.path.parent()) {
+        c.push(parent.join(p));
+    }
+    c.extend(ld.opts.roles_path.iter().map(|r| r.join(p)));
+    c.push(PathBuf::from("roles").join(p));
+    c.push(scope.playbook_dir.join(p));
+    c.dedup();
+    c
+}
+
+/// `dir/<stem>.yml`, `.yaml` or the bare name, as Ansible accepts for role files.
+fn role_file(dir: &Path, stem: &str) -> Option<PathBuf> {
+    [
+        format!("{stem}.yml"),
+        format!("{stem}.yaml"),
+        stem.to_string(),
+    ]
+    .into_iter()
+    .map(|f| dir.join(f))
+    .find(|p| p.is_file())
+}
+
+/// Loads a role's `defaults/` or `vars/` file: a mapping (or empty).
+fn load_vars_file(
+    ld: &mut Loader,
+    dir: &Path,
+    stem: &str,
+    explicit: bool,
+    at: &Span,
+) -> Map<String, Value> {
+    let Some(path) = role_file(dir, stem) else {
+        if explicit {
+            ld.err(Diagnostic::new(
+                at.clone(),
+                format!("{}/{stem}.yml not found", dir.display()),
+            ));
+        }
+        return Map::new();
+    };
+    let Some(node) = ld.load_yaml(&path) else {
+        return Map::new();
+    };
+    if node.is_null() {
+        return Map::new();
+    }
+    ld.vars_kw(&node, &format!("{}", path.display()))
+}
+
+struct Meta {
+    deps: Vec<RoleUse>,
+    allow_duplicates: bool,
+}
+
+fn load_meta(ld: &mut Loader, dir: &Path, to_play: bool) -> Meta {
+    let mut meta = Meta {
+        deps: Vec::new(),
+        allow_duplicates: false,
+    };
+    let Some(path) = role_file(&dir.join("meta"), "main") else {
+        return meta;
+    };
+    let Some(node) = ld.load_yaml(&path) else {
+        return meta;
+    };
+    let Some(map) = node.as_map() else {
+        if !node.is_null() {
+            ld.err(node.error(format!(
+                "role meta must be a mapping, found {}",
+                node.kind()
+            )));
+        }
+        return meta;
+    };
+    for (k, v) in map {
+        match k.as_str().unwrap_or_default() {
+            "dependencies" => match &v.value {
+                Yaml::Seq(items) => {
+                    meta.deps = items
+                        .iter()
+                        .filter_map(|i| parse_role_entry(ld, i, to_play))
+                        .collect();
+                }
+                Yaml::Null => {}
+                _ => ld.err(v.error(format!("`dependencies` must be a list, found {}", v.kind()))),
+            },
+            "allow_duplicates" => {
+                meta.allow_duplicates = ld.bool_kw(v, "allow_duplicates").unwrap_or(false)
+            }
+            "galaxy_info" | "collections" | "argument_specs" => {}
+            _ => ld.unknown_key(k, META_KEYS, "role meta"),
+        }
+    }
+    meta
+}
+
+/// Expands one role use into its dependencies' blocks followed by its own block. Returns the
+/// items and, unless `to_play`, the handlers (which otherwise join the play's handlers).
+/// `None` when the role could not be loaded (the error is recorded).
+pub fn expand(ld: &mut Loader, u: &RoleUse, scope: &Scope) -> Option<(Vec<Item>, Vec<Handler>)> {
+    let candidates = role_candidates(ld, &u.name, scope);
+    let Some(dir) = candidates.iter().find(|c| c.is_dir()).cloned() else {
+        let list = candidates
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        ld.err(
+            Diagnostic::new(u.span.clone(), format!("role `{}` not found", u.name))
+                .label("no such role")
+                .help(format!("looked in: {list}")),
+        );
+        return None;
+    };
+    let id = canonical(&dir);
+    ld.enter(&id, &u.span)?;
+    let out = expand_found(ld, u, scope, &dir, &id);
+    ld.leave();
+    Some(out)
+}
+
+fn expand_found(
+    ld: &mut Loader,
+    u: &RoleUse,
+    scope: &Scope,
+    dir: &Path,
+    id: &Path,
+) -> (Vec<Item>, Vec<Handler>) {
+    let meta = load_meta(ld, dir, u.to_play);
+    let key = (
+        id.to_path_buf(),
+        format!(
+            "{}|{}",
+            u.tasks_from.as_deref().unwrap_or("main"),
+            Value::Object(u.params.clone())
+        ),
+    );
+    if u.dedupe && !meta.allow_duplicates {
+        if ld.play.roles_run.contains(&key) {
+            return (Vec::new(), Vec::new());
+        }
+        ld.play.roles_run.push(key);
+    }
+    let name = Path::new(&u.name)
+        .file_name()
+        .map_or(u.name.clone(), |n| n.to_string_lossy().into_owned());
+    let ctx = Arc::new(RoleCtx {
+        name,
+        path: dir.to_path_buf(),
+        defaults: load_vars_file(
+            ld,
+            &dir.join("defaults"),
+            u.defaults_from.as_deref().unwrap_or("main"),
+            u.defaults_from.is_some(),
+            &u.span,
+        ),
+        vars: load_vars_file(
+            ld,
+            &dir.join("vars"),
+            u.vars_from.as_deref().unwrap_or("main"),
+            u.vars_from.is_some(),
+            &u.span,
+        ),
+        params: u.params.clone(),
+    });
+    let role_scope = Scope {
+        role: Some(ctx.clone()),
+        base_dir: dir.to_path_buf(),
+        file_dir: dir.join("tasks"),
+        playbook_dir: scope.playbook_dir.clone(),
+        handlers: false,
+    };
+
+    let mut items = Vec::new();
+    let mut handlers = Vec::new();
+    for dep in &meta.deps {
+        if let Some((dep_items, dep_handlers)) = expand(ld, dep, &role_scope) {
+            items.extend(dep_items);
+            handlers.extend(dep_handlers);
+        }
+    }
+    // The using role's keywords (tags, become, when...) cover its dependencies too.
+    for item in &mut items {
+        if let Item::Block(b) = item {
+            let mut when = u.common.when.clone();
+            when.append(&mut b.common.when);
+            b.common.when = when;
+        }
+    }
+    inherit(&mut items, &heritable(&u.common));
+
+    let tasks_stem = u.tasks_from.as_deref().unwrap_or("main");
+    let mut tasks = match role_file(&dir.join("tasks"), tasks_stem) {
+        Some(path) => {
+            let at = Node {
+                value: Yaml::Null,
+                span: u.span.clone(),
+            };
+            load_task_file(ld, &path, &role_scope, &at).unwrap_or_default()
+        }
+        None if u.tasks_from.is_some() => {
+            ld.err(Diagnostic::new(
+                u.span.clone(),
+                format!(
+                    "role `{}` has no tasks file `tasks/{tasks_stem}.yml`",
+                    ctx.name
+                ),
+            ));
+            Vec::new()
+        }
+        None => Vec::new(),
+    };
+    inherit(&mut tasks, &heritable(&u.common));
+
+    let handlers_stem = u.handlers_from.as_deref().unwrap_or("main");
+    let hkey = (id.to_path_buf(), handlers_stem.to_string());
+    let already = u.to_play && ld.play.role_handlers_loaded.contains(&hkey);
+    if !already {
+        if let Some(path) = role_file(&dir.join("handlers"), handlers_stem) {
+            if let Some(node) = ld.load_yaml(&path) {
+                let hscope = Scope {
+                    file_dir: dir.join("handlers"),
+                    ..role_scope.clone()
+                };
+                handlers.extend(parse_handlers(ld, &node, &hscope));
+            }
+        } else if u.handlers_from.is_some() {
+            ld.err(Diagnostic::new(
+                u.span.clone(),
+                format!(
+                    "role `{}` has no handlers file `handlers/{handlers_stem}.yml`",
+                    ctx.name
+                ),
+            ));
+        }
+        if u.to_play {
+            ld.play.role_handlers_loaded.push(hkey);
+        }
+    }
+
+    items.push(Item::Block(Box::new(Block {
+        name: None,
+        span: u.span.clone(),
+        block: tasks,
+        rescue: Vec::new(),
+        always: Vec::new(),
+        common: u.common.clone(),
+        role: Some(ctx),
+    })));
+    if u.to_play {
+        ld.play.handlers.append(&mut handlers);
+    }
+    (items, handlers)
+}

@@ -1,0 +1,481 @@
+//! Task parsing: keyword dispatch, the single module (or loader action) key, loops and the
+//! per-task keywords. Blocks, includes and imports are delegated to their own files.
+
+use serde_json::{Map, Value};
+
+use super::args::task_args;
+use super::common::{COMMON_KEYWORDS, parse_common};
+use super::ctx::{Loader, Scope, is_var_name};
+use super::model::{Common, Cond, Handler, Item, LoopKind, LoopSpec, Task};
+use super::suggest::did_you_mean;
+use super::{block, include, srcfile};
+use crate::modules::ModuleSpec;
+use crate::template::is_template;
+use crate::yaml::{Node, Yaml};
+
+/// Task-only keywords, on top of [`COMMON_KEYWORDS`].
+pub const TASK_KEYWORDS: &[&str] = &[
+    "name",
+    "args",
+    "loop",
+    "with_items",
+    "with_dict",
+    "with_list",
+    "loop_control",
+    "register",
+    "notify",
+    "changed_when",
+    "failed_when",
+    "retries",
+    "until",
+    "delay",
+    "listen",
+];
+
+const LOOP_KEYWORDS: &[&str] = &[
+    "loop",
+    "with_items",
+    "with_dict",
+    "with_list",
+    "loop_control",
+];
+
+/// Actions the loader handles itself instead of a module.
+pub const LOADER_ACTIONS: &[&str] = &[
+    "block",
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+    "meta",
+];
+
+fn short_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
+fn is_keyword(name: &str) -> bool {
+    COMMON_KEYWORDS.contains(&name)
+        || TASK_KEYWORDS.contains(&name)
+        || name == "rescue"
+        || name == "always"
+}
+
+/// What the one non-keyword key of a task is.
+#[derive(Clone, Copy)]
+pub enum Action {
+    Module(&'static ModuleSpec),
+    Loader(&'static str),
+}
+
+/// Keyword values of one task-like item, parsed but not yet attached to a model type.
+#[derive(Default)]
+pub struct TaskKw<'a> {
+    pub name: Option<String>,
+    pub common: Common,
+    pub loop_: Option<LoopSpec>,
+    pub register: Option<String>,
+    pub notify: Vec<String>,
+    pub changed_when: Option<Vec<Cond>>,
+    pub failed_when: Option<Vec<Cond>>,
+    pub until: Option<Vec<Cond>>,
+    pub retries: Option<u32>,
+    pub delay: Option<f64>,
+    pub args: Option<&'a Node>,
+    pub listen: Vec<String>,
+}
+
+/// Parses a list of tasks (a `tasks:` section or a tasks file).
+pub fn parse_items(ld: &mut Loader, node: &Node, scope: &Scope, what: &str) -> Vec<Item> {
+    let mut out = Vec::new();
+    match &node.value {
+        Yaml::Null => {}
+        Yaml::Seq(items) => items
+            .iter()
+            .for_each(|n| parse_item(ld, n, scope, &mut out)),
+        _ => ld.err(node.error(format!(
+            "{what} must be a list of tasks, found {}",
+            node.kind()
+        ))),
+    }
+    out
+}
+
+/// Parses one list entry, appending the resulting item(s): an `import_role` expands to the
+/// role's dependencies plus the role itself.
+pub fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) {
+    let Some(map) = node.as_map() else {
+        ld.err(node.error(format!("a task must be a mapping, found {}", node.kind())));
+        return;
+    };
+    if node.get("block").is_some() {
+        if let Some(b) = block::parse_block(ld, node, scope) {
+            out.push(b);
+        }
+        return;
+    }
+    let mut action: Option<(&Node, &Node, Action)> = None;
+    let mut kws: Vec<(&Node, &Node)> = Vec::new();
+    let mut ok = true;
+    for (k, v) in map {
+        let Some(name) = k.as_str() else {
+            ld.err(k.error(format!("task keys must be strings, found {}", k.kind())));
+            ok = false;
+            continue;
+        };
+        if is_keyword(name) || name.starts_with("with_") {
+            kws.push((k, v));
+            continue;
+        }
+        let short = short_name(name);
+        let found = match LOADER_ACTIONS.iter().find(|a| **a == short) {
+            Some(a) => Some(Action::Loader(a)),
+            None => (ld.modules.lookup)(name).map(Action::Module),
+        };
+        let Some(a) = found else {
+            let names = (ld.modules.names)();
+            let candidates = COMMON_KEYWORDS
+                .iter()
+                .chain(TASK_KEYWORDS)
+                .chain(LOADER_ACTIONS)
+                .copied()
+                .chain(names);
+            let mut d = k
+                .error(format!("unknown module or keyword `{name}`"))
+                .label("not a module or task keyword");
+            if let Some(h) = did_you_mean(name, candidates) {
+                d = d.help(h);
+            }
+            ld.err(d);
+            ok = false;
+            continue;
+        };
+        if let Some((first, _, _)) = action {
+            let first = first.scalar_string().unwrap_or_default();
+            ld.err(
+                k.error(format!(
+                    "conflicting actions in one task: `{first}` and `{name}`"
+                ))
+                .label("second action")
+                .help("a task runs exactly one module; split it into two tasks"),
+            );
+            ok = false;
+            continue;
+        }
+        action = Some((k, v, a));
+    }
+    let Some((key, value, action)) = action else {
+        if ok {
+            let d = node
+                .error("task has no module or action")
+                .label("this task");
+            let d = match node.get("name").and_then(Node::as_str) {
+                Some(n) => d.help(format!(
+                    "task `{n}` needs one module key such as `command:` or `copy:`"
+                )),
+                None => d.help("add one module key such as `command:` or `copy:`"),
+            };
+            ld.err(d);
+        }
+        return;
+    };
+    match action {
+        Action::Module(spec) => {
+            let kw = parse_kws(ld, &kws, None, scope);
+            let t = module_task(ld, node, key, value, spec, kw, scope);
+            out.push(Item::Task(Box::new(t)));
+        }
+        Action::Loader(a) => include::parse_action(ld, node, key, value, a, &kws, scope, out),
+    }
+}
+
+/// Parses keywords. `allowed` limits them for actions that take only some (includes, meta);
+/// the caller names the action for the error.
+pub fn parse_kws<'a>(
+    ld: &mut Loader,
+    kws: &[(&'a Node, &'a Node)],
+    allowed: Option<(&str, &[&str])>,
+    scope: &Scope,
+) -> TaskKw<'a> {
+    let mut kw = TaskKw::default();
+    let mut loop_ctl: Option<&Node> = None;
+    for &(k, v) in kws {
+        let name = k.as_str().unwrap_or_default();
+        if let Some((action, allowed)) = allowed
+            && !allowed.contains(&name)
+            && name != "name"
+            && !COMMON_KEYWORDS.contains(&name)
+        {
+            ld.err(
+                k.error(format!("`{name}` cannot be used with `{action}`"))
+                    .label("not allowed here"),
+            );
+            continue;
+        }
+        if parse_common(ld, name, v, &mut kw.common) {
+            continue;
+        }
+        match name {
+            "name" => {
+                kw.name = ld.text_kw(v, name).map(|t| t.value);
+            }
+            "args" => kw.args = Some(v),
+            "loop" | "with_items" | "with_list" | "with_dict" => {
+                if let Some(prev) = &kw.loop_ {
+                    ld.err(k.error(format!(
+                        "a task can have only one loop, and it already has `{}`",
+                        loop_name(&prev.kind)
+                    )));
+                    continue;
+                }
+                kw.loop_ = parse_loop(ld, name, v);
+            }
+            "loop_control" => loop_ctl = Some(v),
+            "register" => match ld.string_kw(v, name) {
+                Some(r) if is_var_name(&r) => kw.register = Some(r),
+                Some(r) => {
+                    ld.err(v.error(format!("`{r}` is not a valid variable name for `register`")))
+                }
+                None => {}
+            },
+            "notify" => kw.notify = string_list(ld, v, name),
+            "listen" if scope.handlers => kw.listen = string_list(ld, v, name),
+            "listen" => ld.err(k.error("`listen` is only valid in handlers")),
+            "changed_when" => kw.changed_when = Some(ld.conds_kw(v, name)),
+            "failed_when" => kw.failed_when = Some(ld.conds_kw(v, name)),
+            "until" => kw.until = Some(ld.conds_kw(v, name)),
+            "retries" => kw.retries = ld.u32_kw(v, name),
+            "delay" => kw.delay = ld.f64_kw(v, name),
+            "rescue" | "always" => {
+                ld.err(k.error(format!("`{name}` is only valid together with `block`")))
+            }
+            other => {
+                let mut d = k
+                    .error(format!("unsupported loop `{other}`"))
+                    .label("only loop, with_items, with_list and with_dict are supported");
+                if let Some(h) = did_you_mean(other, LOOP_KEYWORDS.iter().copied()) {
+                    d = d.help(h);
+                } else {
+                    d = d.help("use `loop:` with a Jinja expression instead");
+                }
+                ld.err(d);
+            }
+        }
+    }
+    if let Some(lc) = loop_ctl {
+        match &mut kw.loop_ {
+            Some(l) => parse_loop_control(ld, lc, l),
+            None => ld.err(lc.error("`loop_control` needs a loop (`loop:` or `with_*:`)")),
+        }
+    }
+    kw
+}
+
+fn loop_name(k: &LoopKind) -> &'static str {
+    match k {
+        LoopKind::Loop => "loop",
+        LoopKind::Items => "with_items",
+        LoopKind::Dict => "with_dict",
+    }
+}
+
+fn string_list(ld: &mut Loader, v: &Node, kw: &str) -> Vec<String> {
+    match &v.value {
+        Yaml::Seq(items) => items.iter().filter_map(|i| ld.string_kw(i, kw)).collect(),
+        Yaml::Null => Vec::new(),
+        _ => ld.string_kw(v, kw).into_iter().collect(),
+    }
+}
+
+fn parse_loop(ld: &mut Loader, name: &str, v: &Node) -> Option<LoopSpec> {
+    let kind = match name {
+        "with_items" => LoopKind::Items,
+        "with_dict" => LoopKind::Dict,
+        _ => LoopKind::Loop,
+    };
+    let ok = match (&v.value, &kind) {
+        (Yaml::Str(s), _) if is_template(s) => true,
+        (Yaml::Map(_), LoopKind::Dict) => true,
+        (Yaml::Seq(_), LoopKind::Loop | LoopKind::Items) => true,
+        // `with_items: foo` loops over the one string, as Ansible does today.
+        (Yaml::Str(_), LoopKind::Items) => true,
+        _ => false,
+    };
+    if !ok {
+        let expected = if kind == LoopKind::Dict {
+            "a mapping or a template"
+        } else {
+            "a list or a template"
+        };
+        ld.err(v.error(format!("`{name}` must be {expected}, found {}", v.kind())));
+        return None;
+    }
+    ld.check_tree(v);
+    Some(LoopSpec {
+        kind,
+        value: v.to_json(),
+        span: v.span.clone(),
+        loop_var: "item".into(),
+        index_var: None,
+        label: None,
+        pause: None,
+    })
+}
+
+fn parse_loop_control(ld: &mut Loader, v: &Node, l: &mut LoopSpec) {
+    const KEYS: &[&str] = &["loop_var", "index_var", "label", "pause"];
+    let Some(map) = v.as_map() else {
+        ld.err(v.error(format!(
+            "`loop_control` must be a mapping, found {}",
+            v.kind()
+        )));
+        return;
+    };
+    for (k, val) in map {
+        let name = k.as_str().unwrap_or_default();
+        match name {
+            "loop_var" | "index_var" => match ld.string_kw(val, name) {
+                Some(s) if is_var_name(&s) => {
+                    if name == "loop_var" {
+                        l.loop_var = s;
+                    } else {
+                        l.index_var = Some(s);
+                    }
+                }
+                Some(s) => {
+                    ld.err(val.error(format!("`{s}` is not a valid variable name for `{name}`")))
+                }
+                None => {}
+            },
+            "label" => l.label = ld.text_kw(val, name).map(|t| t.value),
+            "pause" => l.pause = ld.f64_kw(val, name),
+            _ => ld.unknown_key(k, KEYS, "loop_control"),
+        }
+    }
+}
+
+fn module_task(
+    ld: &mut Loader,
+    node: &Node,
+    key: &Node,
+    value: &Node,
+    spec: &'static ModuleSpec,
+    kw: TaskKw,
+    scope: &Scope,
+) -> Task {
+    ld.check_tree(value);
+    let args = match task_args(spec, key, value, kw.args) {
+        Ok(a) => a,
+        Err(d) => {
+            ld.diags.extend(d);
+            Map::new()
+        }
+    };
+    if let Some(a) = kw.args {
+        ld.check_tree(a);
+    }
+    srcfile::check(ld, spec, &args, key, value, kw.args, scope);
+    Task {
+        name: kw.name,
+        span: node.span.clone(),
+        action: spec.name.to_string(),
+        action_span: key.span.clone(),
+        args,
+        common: kw.common,
+        loop_: kw.loop_,
+        register: kw.register,
+        notify: kw.notify,
+        changed_when: kw.changed_when,
+        failed_when: kw.failed_when,
+        until: kw.until,
+        retries: kw.retries,
+        delay: kw.delay,
+        role: scope.role.clone(),
+        base_dir: scope.base_dir.clone(),
+    }
+}
+
+/// Builds a task whose action the loader resolved itself (`meta`).
+pub fn loader_task(
+    node: &Node,
+    key: &Node,
+    action: &str,
+    args: Map<String, Value>,
+    kw: TaskKw,
+    scope: &Scope,
+) -> Task {
+    Task {
+        name: kw.name,
+        span: node.span.clone(),
+        action: action.to_string(),
+        action_span: key.span.clone(),
+        args,
+        common: kw.common,
+        loop_: kw.loop_,
+        register: kw.register,
+        notify: kw.notify,
+        changed_when: kw.changed_when,
+        failed_when: kw.failed_when,
+        until: kw.until,
+        retries: kw.retries,
+        delay: kw.delay,
+        role: scope.role.clone(),
+        base_dir: scope.base_dir.clone(),
+    }
+}
+
+/// Parses a `handlers:` section (or a role's handlers file). Handlers must be plain tasks.
+pub fn parse_handlers(ld: &mut Loader, node: &Node, scope: &Scope) -> Vec<Handler> {
+    let scope = Scope {
+        handlers: true,
+        ..scope.clone()
+    };
+    let mut out = Vec::new();
+    let Some(entries) = (match &node.value {
+        Yaml::Null => Some(&[][..]),
+        Yaml::Seq(s) => Some(&s[..]),
+        _ => None,
+    }) else {
+        ld.err(node.error(format!(
+            "`handlers` must be a list of tasks, found {}",
+            node.kind()
+        )));
+        return out;
+    };
+    for entry in entries {
+        let mut items = Vec::new();
+        let listen = entry.get("listen");
+        parse_item(ld, entry, &scope, &mut items);
+        for item in items {
+            let Item::Task(task) = item else {
+                ld.err(entry.error(
+                    "handlers must be module tasks (blocks and includes are not supported here)",
+                ));
+                continue;
+            };
+            let mut names: Vec<String> = task.name.iter().cloned().collect();
+            if let (Some(r), Some(n)) = (&task.role, &task.name) {
+                // Ansible also accepts `notify: role_name : handler name`.
+                names.push(format!("{} : {n}", r.name));
+            }
+            // `listen` was already validated as a keyword; read it quietly here.
+            match listen.map(|l| &l.value) {
+                Some(Yaml::Seq(items)) => {
+                    names.extend(items.iter().filter_map(Node::scalar_string))
+                }
+                Some(Yaml::Null) | None => {}
+                Some(_) => names.extend(listen.and_then(Node::scalar_string)),
+            }
+            if names.is_empty() {
+                ld.err(entry.error("a handler needs a `name` or `listen` so it can be notified"));
+            }
+            out.push(Handler {
+                task: *task,
+                listen: names,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,305 @@
+//! The only place that prints during a run. It consumes executor events and draws Ansible-style
+//! output (headers, one line per host, diffs, the PLAY RECAP), an indicatif bar of hosts done
+//! on the current task when stderr is a terminal, or one JSON object per event with `--json`.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+
+use crate::events::{Event, EventRx, HostStats, Status};
+use crate::modules::FileDiff;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReporterOptions {
+    pub json: bool,
+    pub verbosity: u8,
+    pub diff: bool,
+    /// Draw the progress bar (stderr is a terminal and output is not JSON).
+    pub progress: bool,
+}
+
+impl ReporterOptions {
+    pub fn detect(json: bool, verbosity: u8, diff: bool) -> Self {
+        ReporterOptions { json, verbosity, diff, progress: !json && std::io::stderr().is_terminal() }
+    }
+}
+
+pub struct Reporter<W: Write> {
+    out: W,
+    opts: ReporterOptions,
+    bar: Option<ProgressBar>,
+    play_hosts: usize,
+    last_header: Option<String>,
+}
+
+/// Ansible's banner: the title padded with `*` to 80 columns.
+pub fn banner(title: &str) -> String {
+    let pad = 80usize.saturating_sub(title.chars().count() + 1).max(3);
+    format!("{title} {}", "*".repeat(pad))
+}
+
+/// `host : ok=N changed=N ...` exactly as Ansible lays it out (`%-26s` and `%s=%-4s`).
+pub fn recap_line(s: &HostStats) -> String {
+    let f = |k: &str, v: u32| format!("{k}={v:<4}");
+    format!(
+        "{:<26} : {} {} {} {} {} {} {}",
+        s.host,
+        f("ok", s.ok),
+        f("changed", s.changed),
+        f("unreachable", s.unreachable),
+        f("failed", s.failed),
+        f("skipped", s.skipped),
+        f("rescued", s.rescued),
+        f("ignored", s.ignored),
+    )
+}
+
+/// A unified diff of one file, as `--diff` shows it.
+pub fn unified_diff(d: &FileDiff) -> String {
+    let diff = similar::TextDiff::from_lines(&d.before, &d.after);
+    let mut out = diff.unified_diff().context_radius(3).header(&format!("before: {}", d.before_header), &format!("after: {}", d.after_header)).to_string();
+    if out.is_empty() && d.before_header != d.after_header {
+        out = format!("--- before: {}\n+++ after: {}\n", d.before_header, d.after_header);
+    }
+    out
+}
+
+fn word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "ok",
+        Status::Changed => "changed",
+        Status::Failed => "fatal",
+        Status::Skipped => "skipping",
+        Status::Unreachable => "fatal",
+        Status::Ignored => "fatal",
+    }
+}
+
+impl<W: Write> Reporter<W> {
+    pub fn new(out: W, opts: ReporterOptions) -> Self {
+        Reporter { out, opts, bar: None, play_hosts: 0, last_header: None }
+    }
+
+    /// Drains events until the channel closes; returns the recap stats if one was sent.
+    pub async fn run(mut self, mut rx: EventRx) -> Option<Vec<HostStats>> {
+        let mut recap = None;
+        while let Some(ev) = rx.recv().await {
+            if let Event::Recap { stats, .. } = &ev {
+                recap = Some(stats.clone());
+            }
+            self.handle(&ev);
+        }
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        recap
+    }
+
+    fn line(&mut self, s: &str) {
+        match &self.bar {
+            Some(b) => b.suspend(|| {
+                let _ = writeln!(self.out, "{s}");
+            }),
+            None => {
+                let _ = writeln!(self.out, "{s}");
+            }
+        }
+    }
+
+    pub fn handle(&mut self, ev: &Event) {
+        if self.opts.json {
+            let _ = serde_json::to_writer(&mut self.out, ev);
+            let _ = writeln!(self.out);
+            return;
+        }
+        match ev {
+            Event::PlaybookStart { .. } => {}
+            Event::PlayStart { name, hosts } => {
+                self.play_hosts = hosts.len();
+                self.line(&format!("\n{}", banner(&format!("PLAY [{name}]"))));
+            }
+            Event::TaskStart { name, handler, .. } => {
+                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                let header = format!("{kind} [{name}]");
+                self.last_header = Some(header.clone());
+                self.line(&format!("\n{}", banner(&header)));
+                if self.opts.progress {
+                    if let Some(b) = self.bar.take() {
+                        b.finish_and_clear();
+                    }
+                    let b = ProgressBar::new(self.play_hosts as u64);
+                    b.set_style(ProgressStyle::with_template("{spinner} {pos}/{len} hosts {wide_bar} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+                    self.bar = Some(b);
+                }
+            }
+            Event::HostResult { host, status, msg, item, result, diff, delegated_to, action, .. } => self.host_result(host, action == "debug", *status, msg, item.as_deref(), result, diff, delegated_to.as_deref()),
+            Event::Warning { host, msg } => {
+                let who = host.as_ref().map(|h| format!("[{h}]: ")).unwrap_or_default();
+                self.line(&format!("[WARNING]: {who}{msg}"));
+            }
+            Event::Retry { host, task, attempt, retries } => {
+                let left = retries.saturating_sub(*attempt) + 1;
+                self.line(&format!("FAILED - RETRYING: [{host}]: {task} ({left} retries left)."));
+            }
+            Event::NoHostsMatched { pattern } => {
+                self.line(&format!("skipping: no hosts matched `{pattern}`"));
+            }
+            Event::PlayEnd { .. } => {}
+            Event::Recap { stats, elapsed_secs } => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+                self.line(&format!("\n{}", banner("PLAY RECAP")));
+                for s in stats {
+                    let l = recap_line(s);
+                    self.line(&l);
+                }
+                self.line(&format!("\nElapsed: {elapsed_secs:.2}s"));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn host_result(&mut self, host: &str, always_show: bool, status: Status, msg: &str, item: Option<&str>, result: &Value, diff: &[FileDiff], delegated: Option<&str>) {
+        if item.is_none() {
+            if let Some(b) = &self.bar {
+                b.inc(1);
+            }
+        }
+        if self.opts.diff {
+            for d in diff {
+                let text = unified_diff(d);
+                if !text.is_empty() {
+                    self.line(text.trim_end());
+                }
+            }
+        }
+        let who = match delegated {
+            Some(d) => format!("[{host} -> {d}]"),
+            None => format!("[{host}]"),
+        };
+        // Loop tasks already printed one line per item; Ansible adds the aggregate only when
+        // it failed or every item was skipped.
+        if item.is_none() && result.get("results").is_some() && matches!(status, Status::Ok | Status::Changed) {
+            return;
+        }
+        let item_part = item.map(|i| format!(" => (item={i})")).unwrap_or_default();
+        let line = match status {
+            Status::Failed | Status::Ignored => format!("{}: {who}{item_part}: FAILED! => {}", word(status), compact(result, msg)),
+            Status::Unreachable => format!("fatal: {who}: UNREACHABLE! => {}", compact(result, msg)),
+            _ => {
+                let show = self.opts.verbosity > 0 || always_show;
+                if show && status != Status::Skipped { format!("{}: {who}{item_part} => {}", word(status), pretty(result)) } else { format!("{}: {who}{item_part}", word(status)) }
+            }
+        };
+        self.line(&line);
+        if status == Status::Ignored {
+            self.line("...ignoring");
+        }
+    }
+}
+
+/// Keys Ansible never shows in a result line.
+fn displayable(result: &Value, drop_false: bool) -> Value {
+    let mut v = result.clone();
+    if let Value::Object(m) = &mut v {
+        m.remove("ansible_loop_var");
+        if drop_false {
+            m.remove("item");
+        }
+        m.remove("_ansible_no_log");
+        for k in ["changed", "failed"] {
+            if drop_false && m.get(k) == Some(&Value::Bool(false)) {
+                m.remove(k);
+            }
+        }
+        if m.get("failed") == Some(&Value::Bool(true)) {
+            m.remove("failed");
+        }
+    }
+    v
+}
+
+/// Python's `json.dumps(sort_keys=True)` with an optional indent, as Ansible prints results.
+pub fn py_json(v: &Value, indent: Option<usize>) -> String {
+    fn go(v: &Value, indent: Option<usize>, level: usize, out: &mut String) {
+        let nl = |out: &mut String, level: usize| {
+            if let Some(n) = indent {
+                out.push('\n');
+                out.push_str(&" ".repeat(n * level));
+            }
+        };
+        let sep = if indent.is_some() { "," } else { ", " };
+        match v {
+            Value::Array(a) if !a.is_empty() => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(sep);
+                    }
+                    nl(out, level + 1);
+                    go(x, indent, level + 1, out);
+                }
+                nl(out, level);
+                out.push(']');
+            }
+            Value::Object(m) if !m.is_empty() => {
+                out.push('{');
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(sep);
+                    }
+                    nl(out, level + 1);
+                    out.push_str(&Value::String((*k).clone()).to_string());
+                    out.push_str(": ");
+                    go(&m[*k], indent, level + 1, out);
+                }
+                nl(out, level);
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    go(v, indent, 0, &mut out);
+    out
+}
+
+fn compact(result: &Value, msg: &str) -> String {
+    let mut v = displayable(result, false);
+    if let Value::Object(m) = &mut v
+        && !msg.is_empty()
+        && !m.contains_key("msg")
+    {
+        m.insert("msg".into(), msg.into());
+    }
+    py_json(&v, None)
+}
+
+/// Ansible's `-v`/debug display: indented, without bookkeeping keys.
+fn pretty(result: &Value) -> String {
+    py_json(&displayable(result, true), Some(4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recap_matches_ansible_layout() {
+        let s = HostStats { host: "web1".into(), ok: 3, changed: 1, ..Default::default() };
+        assert_eq!(recap_line(&s), "web1                       : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   ");
+        assert_eq!(py_json(&serde_json::json!({"b": [1, "x"], "a": {}}), None), r#"{"a": {}, "b": [1, "x"]}"#);
+        assert_eq!(banner("PLAY RECAP").len(), 80);
+    }
+
+    #[test]
+    fn diff_is_unified() {
+        let d = FileDiff { before_header: "/etc/x".into(), after_header: "/etc/x".into(), before: "a\nb\n".into(), after: "a\nc\n".into() };
+        let u = unified_diff(&d);
+        assert!(u.contains("--- before: /etc/x") && u.contains("-b") && u.contains("+c"), "{u}");
+    }
+}
