@@ -14,12 +14,19 @@ pub mod args;
 pub use args::Args;
 
 pub mod atomic_write;
+pub mod blockinfile;
 pub mod copy;
+pub mod fetch;
 pub mod file;
 pub mod file_probe;
+pub mod lineinfile;
 pub mod mode;
 pub mod remote_stat;
+pub mod replace;
+pub mod slurp;
+pub mod stat;
 pub mod template;
+pub mod text_edit;
 #[cfg(test)]
 pub mod test_support;
 pub mod assert;
@@ -315,6 +322,12 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &copy::Copy,
         &template::Template,
         &file::File,
+        &lineinfile::LineInFile,
+        &blockinfile::BlockInFile,
+        &replace::Replace,
+        &stat::Stat,
+        &slurp::Slurp,
+        &fetch::Fetch,
         &command::Command,
         &shell::Shell,
         &raw::Raw,

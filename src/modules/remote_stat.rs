@@ -128,22 +128,40 @@ pub struct ReadFile {
     /// Whether the parent directory exists (for `create: yes`).
     pub parent_exists: bool,
     pub umask: u32,
+    /// The host's own `sha1sum` of the file, when asked for.
+    pub sha1: Option<String>,
+    /// Where a symlinked path really points: edits go there, keeping the link.
+    pub real_path: Option<String>,
 }
 
-/// Reads `path` (following symlinks) in one round trip. Directories and unreadable files are
-/// errors with Ansible's wording.
+/// Why a path could not be read; each module words these its own way, as Ansible does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    IsDir,
+    Unreadable,
+    Other(String),
+}
+
+/// Reads `path` (following symlinks) in one round trip, optionally with the host's SHA-1.
 pub async fn read_file(
     ctx: &ModuleCtx<'_>,
     path: &str,
-) -> Result<Result<ReadFile, String>, ModuleError> {
+    with_sha1: bool,
+) -> Result<Result<ReadFile, ReadError>, ModuleError> {
     let p = sh_quote(path);
+    let sum = if with_sha1 {
+        "if [ -f \"$p\" ]; then printf '__strata_sha1=%s\\n' \"$(sha1sum < \"$p\" | cut -d' ' -f1)\"; fi\n"
+    } else {
+        ""
+    };
     let script = format!(
         "p={p}\nprintf '__strata_umask=%s\\n' \"$(umask)\"\n\
          if [ -d \"$(dirname -- \"$p\")\" ]; then echo __strata_parent=1; fi\n\
+         if [ -L \"$p\" ]; then printf '__strata_real=%s\\n' \"$(readlink -f -- \"$p\")\"; fi\n\
          {stat}\
          if [ -d \"$p\" ]; then echo __strata_isdir=1; exit 0; fi\n\
          if [ -e \"$p\" ] && [ ! -r \"$p\" ]; then echo __strata_unreadable=1; exit 0; fi\n\
-         echo __strata_end\nif [ -e \"$p\" ]; then cat -- \"$p\"; fi\n",
+         {sum}echo __strata_end\nif [ -e \"$p\" ]; then cat -- \"$p\"; fi\n",
         stat = stat_snippet("stat", "\"$p\"", true),
     );
     let out = ctx.run(&script, None).await?;
@@ -153,16 +171,16 @@ pub async fn read_file(
     };
     let keys = parse_trailer(head);
     if keys.contains_key("isdir") {
-        return Ok(Err(format!("Path {path} is a directory !")));
+        return Ok(Err(ReadError::IsDir));
     }
     if keys.contains_key("unreadable") {
-        return Ok(Err(format!("Path {path} is not readable")));
+        return Ok(Err(ReadError::Unreadable));
     }
     if !keys.contains_key("umask") || out.rc != 0 {
-        return Ok(Err(format!(
+        return Ok(Err(ReadError::Other(format!(
             "reading {path} failed: {}",
             out.stderr_str().trim()
-        )));
+        ))));
     }
     Ok(Ok(ReadFile {
         stat: keys.get("stat").and_then(|s| StatInfo::parse(s)),
@@ -172,6 +190,8 @@ pub async fn read_file(
             .get("umask")
             .and_then(|u| u32::from_str_radix(u.trim(), 8).ok())
             .unwrap_or(0o022),
+        sha1: keys.get("sha1").cloned(),
+        real_path: keys.get("real").cloned(),
     }))
 }
 

@@ -151,6 +151,7 @@ pub async fn run_module(module: &dyn Module, args: Value, opts: Run<'_>) -> Modu
         env: vec![],
         check_mode: opts.check,
         diff: opts.diff,
+        verbosity: 0,
         search: &search,
         templar: &templar,
         vars: &vars,
