@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::common::{heritable, inherit};
-use super::ctx::{Loader, Scope, canonical};
+use super::ctx::{Loader, Scope, canonical, parent_dir};
 use super::freeform::parse_kv;
 use super::model::{Block, Common, IncludeRole, IncludeTasks, Item};
 use super::role::{self, RoleUse};
@@ -277,7 +277,7 @@ pub fn not_found(ld: &mut Loader, at: &Node, what: &str, name: &str, tried: &[Pa
 pub fn load_task_file(ld: &mut Loader, path: &Path, scope: &Scope, at: &Node) -> Option<Vec<Item>> {
     ld.enter(path, &at.span)?;
     let file_scope = Scope {
-        file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        file_dir: parent_dir(path),
         handlers: false,
         ..scope.clone()
     };
