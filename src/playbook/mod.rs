@@ -28,7 +28,7 @@ mod task;
 mod tests;
 
 pub use args::validate_args;
-pub use common::inherit;
+pub use common::{include_heritable, inherit};
 pub use tags::selected;
 
 use ctx::{Loader, ModuleTable, Scope, parent_dir};
