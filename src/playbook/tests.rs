@@ -504,7 +504,7 @@ fn include_tasks_is_preloaded_when_static() {
     let pb = load(&[
         (
             "site.yml",
-            "- hosts: all\n  tasks:\n    - include_tasks: t.yml\n      tags: inc\n      become: true\n      loop: [1, 2]\n    - include_tasks:\n        file: \"{{ os }}.yml\"\n",
+            "- hosts: all\n  tags: p\n  tasks:\n    - include_tasks: t.yml\n      tags: inc\n      become: true\n      loop: [1, 2]\n    - include_tasks:\n        file: \"{{ os }}.yml\"\n",
         ),
         ("t.yml", "- debug: msg=x\n"),
     ]);
@@ -513,14 +513,18 @@ fn include_tasks_is_preloaded_when_static() {
     };
     assert_eq!(i.file.value, "t.yml");
     assert!(i.loop_.is_some());
-    assert_eq!(i.common.tags, vec!["inc"]);
+    assert_eq!(i.common.tags, vec!["p", "inc"]);
     let pre = i.preloaded.as_ref().unwrap();
     let t = task(&pre[0]);
-    assert!(
-        t.common.tags.is_empty(),
-        "an include's tags do not apply to its tasks"
+    assert_eq!(
+        t.common.tags,
+        vec!["p"],
+        "an include's own tags do not apply to its tasks"
     );
     assert_eq!(t.common.become_, Some(true));
+    // What the executor applies to tasks it loads at run time.
+    assert_eq!(i.inherited.tags, vec!["p"]);
+    assert_eq!(i.inherited.become_, Some(true));
     let Item::IncludeTasks(dynamic) = &play(&pb).tasks[1] else {
         panic!()
     };
