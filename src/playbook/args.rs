@@ -27,7 +27,7 @@ const RAW_OPTIONS: &[&str] = &[
 
 /// Points inside a scalar when possible: for a single-line scalar whose span width shows it
 /// is plain (or quoted), `offset` characters in is an exact column.
-fn inner_span(node: &Node, s: &str, offset: usize, len: usize) -> Span {
+pub fn inner_span(node: &Node, s: &str, offset: usize, len: usize) -> Span {
     let width = s.chars().count() as u32;
     let sp = &node.span;
     let shift = if s.contains('\n') {

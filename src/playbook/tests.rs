@@ -1008,7 +1008,7 @@ fn missing_source_files() {
         "`copy` source file `gone` not found",
         "site.yml",
         4,
-        13,
+        17,
     );
     assert_error(
         &ds,
