@@ -27,7 +27,7 @@ const RAW_OPTIONS: &[&str] = &[
 
 /// Points inside a scalar when possible: for a single-line scalar whose span width shows it
 /// is plain (or quoted), `offset` characters in is an exact column.
-fn inner_span(node: &Node, s: &str, offset: usize, len: usize) -> Span {
+pub fn inner_span(node: &Node, s: &str, offset: usize, len: usize) -> Span {
     let width = s.chars().count() as u32;
     let sp = &node.span;
     let shift = if s.contains('\n') {
@@ -237,13 +237,27 @@ fn choice_error(p: &Param, n: &Node) -> Option<Diagnostic> {
     if p.choices.is_empty() || templated(n) {
         return None;
     }
-    let values: Vec<&Node> = match &n.value {
-        Yaml::Seq(s) if p.ty == ParamType::List => s.iter().collect(),
+    // A list parameter checks each element; a string given for it is comma-separated.
+    let values: Vec<(String, &Node)> = match &n.value {
+        Yaml::Seq(s) if p.ty == ParamType::List => s
+            .iter()
+            .map(|v| {
+                (
+                    v.scalar_string().unwrap_or_else(|| v.to_json().to_string()),
+                    v,
+                )
+            })
+            .collect(),
+        Yaml::Str(s) if p.ty == ParamType::List => {
+            s.split(',').map(|x| (x.trim().to_string(), n)).collect()
+        }
         Yaml::Null => Vec::new(),
-        _ => vec![n],
+        _ => vec![(
+            n.scalar_string().unwrap_or_else(|| n.to_json().to_string()),
+            n,
+        )],
     };
-    for v in values {
-        let s = v.scalar_string().unwrap_or_else(|| v.to_json().to_string());
+    for (s, v) in values {
         if !p.choices.contains(&s.as_str()) {
             let mut d = v
                 .error(format!(
@@ -409,4 +423,156 @@ pub fn task_args(
         return Err(diags);
     }
     validate_args(spec, &pairs, &key.span)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_str;
+    use serde_json::json;
+    use std::path::Path;
+
+    static SPEC: ModuleSpec = ModuleSpec {
+        name: "thing",
+        params: &[
+            Param::new("path", ParamType::Str)
+                .required()
+                .aliases(&["dest", "name"]),
+            Param::new("state", ParamType::Str).choices(&["present", "absent"]),
+            Param::new("mode", ParamType::Mode),
+            Param::new("count", ParamType::Int),
+            Param::new("ratio", ParamType::Float),
+            Param::new("items", ParamType::List).choices(&["a", "b"]),
+            Param::new("opts", ParamType::Dict),
+            Param::new("enabled", ParamType::Bool),
+            Param::new("src", ParamType::Str),
+            Param::new("content", ParamType::Str),
+        ],
+        free_form: FreeForm::KeyValue,
+        mutually_exclusive: &[&["src", "content"]],
+        required_one_of: &[&["src", "content"]],
+        any_params: false,
+    };
+
+    fn pairs(yaml: &str) -> Vec<(Node, Node)> {
+        parse_str(yaml, Path::new("t.yml"))
+            .unwrap()
+            .as_map()
+            .unwrap()
+            .to_vec()
+    }
+
+    fn validate(yaml: &str) -> Result<Map<String, Value>, Vec<Diagnostic>> {
+        validate_args(&SPEC, &pairs(yaml), &Span::unknown())
+    }
+
+    fn messages(yaml: &str) -> Vec<String> {
+        validate(yaml)
+            .unwrap_err()
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn canonical_names_and_later_pairs_win() {
+        let m = validate(
+            "dest: /a\nsrc: x\nname: /b\nmode: '0644'\ncount: '3'\nenabled: yes\nitems: a,b\n",
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(m),
+            json!({"path": "/b", "src": "x", "mode": "0644", "count": "3", "enabled": true, "items": "a,b"})
+        );
+    }
+
+    #[test]
+    fn type_checks_skip_templates() {
+        assert!(validate("path: /a\nsrc: x\ncount: '{{ n }}'\nopts: '{{ o }}'\nenabled: '{{ e }}'\nmode: '{{ m }}'\n").is_ok());
+        let ms = messages(
+            "path: /a\nsrc: x\ncount: abc\nratio: fast\nopts: a=b\nenabled: maybe\nmode: true\n",
+        );
+        assert_eq!(ms.len(), 5, "{ms:?}");
+        assert!(ms[0].contains("`abc` is not an integer"));
+        assert!(ms[1].contains("`fast` is not a number"));
+        assert!(ms[2].contains("expected a mapping, found a string"));
+        assert!(ms[3].contains("`maybe` is not a boolean"));
+        assert!(ms[4].contains("expected a file mode"));
+    }
+
+    #[test]
+    fn modes() {
+        for ok in [
+            "'0644'",
+            "644",
+            "0o644",
+            "u+rwx,g-w",
+            "a=r",
+            "u=rwX,g=u",
+            "preserve",
+        ] {
+            let r = validate(&format!("path: /a\nsrc: x\nmode: {ok}\n"));
+            assert!(r.is_ok(), "{ok}: {r:?}");
+        }
+        for bad in ["'rw'", "'u+q'", "'0999'", "1.5", "[1]"] {
+            assert!(
+                validate(&format!("path: /a\nsrc: x\nmode: {bad}\n")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn choices_required_and_groups() {
+        let ms = messages("state: prsent\nitems: [a, c]\n");
+        assert!(
+            ms.iter()
+                .any(|m| m
+                    .contains("value of `state` must be one of: present, absent; got `prsent`")),
+            "{ms:?}"
+        );
+        assert!(ms.iter().any(|m| m.contains("got `c`")), "{ms:?}");
+        assert!(
+            ms.iter()
+                .any(|m| m == "`thing` requires one of: src, content"),
+            "{ms:?}"
+        );
+        assert!(
+            ms.iter()
+                .any(|m| m == "missing required parameter `path` for module `thing`"),
+            "{ms:?}"
+        );
+        let ms = messages("path: /a\nsrc: x\ncontent: y\n");
+        assert_eq!(ms, vec!["parameters are mutually exclusive: src, content"]);
+    }
+
+    #[test]
+    fn unknown_parameters_are_located() {
+        let ds = validate("path: /a\nsrc: x\nstte: present\n").unwrap_err();
+        assert_eq!(
+            ds[0].message,
+            "unsupported parameter `stte` for module `thing`"
+        );
+        assert_eq!((ds[0].span.line, ds[0].span.col), (3, 1));
+        assert_eq!(ds[0].help.as_deref(), Some("did you mean `state`?"));
+    }
+
+    #[test]
+    fn free_form_strings_point_inside_the_scalar() {
+        let n = parse_str("k: path=/a src=x count=many\n", Path::new("t.yml")).unwrap();
+        let (key, value) = &n.as_map().unwrap()[0];
+        let ds = task_args(&SPEC, key, value, None).unwrap_err();
+        assert_eq!(
+            (ds[0].span.line, ds[0].span.col, ds[0].span.len),
+            (1, 24, 4)
+        );
+        let ds = task_args(
+            &SPEC,
+            key,
+            &parse_str("path /a", Path::new("t.yml")).unwrap(),
+            None,
+        )
+        .unwrap_err();
+        assert!(ds[0].message.contains("does not take free-form arguments"));
+    }
 }

@@ -138,6 +138,16 @@ pub fn heritable(c: &Common) -> Common {
     }
 }
 
+/// What a dynamic include passes to its content: tags and `when` of an `include_tasks` or
+/// `include_role` apply to the include itself only (Ansible's rule); the rest is inherited.
+pub fn include_heritable(c: &Common) -> Common {
+    Common {
+        tags: Vec::new(),
+        when: Vec::new(),
+        ..c.clone()
+    }
+}
+
 /// Applies `parent` to items and, recursively, to their children (including the preloaded
 /// contents of static includes). The executor uses this for includes loaded at run time.
 pub fn inherit(items: &mut [Item], parent: &Common) {
@@ -152,12 +162,14 @@ pub fn inherit(items: &mut [Item], parent: &Common) {
             }
             Item::IncludeTasks(i) => {
                 merge_into(&mut i.common, parent);
+                merge_into(&mut i.inherited, parent);
                 if let Some(p) = &mut i.preloaded {
                     inherit(p, parent);
                 }
             }
             Item::IncludeRole(i) => {
                 merge_into(&mut i.common, parent);
+                merge_into(&mut i.inherited, parent);
                 if let Some((p, _)) = &mut i.preloaded {
                     inherit(p, parent);
                 }

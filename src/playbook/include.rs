@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::common::{heritable, inherit};
-use super::ctx::{Loader, Scope, canonical};
+use super::common::{heritable, include_heritable, inherit};
+use super::ctx::{Loader, Scope, canonical, parent_dir};
 use super::freeform::parse_kv;
 use super::model::{Block, Common, IncludeRole, IncludeTasks, Item};
 use super::role::{self, RoleUse};
@@ -88,19 +88,15 @@ pub fn parse_action(
                 return;
             };
             let mut preloaded = None;
+            let inherited = include_heritable(&kw.common);
             if !is_template(&text.value) {
                 match resolve_task_file(scope, &text.value) {
+                    // A recursive include (guarded by a condition) is loaded at run time.
                     Ok(path) if ld.stack.contains(&canonical(&path)) => {}
                     Ok(path) => {
                         preloaded = load_task_file(ld, &path, scope, file);
-                        // Tags and `when` of a dynamic include apply to the include itself,
-                        // not to the included tasks (Ansible's rule); the rest is inherited.
-                        let parent = Common {
-                            tags: Vec::new(),
-                            ..heritable(&kw.common)
-                        };
                         if let Some(p) = &mut preloaded {
-                            inherit(p, &parent);
+                            inherit(p, &inherited);
                         }
                     }
                     Err(tried) => not_found(ld, file, "included tasks file", &text.value, &tried),
@@ -119,6 +115,7 @@ pub fn parse_action(
                 role: scope.role.clone(),
                 base_dir,
                 preloaded,
+                inherited,
             })));
         }
         "import_tasks" => {
@@ -177,14 +174,11 @@ pub fn parse_action(
                     return;
                 };
                 let mut preloaded = None;
+                let inherited = include_heritable(&kw.common);
                 let static_from = ra.tasks_from.as_deref().is_none_or(|t| !is_template(t));
                 if !is_template(&name.value) && static_from {
-                    // As with include_tasks, the include's own tags and `when` stay on it.
-                    let parent = Common {
-                        tags: Vec::new(),
-                        ..heritable(&kw.common)
-                    };
-                    preloaded = role::expand(ld, &u(name.value.clone(), parent, false), scope);
+                    let u = u(name.value.clone(), inherited.clone(), false);
+                    preloaded = role::expand(ld, &u, scope);
                 }
                 out.push(Item::IncludeRole(Box::new(IncludeRole {
                     name: kw.name,
@@ -195,6 +189,7 @@ pub fn parse_action(
                     loop_: kw.loop_,
                     preloaded,
                     base_dir: scope.playbook_dir.clone(),
+                    inherited,
                 })));
             } else {
                 let Some(name) = ld.render_static(&ra.name, "an `import_role` name") else {
@@ -277,7 +272,7 @@ pub fn not_found(ld: &mut Loader, at: &Node, what: &str, name: &str, tried: &[Pa
 pub fn load_task_file(ld: &mut Loader, path: &Path, scope: &Scope, at: &Node) -> Option<Vec<Item>> {
     ld.enter(path, &at.span)?;
     let file_scope = Scope {
-        file_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        file_dir: parent_dir(path),
         handlers: false,
         ..scope.clone()
     };

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::common::{inherit, merge_into};
-use super::ctx::{Loader, PlayState, Scope};
+use super::ctx::{Loader, PlayState, Scope, parent_dir};
 use super::model::{Common, Item, Play, Serial, Strategy, Text};
 use super::role::{expand, parse_role_entry};
 use super::task::{parse_handlers, parse_items};
@@ -46,7 +46,7 @@ pub fn load_plays(ld: &mut Loader, path: &Path, at: &Node) -> Vec<Play> {
     if ld.enter(path, &at.span).is_none() {
         return plays;
     }
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = parent_dir(path);
     if let Some(root) = ld.load_yaml(path) {
         match &root.value {
             Yaml::Seq(entries) => {

@@ -28,10 +28,10 @@ mod task;
 mod tests;
 
 pub use args::validate_args;
-pub use common::inherit;
+pub use common::{include_heritable, inherit};
 pub use tags::selected;
 
-use ctx::{Loader, ModuleTable, Scope};
+use ctx::{Loader, ModuleTable, Scope, parent_dir};
 use model::{Handler, Item, Playbook, RoleCtx};
 
 #[derive(Clone, Debug, Default)]
@@ -84,7 +84,7 @@ pub(crate) fn load_tasks_file_with(
     modules: &ModuleTable,
 ) -> Result<Vec<Item>, Vec<Diagnostic>> {
     let mut ld = Loader::new(opts, templar, modules);
-    let file_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file_dir = parent_dir(path);
     let playbook_dir = opts
         .playbook_dir
         .clone()

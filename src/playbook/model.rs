@@ -192,7 +192,12 @@ pub struct IncludeTasks {
     /// Where a relative `file` resolves: the including file's directory (or the role's `tasks/`).
     pub base_dir: PathBuf,
     /// The parsed file when `file` is static, so it is validated before any host is touched.
+    /// Already has `inherited` applied.
     pub preloaded: Option<Vec<Item>>,
+    /// What the included tasks inherit: the enclosing play/role/block keywords and this
+    /// include's own keywords except its `tags` and `when` (which, as in Ansible, apply to the
+    /// include itself only). Apply with `playbook::inherit` to tasks loaded at run time.
+    pub inherited: Common,
 }
 
 /// `include_role` (dynamic).
@@ -207,6 +212,8 @@ pub struct IncludeRole {
     /// The role loaded at load time when `role_name` is static: its tasks (as one block whose
     /// tasks carry the role context) and handlers.
     pub preloaded: Option<(Vec<Item>, Vec<Handler>)>,
+    /// As [`IncludeTasks::inherited`]: apply to the role's items loaded at run time.
+    pub inherited: Common,
     pub base_dir: PathBuf,
 }
 

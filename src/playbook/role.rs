@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::common::{COMMON_KEYWORDS, heritable, inherit, parse_common};
-use super::ctx::{Loader, Scope, canonical, is_var_name};
+use super::ctx::{Loader, Scope, canonical, is_var_name, normalize};
 use super::include::load_task_file;
 use super::model::{Block, Common, Handler, Item, RoleCtx};
 use super::task::parse_handlers;
@@ -120,7 +120,14 @@ fn role_candidates(ld: &Loader, name: &str, scope: &Scope) -> Vec<PathBuf> {
     c.extend(ld.opts.roles_path.iter().map(|r| r.join(p)));
     c.push(PathBuf::from("roles").join(p));
     c.push(scope.playbook_dir.join(p));
-    c.dedup();
+    // `./roles/x` and `roles/x` are the same place; list each once.
+    let mut seen = Vec::new();
+    c.retain(|p| {
+        let n = normalize(p);
+        let new = !seen.contains(&n);
+        seen.push(n);
+        new
+    });
     c
 }
 

@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Value};
 
+use super::args::inner_span;
 use super::ctx::{Loader, Scope};
-use super::freeform::{split_args, unquote};
+use super::freeform::{parse_kv, split_args, unquote};
 use crate::diagnostic::Span;
 use crate::modules::args::to_bool;
 use crate::modules::{FreeForm, ModuleSpec, SearchPaths};
@@ -21,19 +22,32 @@ pub fn search_paths(scope: &Scope) -> SearchPaths {
     SearchPaths { roots }
 }
 
-/// The position of parameter `name` where it was written, else the module key.
-fn param_span(name: &str, key: &Node, value: &Node, args_kw: Option<&Node>) -> Span {
-    value
+/// The position of parameter `name` where it was written (inside a free-form string when
+/// possible), else the module key. For a raw command the file is its first word.
+fn param_span(name: &str, raw: bool, key: &Node, value: &Node, args_kw: Option<&Node>) -> Span {
+    if let Some(n) = value
         .get(name)
         .or_else(|| args_kw.and_then(|a| a.get(name)))
-        .map(|n| n.span.clone())
-        .unwrap_or_else(|| {
-            if value.as_str().is_some() {
-                value.span.clone()
-            } else {
-                key.span.clone()
-            }
-        })
+    {
+        return n.span.clone();
+    }
+    let Some(s) = value.as_str() else {
+        return key.span.clone();
+    };
+    let Ok(parsed) = parse_kv(s, raw.then_some(&[][..])) else {
+        return value.span.clone();
+    };
+    if raw {
+        let len = s[parsed.raw_offset..]
+            .split_whitespace()
+            .next()
+            .map_or(1, str::len);
+        return inner_span(value, s, parsed.raw_offset, len);
+    }
+    match parsed.options.iter().find(|o| o.key == name) {
+        Some(o) => inner_span(value, s, o.offset + o.key.len() + 1, o.value.len().max(1)),
+        None => value.span.clone(),
+    }
 }
 
 pub fn check(
@@ -83,7 +97,7 @@ pub fn check(
                 .iter()
                 .map(|r| r.join(subdir).display().to_string())
                 .collect();
-            let span = param_span(param, key, value, args_kw);
+            let span = param_span(param, spec.name == "script", key, value, args_kw);
             ld.err(
                 crate::diagnostic::Diagnostic::new(
                     span,

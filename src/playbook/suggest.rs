@@ -1,20 +1,29 @@
 //! "Did you mean" hints for misspelt keywords, modules and parameters: a typo should cost the
 //! operator one glance at the error, not a trip to the documentation.
 
-/// Levenshtein edit distance, by characters.
+/// Edit distance counting a swap of two adjacent characters as one edit (optimal string
+/// alignment), since transpositions (`wehn`, `mdoe`) are the most common typos.
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo (at most a third of
@@ -45,6 +54,7 @@ mod tests {
     fn finds_typos_but_not_unrelated_words() {
         assert_eq!(distance("copyy", "copy"), 1);
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("wehn", "when"), 1);
         assert_eq!(closest("copyy", ["copy", "command", "shell"]), Some("copy"));
         assert_eq!(closest("wehn", ["when", "name"]), Some("when"));
         assert_eq!(closest("zzz", ["copy", "when"]), None);
