@@ -348,6 +348,10 @@ impl HostCtx {
                             &pc.load_options(),
                             &pc.templar,
                         )
+                        .map(|(mut items, handlers)| {
+                            crate::playbook::inherit(&mut items, &inc.inherited);
+                            (items, handlers)
+                        })
                         .map_err(|errs| {
                             errs.iter()
                                 .map(|d| d.render())
