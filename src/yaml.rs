@@ -263,26 +263,38 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
         .label("here")
     })?;
     node.attach_file(&file);
-    unbool_single_letters(&mut node, text);
+    let lines: Vec<&str> = text.lines().collect();
+    fix_scalars(&mut node, &lines);
     Ok(node)
 }
 
-/// serde-saphyr reads `y`/`n` as booleans, PyYAML (and so Ansible) keeps them as strings.
-/// A one-character boolean can only have been one of those letters, so restore it.
-fn unbool_single_letters(node: &mut Node, text: &str) {
+/// Post-parse fixes that need the source text:
+/// - serde-saphyr reads `y`/`n` as booleans; PyYAML (and so Ansible) keeps them as strings. A
+///   one-character boolean can only have been one of those letters, so restore it.
+/// - A quoted scalar's position is its opening quote; move it onto the content so positions
+///   computed inside the string (Jinja errors) land on the right column.
+fn fix_scalars(node: &mut Node, lines: &[&str]) {
+    let char_at = |span: &Span| {
+        lines.get(span.line.saturating_sub(1) as usize).and_then(|l| l.chars().nth(span.col.saturating_sub(1) as usize))
+    };
     match &mut node.value {
         Yaml::Bool(_) if node.span.len == 1 => {
-            let line = text.lines().nth(node.span.line.saturating_sub(1) as usize).unwrap_or("");
-            if let Some(c) = line.chars().nth(node.span.col.saturating_sub(1) as usize)
+            if let Some(c) = char_at(&node.span)
                 && matches!(c, 'y' | 'Y' | 'n' | 'N')
             {
                 node.value = Yaml::Str(c.to_string());
             }
         }
-        Yaml::Seq(s) => s.iter_mut().for_each(|n| unbool_single_letters(n, text)),
+        Yaml::Str(_) => {
+            if matches!(char_at(&node.span), Some('"' | '\'')) {
+                node.span.col += 1;
+                node.span.len = node.span.len.saturating_sub(2);
+            }
+        }
+        Yaml::Seq(s) => s.iter_mut().for_each(|n| fix_scalars(n, lines)),
         Yaml::Map(m) => m.iter_mut().for_each(|(k, v)| {
-            unbool_single_letters(k, text);
-            unbool_single_letters(v, text);
+            fix_scalars(k, lines);
+            fix_scalars(v, lines);
         }),
         _ => {}
     }
@@ -301,7 +313,14 @@ pub fn load_file(path: &Path) -> Result<Node, Diagnostic> {
 
 /// serde-saphyr's messages embed their own snippet; keep only the headline since we render ours.
 fn first_line(s: &str) -> String {
-    let l = s.lines().next().unwrap_or("").trim();
+    let mut l = s.lines().next().unwrap_or("").trim();
+    l = l.strip_prefix("error: ").unwrap_or(l);
+    // Drop a leading "line X column Y: " that would duplicate our location.
+    if l.starts_with("line ")
+        && let Some(i) = l.find(": ")
+    {
+        l = &l[i + 2..];
+    }
     // Drop a trailing " at line X column Y" that would duplicate our location.
     match l.find(" at line ") {
         Some(i) => l[..i].to_string(),

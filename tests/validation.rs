@@ -78,7 +78,7 @@ impl Case {
 fn malformed_yaml() {
     let c = Case::new("yaml");
     let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - name: x\n      debug: {msg: [unclosed\n");
-    c.expect_error(&p, 4, 1, "malformed YAML");
+    c.expect_error(&p, 4, 20, "malformed YAML: unclosed bracket");
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn unknown_play_keyword() {
 fn bad_jinja_syntax() {
     let c = Case::new("jinja");
     let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - debug:\n        msg: \"{{ foo | }}\"\n");
-    c.expect_error(&p, 4, 14, "syntax");
+    c.expect_error(&p, 4, 24, "syntax error");
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn bad_jinja_in_template_file() {
 fn undefined_variable_in_hosts() {
     let c = Case::new("hosts");
     let p = c.file("p.yml", "- hosts: \"{{ target_group }}\"\n  tasks:\n    - debug: msg=hi\n");
-    c.expect_error(&p, 1, 10, "target_group");
+    c.expect_error(&p, 1, 14, "'target_group' is undefined");
     // Extra vars are defined before hosts are chosen, so this one resolves (and then runs:
     // the fake listener is not SSH, so the host ends up unreachable).
     let (code, err) = c.run(&p, &["-e", "target_group=all", "--syntax-check"]);
