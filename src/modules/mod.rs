@@ -18,11 +18,15 @@ pub mod clock;
 pub mod command;
 pub mod command_support;
 pub mod debug;
+pub mod facts_hw_net;
+pub mod facts_probe;
+pub mod facts_system;
 pub mod fail;
 pub mod pause;
 pub mod raw;
 pub mod script;
 pub mod set_fact;
+pub mod setup;
 pub mod shell;
 pub mod shlex;
 #[cfg(test)]
@@ -284,6 +288,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &assert::Assert,
         &fail::Fail,
         &pause::Pause,
+        &setup::Setup,
     ]
 }
 
