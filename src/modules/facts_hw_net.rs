@@ -67,7 +67,7 @@ fn cpu(s: &Sections, f: &mut Facts) {
     put(f, "processor_cores", per_socket);
     put(f, "processor_threads_per_core", threads);
     put(f, "processor_vcpus", threads * count * per_socket);
-    if let Some(n) = s.get("nproc").trim().parse::<i64>().ok() {
+    if let Ok(n) = s.get("nproc").trim().parse::<i64>() {
         put(f, "processor_nproc", n);
     }
 }
