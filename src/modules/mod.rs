@@ -29,6 +29,7 @@ pub mod set_fact;
 pub mod setup;
 pub mod shell;
 pub mod shlex;
+pub mod wait_for;
 #[cfg(test)]
 pub mod test_shell;
 
@@ -289,6 +290,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &fail::Fail,
         &pause::Pause,
         &setup::Setup,
+        &wait_for::WaitFor,
     ]
 }
 
