@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
+use super::command_support::ShWords;
 use super::{
     Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
     ParamType as T, sh_quote,
@@ -126,8 +127,10 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         return Ok(base.with("elapsed", started.elapsed().as_secs()));
     }
 
+    // `path` is a path-type option: `~` and `$VARS` expand on the target, as in Ansible.
+    let mut words = ShWords::default();
     let check = match (&path, port) {
-        (Some(p), _) => path_check(p, &state, regex.as_deref()),
+        (Some(p), _) => path_check(&words.word(p, true, false), &state, regex.as_deref()),
         (None, Some(p)) if state == "drained" => {
             match drained_check(&host, p, &codes, exclude.as_deref().unwrap_or(&[])) {
                 Ok(c) => c,
@@ -138,11 +141,12 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         (None, None) => return usage("state=drained needs a port"),
     };
     let script = format!(
-        "__end=$(( $(date +%s) + {timeout} ))\n{}\
+        "{}__end=$(( $(date +%s) + {timeout} ))\n{}\
          __left() {{ echo $(( __end - $(date +%s) )); }}\n\
          __G='grep -E'; echo x | grep -qP x 2>/dev/null && __G='grep -P'\n\
          __ct={connect_timeout}\n__host={}\n__port={}\n__re={}\n{PROBE}\
          while :; do\n  __l=$(__left); [ \"$__l\" -gt 0 ] || {{ echo timeout; exit 0; }}\n  [ \"$__l\" -lt \"$__ct\" ] && __ct=$__l\n{check}  sleep {sleep}\ndone\n",
+        words.setup(),
         if delay > 0 {
             format!("sleep {delay}\n")
         } else {
@@ -209,9 +213,9 @@ __connect() {
 }
 "#;
 
-/// Loop body for a file: `ok` plus the first matching line when the condition holds.
-fn path_check(path: &str, state: &str, regex: Option<&str>) -> String {
-    let p = sh_quote(path);
+/// Loop body for a file (`p` is its sh word): `ok` plus the first matching line when the
+/// condition holds.
+fn path_check(p: &str, state: &str, regex: Option<&str>) -> String {
     match (state, regex) {
         ("absent", _) => format!("  [ -e {p} ] || {{ echo ok; exit 0; }}\n"),
         (_, None) => format!("  [ -e {p} ] && {{ echo ok; exit 0; }}\n"),
