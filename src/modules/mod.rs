@@ -34,13 +34,18 @@ pub mod clock;
 pub mod command;
 pub mod command_support;
 pub mod debug;
+pub mod facts_hw_net;
+pub mod facts_probe;
+pub mod facts_system;
 pub mod fail;
 pub mod pause;
 pub mod raw;
 pub mod script;
 pub mod set_fact;
+pub mod setup;
 pub mod shell;
 pub mod shlex;
+pub mod wait_for;
 #[cfg(test)]
 pub mod test_shell;
 
@@ -337,6 +342,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &assert::Assert,
         &fail::Fail,
         &pause::Pause,
+        &setup::Setup,
+        &wait_for::WaitFor,
     ]
 }
 
