@@ -121,3 +121,22 @@ fn systemd_host_boots_to_running() {
     );
     assert_eq!(lab.ssh_ok("lab01", "hostname"), "lab01");
 }
+
+#[test]
+fn ten_plain_hosts_come_up_in_seconds() {
+    let t = Instant::now();
+    let lab = Lab::up("smoke-ten", 10, false);
+    let took = t.elapsed();
+    eprintln!("10 plain hosts up in {took:?}");
+    assert!(took.as_secs_f64() < 5.0, "10 plain hosts took {took:?}");
+    let names: Vec<String> = std::thread::scope(|s| {
+        let runs: Vec<_> = lab
+            .hosts
+            .iter()
+            .map(|h| s.spawn(|| lab.ssh_ok(&h.name, "hostname")))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let expected: Vec<String> = (1..=10).map(|i| format!("lab{i:02}")).collect();
+    assert_eq!(names, expected);
+}

@@ -36,3 +36,64 @@ pub fn render(state: &LabState) -> String {
     }
     y
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::lab::state::{HostKind, HostState};
+
+    fn lab() -> LabState {
+        let host = |name: &str, last: u8| HostState {
+            name: name.into(),
+            addr: [10, 213, 7, last].into(),
+            kind: HostKind::Sshd,
+            netns: format!("strata-7-{name}"),
+            veth: "strata7h1".into(),
+            dir: PathBuf::from("/l/x"),
+            upper: PathBuf::from("/l/x/upper"),
+            work: PathBuf::from("/l/x/work"),
+            root: PathBuf::from("/l/x/root"),
+            log: PathBuf::from("/l/x/log"),
+            pids: vec![],
+            stopped: false,
+            alive: false,
+        };
+        LabState {
+            name: "t".into(),
+            dir: PathBuf::from("/l/t"),
+            subnet: 7,
+            bridge: "strata7".into(),
+            gateway: [10, 213, 7, 1].into(),
+            kind: HostKind::Sshd,
+            key: PathBuf::from("/l/t/id_ed25519"),
+            known_hosts: PathBuf::from("/l/t/known hosts"),
+            inventory: PathBuf::from("/l/t/inventory.yml"),
+            hosts: vec![host("lab01", 11), host("lab02", 12)],
+        }
+    }
+
+    #[test]
+    fn inventory_is_ansible_yaml_with_hosts_vars_and_kind_group() {
+        let node = crate::yaml::parse_str(&render(&lab()), Path::new("inventory.yml")).unwrap();
+        let json = node.to_json();
+        let all = &json["all"];
+        assert_eq!(all["hosts"]["lab02"]["ansible_host"], "10.213.7.12");
+        assert_eq!(all["vars"]["ansible_user"], "root");
+        assert_eq!(
+            all["vars"]["ansible_ssh_private_key_file"],
+            "/l/t/id_ed25519"
+        );
+        assert_eq!(
+            all["vars"]["ansible_ssh_common_args"],
+            "-o UserKnownHostsFile=/l/t/known hosts -o StrictHostKeyChecking=yes"
+        );
+        let group: Vec<&String> = all["children"]["sshd"]["hosts"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(group, ["lab01", "lab02"]);
+    }
+}

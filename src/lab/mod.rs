@@ -382,3 +382,49 @@ fn teardown(state: &LabState) -> Result<(), LabError> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_names_must_be_safe_in_paths_and_commands() {
+        for ok in ["default", "smoke-plain", "a_1"] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "a/b", "a b", "a.b", &"x".repeat(33)] {
+            assert!(
+                matches!(validate_name(bad), Err(LabError::InvalidName(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn plan_names_fit_linux_limits_and_the_subnet() {
+        let opts = LabOptions {
+            name: "t".into(),
+            dir: "/l".into(),
+        };
+        let state = plan(
+            &opts,
+            254,
+            network::MAX_HOSTS,
+            HostKind::Sshd,
+            "/l/t/id_ed25519".into(),
+        );
+        let last = state.hosts.last().unwrap();
+        assert_eq!(last.addr.to_string(), "10.213.254.254");
+        assert_eq!(state.hosts[0].name, "lab01");
+        assert!(
+            state.bridge.len() <= 15 && last.veth.len() <= 15,
+            "{} {}",
+            state.bridge,
+            last.veth
+        );
+        assert_eq!(
+            last.upper,
+            PathBuf::from(format!("/l/t/hosts/{}/upper", last.name))
+        );
+    }
+}

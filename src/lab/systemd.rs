@@ -157,3 +157,18 @@ fn systemctl(init_pid: u32, args: &[&str]) -> Option<String> {
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (!text.is_empty()).then_some(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::template_of;
+
+    #[test]
+    fn instances_are_masked_through_their_template() {
+        assert_eq!(template_of("getty@tty1.service"), "getty@.service");
+        assert_eq!(
+            template_of("postgresql@15-main.service"),
+            "postgresql@.service"
+        );
+        assert_eq!(template_of("postgresql.service"), "postgresql.service");
+    }
+}
