@@ -1,0 +1,430 @@
+//! `strata lab`: throwaway hosts running the distribution's real OpenSSH server on this machine,
+//! for tests and demos. Each host has its own network namespace and address on a per-lab bridge
+//! (10.213.K.0/24, bridge .1, hosts .11, .12, ...), a copy-on-write root over the base machine's
+//! `/`, and its own hostname and PID namespace. Hosts are named `lab01`, `lab02`, ... in every
+//! lab; labs are told apart by name, subnet and inventory, not by host name.
+//!
+//! Layout of `<dir>/<name>/`: `state.json`, `id_ed25519` (root's key on every host),
+//! `known_hosts`, `inventory.yml`, and `hosts/<host>/{upper,work,root,log}`.
+
+mod cmd;
+mod error;
+mod host;
+mod inventory;
+mod keys;
+mod network;
+mod rootfs;
+mod sshd;
+mod state;
+mod systemd;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::LabError;
+pub use state::{HostKind, HostState, LabState};
+
+/// How long a plain host may take to answer with an SSH banner (they usually need ~50 ms).
+const SSHD_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a systemd host may take to boot to `running` (usually 2-4 s).
+const SYSTEMD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Which lab, and where its state lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabOptions {
+    /// Lab name, `default` unless given; several labs coexist.
+    pub name: String,
+    /// State root: `$STRATA_LAB_DIR`, else `/var/lib/strata/lab`.
+    pub dir: PathBuf,
+}
+
+impl LabOptions {
+    pub fn new(name: impl Into<String>) -> LabOptions {
+        LabOptions {
+            name: name.into(),
+            dir: Self::default_dir(),
+        }
+    }
+
+    pub fn default_dir() -> PathBuf {
+        std::env::var_os("STRATA_LAB_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/var/lib/strata/lab"))
+    }
+
+    /// `<dir>/<name>`.
+    pub fn lab_dir(&self) -> PathBuf {
+        self.dir.join(&self.name)
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.lab_dir().join("state.json")
+    }
+}
+
+impl Default for LabOptions {
+    fn default() -> LabOptions {
+        LabOptions::new("default")
+    }
+}
+
+/// Brings up `n` hosts (plain sshd, or systemd as PID 1). Fails if the lab is already up. On
+/// failure everything created so far is removed again.
+pub fn up(opts: &LabOptions, n: usize, systemd: bool) -> Result<LabState, LabError> {
+    preflight()?;
+    validate_name(&opts.name)?;
+    if n == 0 || n > network::MAX_HOSTS {
+        return Err(LabError::InvalidHostCount {
+            n,
+            max: network::MAX_HOSTS,
+        });
+    }
+    let lab_dir = opts.lab_dir();
+    if opts.state_path().exists() {
+        return Err(LabError::AlreadyUp {
+            name: opts.name.clone(),
+            state: opts.state_path(),
+        });
+    }
+    std::fs::create_dir_all(&lab_dir)
+        .map_err(|e| LabError::io("cannot create lab directory", &lab_dir, e))?;
+    keys::ensure_host_keys()?;
+    let key = keys::ensure_client_key(&lab_dir, &opts.name)?;
+    let kind = if systemd {
+        HostKind::Systemd
+    } else {
+        HostKind::Sshd
+    };
+
+    let mut state = {
+        let _lock = network::GlobalLock::acquire()?;
+        let subnet = network::allocate_subnet(&claimed_subnets(&opts.dir))?;
+        let state = plan(opts, subnet, n, kind, key);
+        // Saved before anything exists, so `down` can clean up after a crash at any point.
+        state.save()?;
+        if let Err(e) = network::create_bridge(&state.bridge, state.gateway) {
+            let _ = teardown(&state);
+            return Err(e);
+        }
+        state
+    };
+    match bring_up(&mut state) {
+        Ok(()) => Ok(state),
+        Err(e) => {
+            let _ = teardown(&state);
+            Err(e)
+        }
+    }
+}
+
+/// Removes every namespace, link, process and file of the lab.
+pub fn down(opts: &LabOptions) -> Result<(), LabError> {
+    preflight()?;
+    teardown(&load(opts)?)
+}
+
+/// The lab's state with each host's liveness checked now.
+pub fn status(opts: &LabOptions) -> Result<LabState, LabError> {
+    let mut state = load(opts)?;
+    for h in &mut state.hosts {
+        h.alive = !network::netns_pids(&h.netns).is_empty() && host::banner(&(h.addr, 22).into());
+    }
+    Ok(state)
+}
+
+/// Names of the labs that have state under `dir`.
+pub fn labs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("state.json").exists())
+        .filter_map(|e| e.file_name().to_str().map(String::from))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The lab's Ansible inventory; also (re)writes `<dir>/<name>/inventory.yml`.
+pub fn inventory_yaml(opts: &LabOptions) -> Result<String, LabError> {
+    let state = load(opts)?;
+    write_inventory(&state)
+}
+
+/// Makes one host unreachable: its processes end and its network namespace goes away. Its
+/// files stay; [`start_host`] boots it again from them.
+pub fn stop_host(opts: &LabOptions, host: &str) -> Result<(), LabError> {
+    preflight()?;
+    let mut state = load(opts)?;
+    let h = find_host(&mut state, host)?;
+    host::stop(h)?;
+    h.pids.clear();
+    h.stopped = true;
+    state.save()
+}
+
+/// Boots a host again (after [`stop_host`], or to restart it).
+pub fn start_host(opts: &LabOptions, host: &str) -> Result<(), LabError> {
+    preflight()?;
+    let mut state = load(opts)?;
+    let (bridge, gateway) = (state.bridge.clone(), state.gateway);
+    let h = find_host(&mut state, host)?;
+    host::stop(h)?;
+    network::create_host_net(&h.netns, &h.veth, &bridge, h.addr, gateway)?;
+    let pid = host::launch(h)?;
+    h.pids = vec![pid];
+    h.stopped = false;
+    let h = h.clone();
+    let init = wait_host(&h)?;
+    let stored = find_host(&mut state, host)?;
+    stored.pids.extend(init);
+    state.save()
+}
+
+fn find_host<'a>(state: &'a mut LabState, host: &str) -> Result<&'a mut HostState, LabError> {
+    let lab = state.name.clone();
+    state.host_mut(host).ok_or_else(|| LabError::UnknownHost {
+        lab,
+        host: host.to_string(),
+    })
+}
+
+fn load(opts: &LabOptions) -> Result<LabState, LabError> {
+    let path = opts.state_path();
+    if !path.exists() {
+        return Err(LabError::NotUp {
+            name: opts.name.clone(),
+            state: path,
+        });
+    }
+    LabState::load(&path)
+}
+
+fn preflight() -> Result<(), LabError> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(LabError::NotRoot);
+    }
+    if !Path::new("/usr/sbin/sshd").exists() {
+        return Err(LabError::MissingTool {
+            what: "sshd",
+            path: "/usr/sbin/sshd".into(),
+            hint: "apt-get install openssh-server",
+        });
+    }
+    for (tool, hint) in [
+        ("ssh-keygen", "apt-get install openssh-client"),
+        ("ip", "apt-get install iproute2"),
+        ("unshare", "apt-get install util-linux"),
+        ("nsenter", "apt-get install util-linux"),
+        ("mount", "apt-get install mount"),
+    ] {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false);
+        if !found {
+            return Err(LabError::MissingTool {
+                what: tool,
+                path: format!("$PATH/{tool}").into(),
+                hint,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn validate_name(name: &str) -> Result<(), LabError> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(LabError::InvalidName(name.to_string()))
+    }
+}
+
+/// Subnets claimed by other labs' state in the same directory, even if their bridge is gone.
+fn claimed_subnets(dir: &Path) -> Vec<u8> {
+    labs(dir)
+        .iter()
+        .filter_map(|name| LabState::load(&dir.join(name).join("state.json")).ok())
+        .map(|s| s.subnet)
+        .collect()
+}
+
+fn plan(opts: &LabOptions, subnet: u8, n: usize, kind: HostKind, key: PathBuf) -> LabState {
+    let dir = opts.lab_dir();
+    let hosts = (0..n)
+        .map(|i| {
+            let name = format!("lab{:02}", i + 1);
+            let hdir = dir.join("hosts").join(&name);
+            HostState {
+                addr: network::host_addr(subnet, i),
+                kind,
+                netns: network::netns_name(subnet, &name),
+                veth: network::veth_name(subnet, i),
+                upper: hdir.join("upper"),
+                work: hdir.join("work"),
+                root: hdir.join("root"),
+                log: hdir.join("log"),
+                dir: hdir,
+                pids: Vec::new(),
+                stopped: false,
+                alive: false,
+                name,
+            }
+        })
+        .collect();
+    LabState {
+        name: opts.name.clone(),
+        subnet,
+        bridge: network::bridge_name(subnet),
+        gateway: network::gateway(subnet),
+        kind,
+        key,
+        known_hosts: dir.join("known_hosts"),
+        inventory: dir.join("inventory.yml"),
+        dir,
+        hosts,
+    }
+}
+
+/// Creates and starts every host, then waits for all of them concurrently.
+fn bring_up(state: &mut LabState) -> Result<(), LabError> {
+    let authorized = keys::public_key(&state.key)?;
+    let peers: Vec<(String, std::net::Ipv4Addr)> = state
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), h.addr))
+        .collect();
+    for h in &mut state.hosts {
+        rootfs::create_dirs(h)?;
+        rootfs::write_common_files(h, &authorized, &sshd::config(h.addr), &peers)?;
+        if h.kind == HostKind::Systemd {
+            systemd::write_units(&h.upper)?;
+        }
+        network::create_host_net(&h.netns, &h.veth, &state.bridge, h.addr, state.gateway)?;
+        h.pids = vec![host::launch(h)?];
+    }
+    state.save()?;
+    let inits: Vec<Result<Option<u32>, LabError>> = std::thread::scope(|s| {
+        let waits: Vec<_> = state
+            .hosts
+            .iter()
+            .map(|h| s.spawn(move || wait_host(h)))
+            .collect();
+        waits
+            .into_iter()
+            .map(|w| w.join().expect("host wait thread panicked"))
+            .collect()
+    });
+    for (h, init) in state.hosts.iter_mut().zip(inits) {
+        h.pids.extend(init?);
+        h.alive = true;
+    }
+    let addrs: Vec<_> = state.hosts.iter().map(|h| h.addr).collect();
+    keys::write_known_hosts(&state.known_hosts, &addrs)?;
+    write_inventory(state)?;
+    state.save()
+}
+
+/// Waits until the host accepts SSH (and, for systemd, has booted); returns its PID 1.
+fn wait_host(h: &HostState) -> Result<Option<u32>, LabError> {
+    match h.kind {
+        HostKind::Sshd => host::wait_ready(h, SSHD_TIMEOUT)?,
+        HostKind::Systemd => {
+            host::wait_ready(h, SYSTEMD_TIMEOUT)?;
+            let init = host::init_pid(h).ok_or_else(|| LabError::HostTimeout {
+                host: h.name.clone(),
+                addr: h.addr.to_string(),
+                what: "keep running (no PID 1 found)",
+                secs: 0,
+                log_tail: host::log_tail(h),
+            })?;
+            systemd::wait_running(h, init, SYSTEMD_TIMEOUT)?;
+        }
+    }
+    Ok(host::init_pid(h))
+}
+
+fn write_inventory(state: &LabState) -> Result<String, LabError> {
+    let yaml = inventory::render(state);
+    std::fs::write(&state.inventory, &yaml)
+        .map_err(|e| LabError::io("cannot write inventory", &state.inventory, e))?;
+    Ok(yaml)
+}
+
+/// Removes everything `plan` named, whether or not it was created; tries every step and
+/// reports the first failure.
+fn teardown(state: &LabState) -> Result<(), LabError> {
+    let mut errors: Vec<LabError> = Vec::new();
+    for h in &state.hosts {
+        errors.extend(host::stop(h).err());
+    }
+    errors.extend(network::delete_link(&state.bridge).err());
+    if errors.is_empty() {
+        // Only once no host process is left can nothing be mounted over these directories.
+        for h in &state.hosts {
+            errors.extend(rootfs::remove_dirs(h).err());
+        }
+        if let Err(e) = std::fs::remove_dir_all(&state.dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            errors.push(LabError::io("cannot remove lab directory", &state.dir, e));
+        }
+    }
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lab_names_must_be_safe_in_paths_and_commands() {
+        for ok in ["default", "smoke-plain", "a_1"] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "a/b", "a b", "a.b", &"x".repeat(33)] {
+            assert!(
+                matches!(validate_name(bad), Err(LabError::InvalidName(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn plan_names_fit_linux_limits_and_the_subnet() {
+        let opts = LabOptions {
+            name: "t".into(),
+            dir: "/l".into(),
+        };
+        let state = plan(
+            &opts,
+            254,
+            network::MAX_HOSTS,
+            HostKind::Sshd,
+            "/l/t/id_ed25519".into(),
+        );
+        let last = state.hosts.last().unwrap();
+        assert_eq!(last.addr.to_string(), "10.213.254.254");
+        assert_eq!(state.hosts[0].name, "lab01");
+        assert!(
+            state.bridge.len() <= 15 && last.veth.len() <= 15,
+            "{} {}",
+            state.bridge,
+            last.veth
+        );
+        assert_eq!(
+            last.upper,
+            PathBuf::from(format!("/l/t/hosts/{}/upper", last.name))
+        );
+    }
+}

@@ -1,0 +1,177 @@
+//! Shared helper for integration tests: real lab hosts (`strata::lab`) and the real OpenSSH
+//! client to look at them independently of strata.
+//!
+//! Each test brings up its own lab with `Lab::up("unique-name", n, systemd)`; names must be
+//! unique across the crate's tests, since test binaries and threads run in parallel. Labs live
+//! under `$STRATA_LAB_DIR`, else a directory per checkout (`/var/lib/strata/test-labs/<hash>`),
+//! so several worktrees can run their tests at once. Dropping the `Lab` tears it down.
+#![allow(dead_code)]
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use strata::lab::{self, LabOptions, LabState};
+
+#[derive(Clone, Debug)]
+pub struct LabHost {
+    pub name: String,
+    pub addr: String,
+}
+
+pub struct Lab {
+    pub name: String,
+    pub hosts: Vec<LabHost>,
+    pub inventory: PathBuf,
+    pub key: PathBuf,
+    pub known_hosts: PathBuf,
+    pub opts: LabOptions,
+    /// Everything strata recorded about the lab (subnet, bridge, namespaces, directories).
+    pub state: LabState,
+}
+
+/// State root for test labs of this checkout.
+pub fn lab_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("STRATA_LAB_DIR") {
+        return PathBuf::from(d);
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    env!("CARGO_MANIFEST_DIR").hash(&mut h);
+    PathBuf::from(format!(
+        "/var/lib/strata/test-labs/{:08x}",
+        h.finish() as u32
+    ))
+}
+
+impl Lab {
+    /// Brings up `n` hosts. Tests need root: they panic, not skip, without it.
+    pub fn up(name: &str, n: usize, systemd: bool) -> Lab {
+        assert!(
+            unsafe { libc::geteuid() } == 0,
+            "lab tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and openssh-server; run them as root, see .ci/run"
+        );
+        let opts = LabOptions {
+            name: name.to_string(),
+            dir: lab_dir(),
+        };
+        // A lab of this name left by a killed test run is removed first.
+        if opts.state_path().exists() {
+            lab::down(&opts).unwrap_or_else(|e| panic!("cannot remove stale lab {name}: {e}"));
+        }
+        let state =
+            lab::up(&opts, n, systemd).unwrap_or_else(|e| panic!("lab up {name} failed: {e}"));
+        Lab {
+            name: name.to_string(),
+            hosts: state
+                .hosts
+                .iter()
+                .map(|h| LabHost {
+                    name: h.name.clone(),
+                    addr: h.addr.to_string(),
+                })
+                .collect(),
+            inventory: state.inventory.clone(),
+            key: state.key.clone(),
+            known_hosts: state.known_hosts.clone(),
+            opts,
+            state,
+        }
+    }
+
+    pub fn host(&self, name: &str) -> &LabHost {
+        self.hosts
+            .iter()
+            .find(|h| h.name == name)
+            .unwrap_or_else(|| panic!("lab {} has no host {name}", self.name))
+    }
+
+    /// OpenSSH client options reaching the lab's hosts as root.
+    pub fn ssh_args(&self) -> Vec<String> {
+        vec![
+            "-i".into(),
+            self.key.to_string_lossy().into_owned(),
+            "-o".into(),
+            format!("UserKnownHostsFile={}", self.known_hosts.display()),
+            "-o".into(),
+            "StrictHostKeyChecking=yes".into(),
+            "-o".into(),
+            "BatchMode=yes".into(),
+            "-o".into(),
+            "IdentitiesOnly=yes".into(),
+            "-o".into(),
+            "ConnectTimeout=10".into(),
+            "-o".into(),
+            "LogLevel=ERROR".into(),
+        ]
+    }
+
+    /// Runs `cmd` on `host` (a host name or address) with the real OpenSSH client; returns
+    /// (exit code, stdout, stderr). 255 is ssh's own failure.
+    pub fn ssh(&self, host: &str, cmd: &str) -> (i32, String, String) {
+        let addr = self
+            .hosts
+            .iter()
+            .find(|h| h.name == host)
+            .map(|h| h.addr.clone())
+            .unwrap_or(host.to_string());
+        let out = Command::new("ssh")
+            .args(self.ssh_args())
+            .arg(format!("root@{addr}"))
+            .arg(cmd)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run ssh (apt-get install openssh-client)");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Like [`Lab::ssh`], but panics unless the command succeeds; returns trimmed stdout.
+    pub fn ssh_ok(&self, host: &str, cmd: &str) -> String {
+        let (rc, out, err) = self.ssh(host, cmd);
+        assert_eq!(
+            rc, 0,
+            "ssh {host} {cmd:?} failed: rc={rc} stdout={out:?} stderr={err:?}"
+        );
+        out.trim().to_string()
+    }
+
+    /// Makes the host unreachable (processes and network gone); `start_host` brings it back.
+    pub fn stop_host(&self, host: &str) {
+        lab::stop_host(&self.opts, host).unwrap_or_else(|e| panic!("stop {host}: {e}"));
+    }
+
+    pub fn start_host(&self, host: &str) {
+        lab::start_host(&self.opts, host).unwrap_or_else(|e| panic!("start {host}: {e}"));
+    }
+
+    /// Runs the built `strata` binary with `args`, in `cwd` if given.
+    pub fn strata(&self, args: &[&str]) -> Output {
+        strata_in(None, args)
+    }
+}
+
+/// Runs the built `strata` binary with `args` in `cwd` (or the current directory).
+pub fn strata_in(cwd: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.args(args).stdin(Stdio::null());
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
+    cmd.output().expect("cannot run the strata binary")
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Err(e) = lab::down(&self.opts) {
+            // Panicking while already unwinding would abort and hide the test's own failure.
+            if std::thread::panicking() {
+                eprintln!("lab down {} failed: {e}", self.name);
+            } else {
+                panic!("lab down {} failed: {e}", self.name);
+            }
+        }
+    }
+}
