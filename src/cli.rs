@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "strata", version, about = "Agentless SSH orchestration with Ansible playbook syntax")]
+#[command(
+    name = "strata",
+    version,
+    about = "Agentless SSH orchestration with Ansible playbook syntax"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -88,7 +92,12 @@ pub struct LabArgs {
     #[arg(long, default_value = "default", global = true)]
     pub name: String,
     /// Where lab state lives.
-    #[arg(long, env = "STRATA_LAB_DIR", default_value = "/var/lib/strata/lab", global = true)]
+    #[arg(
+        long,
+        env = "STRATA_LAB_DIR",
+        default_value = "/var/lib/strata/lab",
+        global = true
+    )]
     pub dir: PathBuf,
     #[command(subcommand)]
     pub command: LabCommand,

@@ -32,18 +32,33 @@ pub enum Target {
 }
 
 /// Computes how to reach `host`; errors name the host and the offending variable.
-pub fn target(host: &str, vars: &Map<String, Value>, d: &ConnectDefaults) -> Result<Target, String> {
+pub fn target(
+    host: &str,
+    vars: &Map<String, Value>,
+    d: &ConnectDefaults,
+) -> Result<Target, String> {
     let cv = connection_vars(host, vars).map_err(|e| format!("host {host}: {e}"))?;
     if cv.connection == ConnectionKind::Local {
         return Ok(Target::Local);
     }
-    let user = cv.user.clone().or_else(|| d.user.clone()).unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "root".into()));
+    let user = cv
+        .user
+        .clone()
+        .or_else(|| d.user.clone())
+        .unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "root".into()));
     let mut p = SshParams::new(cv.host.clone(), user);
     p.port = cv.port;
-    p.key_file = cv.private_key_file.clone().or_else(|| d.private_key.clone());
+    p.key_file = cv
+        .private_key_file
+        .clone()
+        .or_else(|| d.private_key.clone());
     p.connect_timeout = cv.timeout.map(Duration::from_secs).unwrap_or(d.timeout);
-    for args in [&cv.ssh_common_args, &cv.ssh_extra_args].into_iter().flatten() {
-        p.apply_ssh_args(args).map_err(|e| format!("host {host}: {e}"))?;
+    for args in [&cv.ssh_common_args, &cv.ssh_extra_args]
+        .into_iter()
+        .flatten()
+    {
+        p.apply_ssh_args(args)
+            .map_err(|e| format!("host {host}: {e}"))?;
     }
     if d.insecure {
         p.host_key_policy = HostKeyPolicy::Insecure;
@@ -60,12 +75,20 @@ pub struct SshConnector {
 }
 
 impl Connector for SshConnector {
-    fn connect<'a>(&'a self, host: &'a str, _vars: &'a Map<String, Value>) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>> {
+    fn connect<'a>(
+        &'a self,
+        host: &'a str,
+        _vars: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>> {
         Box::pin(async move {
             match self.targets.get(host) {
                 Some(Target::Local) => Ok(self.local.clone()),
-                Some(Target::Ssh(p)) => Ok(Arc::new(crate::ssh::connect(p).await?) as Arc<dyn Transport>),
-                None => Err(TransportError::Unreachable(format!("no connection settings for host {host}"))),
+                Some(Target::Ssh(p)) => {
+                    Ok(Arc::new(crate::ssh::connect(p).await?) as Arc<dyn Transport>)
+                }
+                None => Err(TransportError::Unreachable(format!(
+                    "no connection settings for host {host}"
+                ))),
             }
         })
     }

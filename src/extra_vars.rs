@@ -16,13 +16,22 @@ pub fn parse(args: &[String]) -> Result<Map<String, Value>, Diagnostic> {
             match node.to_json() {
                 Value::Object(m) => out.extend(m),
                 Value::Null => {}
-                _ => return Err(node.error(format!("extra vars file {file} must contain a mapping"))),
+                _ => {
+                    return Err(
+                        node.error(format!("extra vars file {file} must contain a mapping"))
+                    );
+                }
             }
         } else if a.starts_with('{') {
             let node = crate::yaml::parse_str(a, Path::new("<extra-vars>"))?;
             match node.to_json() {
                 Value::Object(m) => out.extend(m),
-                _ => return Err(Diagnostic::new(Span::unknown(), format!("extra vars `{a}` must be a mapping"))),
+                _ => {
+                    return Err(Diagnostic::new(
+                        Span::unknown(),
+                        format!("extra vars `{a}` must be a mapping"),
+                    ));
+                }
             }
         } else {
             for (k, v) in split_kv(a)? {
@@ -62,11 +71,19 @@ pub fn split_kv(s: &str) -> Result<Vec<(String, String)>, Diagnostic> {
             }
         }
         if quote.is_some() {
-            return Err(Diagnostic::new(Span::unknown(), format!("unbalanced quotes in extra vars `{s}`")));
+            return Err(Diagnostic::new(
+                Span::unknown(),
+                format!("unbalanced quotes in extra vars `{s}`"),
+            ));
         }
         match word.split_once('=') {
             Some((k, v)) if !k.is_empty() => out.push((k.to_string(), v.to_string())),
-            _ => return Err(Diagnostic::new(Span::unknown(), format!("extra vars must be key=value, @file or a JSON mapping; got `{word}`"))),
+            _ => {
+                return Err(Diagnostic::new(
+                    Span::unknown(),
+                    format!("extra vars must be key=value, @file or a JSON mapping; got `{word}`"),
+                ));
+            }
         }
     }
     Ok(out)
@@ -83,8 +100,16 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("v.yml");
         std::fs::write(&f, "x: 1\nl: [a]\n").unwrap();
-        let m = parse(&["a=1 b=\"two words\"".into(), format!("@{}", f.display()), r#"{"j": true, "a": "over"}"#.into()]).unwrap();
-        assert_eq!(Value::Object(m), json!({"a": "over", "b": "two words", "x": 1, "l": ["a"], "j": true}));
+        let m = parse(&[
+            "a=1 b=\"two words\"".into(),
+            format!("@{}", f.display()),
+            r#"{"j": true, "a": "over"}"#.into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            Value::Object(m),
+            json!({"a": "over", "b": "two words", "x": 1, "l": ["a"], "j": true})
+        );
         assert!(parse(&["novalue".into()]).is_err());
     }
 }

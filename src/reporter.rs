@@ -21,7 +21,12 @@ pub struct ReporterOptions {
 
 impl ReporterOptions {
     pub fn detect(json: bool, verbosity: u8, diff: bool) -> Self {
-        ReporterOptions { json, verbosity, diff, progress: !json && std::io::stderr().is_terminal() }
+        ReporterOptions {
+            json,
+            verbosity,
+            diff,
+            progress: !json && std::io::stderr().is_terminal(),
+        }
     }
 }
 
@@ -58,9 +63,19 @@ pub fn recap_line(s: &HostStats) -> String {
 /// A unified diff of one file, as `--diff` shows it.
 pub fn unified_diff(d: &FileDiff) -> String {
     let diff = similar::TextDiff::from_lines(&d.before, &d.after);
-    let mut out = diff.unified_diff().context_radius(3).header(&format!("before: {}", d.before_header), &format!("after: {}", d.after_header)).to_string();
+    let mut out = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            &format!("before: {}", d.before_header),
+            &format!("after: {}", d.after_header),
+        )
+        .to_string();
     if out.is_empty() && d.before_header != d.after_header {
-        out = format!("--- before: {}\n+++ after: {}\n", d.before_header, d.after_header);
+        out = format!(
+            "--- before: {}\n+++ after: {}\n",
+            d.before_header, d.after_header
+        );
     }
     out
 }
@@ -78,7 +93,13 @@ fn word(status: Status) -> &'static str {
 
 impl<W: Write> Reporter<W> {
     pub fn new(out: W, opts: ReporterOptions) -> Self {
-        Reporter { out, opts, bar: None, play_hosts: 0, last_header: None }
+        Reporter {
+            out,
+            opts,
+            bar: None,
+            play_hosts: 0,
+            last_header: None,
+        }
     }
 
     /// Drains events until the channel closes; returns the recap stats if one was sent.
@@ -129,24 +150,61 @@ impl<W: Write> Reporter<W> {
                         b.finish_and_clear();
                     }
                     let b = ProgressBar::new(self.play_hosts as u64);
-                    b.set_style(ProgressStyle::with_template("{spinner} {pos}/{len} hosts {wide_bar} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+                    b.set_style(
+                        ProgressStyle::with_template(
+                            "{spinner} {pos}/{len} hosts {wide_bar} {elapsed}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    );
                     self.bar = Some(b);
                 }
             }
-            Event::HostResult { host, status, msg, item, result, diff, delegated_to, action, .. } => self.host_result(host, action == "debug", *status, msg, item.as_deref(), result, diff, delegated_to.as_deref()),
+            Event::HostResult {
+                host,
+                status,
+                msg,
+                item,
+                result,
+                diff,
+                delegated_to,
+                action,
+                ..
+            } => self.host_result(
+                host,
+                action == "debug",
+                *status,
+                msg,
+                item.as_deref(),
+                result,
+                diff,
+                delegated_to.as_deref(),
+            ),
             Event::Warning { host, msg } => {
-                let who = host.as_ref().map(|h| format!("[{h}]: ")).unwrap_or_default();
+                let who = host
+                    .as_ref()
+                    .map(|h| format!("[{h}]: "))
+                    .unwrap_or_default();
                 self.line(&format!("[WARNING]: {who}{msg}"));
             }
-            Event::Retry { host, task, attempt, retries } => {
+            Event::Retry {
+                host,
+                task,
+                attempt,
+                retries,
+            } => {
                 let left = retries.saturating_sub(*attempt) + 1;
-                self.line(&format!("FAILED - RETRYING: [{host}]: {task} ({left} retries left)."));
+                self.line(&format!(
+                    "FAILED - RETRYING: [{host}]: {task} ({left} retries left)."
+                ));
             }
             Event::NoHostsMatched { pattern } => {
                 self.line(&format!("skipping: no hosts matched `{pattern}`"));
             }
             Event::PlayEnd { .. } => {}
-            Event::Recap { stats, elapsed_secs } => {
+            Event::Recap {
+                stats,
+                elapsed_secs,
+            } => {
                 if let Some(b) = self.bar.take() {
                     b.finish_and_clear();
                 }
@@ -161,11 +219,21 @@ impl<W: Write> Reporter<W> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn host_result(&mut self, host: &str, always_show: bool, status: Status, msg: &str, item: Option<&str>, result: &Value, diff: &[FileDiff], delegated: Option<&str>) {
-        if item.is_none() {
-            if let Some(b) = &self.bar {
-                b.inc(1);
-            }
+    fn host_result(
+        &mut self,
+        host: &str,
+        always_show: bool,
+        status: Status,
+        msg: &str,
+        item: Option<&str>,
+        result: &Value,
+        diff: &[FileDiff],
+        delegated: Option<&str>,
+    ) {
+        if item.is_none()
+            && let Some(b) = &self.bar
+        {
+            b.inc(1);
         }
         if self.opts.diff {
             for d in diff {
@@ -181,16 +249,29 @@ impl<W: Write> Reporter<W> {
         };
         // Loop tasks already printed one line per item; Ansible adds the aggregate only when
         // it failed or every item was skipped.
-        if item.is_none() && result.get("results").is_some() && matches!(status, Status::Ok | Status::Changed) {
+        if item.is_none()
+            && result.get("results").is_some()
+            && matches!(status, Status::Ok | Status::Changed)
+        {
             return;
         }
         let item_part = item.map(|i| format!(" => (item={i})")).unwrap_or_default();
         let line = match status {
-            Status::Failed | Status::Ignored => format!("{}: {who}{item_part}: FAILED! => {}", word(status), compact(result, msg)),
-            Status::Unreachable => format!("fatal: {who}: UNREACHABLE! => {}", compact(result, msg)),
+            Status::Failed | Status::Ignored => format!(
+                "{}: {who}{item_part}: FAILED! => {}",
+                word(status),
+                compact(result, msg)
+            ),
+            Status::Unreachable => {
+                format!("fatal: {who}: UNREACHABLE! => {}", compact(result, msg))
+            }
             _ => {
                 let show = self.opts.verbosity > 0 || always_show;
-                if show && status != Status::Skipped { format!("{}: {who}{item_part} => {}", word(status), pretty(result)) } else { format!("{}: {who}{item_part}", word(status)) }
+                if show && status != Status::Skipped {
+                    format!("{}: {who}{item_part} => {}", word(status), pretty(result))
+                } else {
+                    format!("{}: {who}{item_part}", word(status))
+                }
             }
         };
         self.line(&line);
@@ -290,16 +371,35 @@ mod tests {
 
     #[test]
     fn recap_matches_ansible_layout() {
-        let s = HostStats { host: "web1".into(), ok: 3, changed: 1, ..Default::default() };
-        assert_eq!(recap_line(&s), "web1                       : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   ");
-        assert_eq!(py_json(&serde_json::json!({"b": [1, "x"], "a": {}}), None), r#"{"a": {}, "b": [1, "x"]}"#);
+        let s = HostStats {
+            host: "web1".into(),
+            ok: 3,
+            changed: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            recap_line(&s),
+            "web1                       : ok=3    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   "
+        );
+        assert_eq!(
+            py_json(&serde_json::json!({"b": [1, "x"], "a": {}}), None),
+            r#"{"a": {}, "b": [1, "x"]}"#
+        );
         assert_eq!(banner("PLAY RECAP").len(), 80);
     }
 
     #[test]
     fn diff_is_unified() {
-        let d = FileDiff { before_header: "/etc/x".into(), after_header: "/etc/x".into(), before: "a\nb\n".into(), after: "a\nc\n".into() };
+        let d = FileDiff {
+            before_header: "/etc/x".into(),
+            after_header: "/etc/x".into(),
+            before: "a\nb\n".into(),
+            after: "a\nc\n".into(),
+        };
         let u = unified_diff(&d);
-        assert!(u.contains("--- before: /etc/x") && u.contains("-b") && u.contains("+c"), "{u}");
+        assert!(
+            u.contains("--- before: /etc/x") && u.contains("-b") && u.contains("+c"),
+            "{u}"
+        );
     }
 }

@@ -275,7 +275,9 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
 ///   computed inside the string (Jinja errors) land on the right column.
 fn fix_scalars(node: &mut Node, lines: &[&str]) {
     let char_at = |span: &Span| {
-        lines.get(span.line.saturating_sub(1) as usize).and_then(|l| l.chars().nth(span.col.saturating_sub(1) as usize))
+        lines
+            .get(span.line.saturating_sub(1) as usize)
+            .and_then(|l| l.chars().nth(span.col.saturating_sub(1) as usize))
     };
     match &mut node.value {
         Yaml::Bool(_) if node.span.len == 1 => {
@@ -353,7 +355,11 @@ mod tests {
 
     #[test]
     fn yaml_11_booleans_and_octal() {
-        let n = parse_str("a: yes\nb: no\nc: 0644\nd: '0644'\ny: n\ne: [Y, on]\n", Path::new("v.yml")).unwrap();
+        let n = parse_str(
+            "a: yes\nb: no\nc: 0644\nd: '0644'\ny: n\ne: [Y, on]\n",
+            Path::new("v.yml"),
+        )
+        .unwrap();
         let j = n.to_json();
         assert_eq!(j["a"], Value::Bool(true));
         assert_eq!(j["b"], Value::Bool(false));

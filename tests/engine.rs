@@ -14,11 +14,24 @@ fn handlers_loops_blocks_includes_and_roles() {
     assert_eq!(r.code, 0, "{}", r.dump());
     for (i, h) in lab.hosts.iter().enumerate() {
         let c = r.host(&h.name);
-        assert_eq!((c.failed, c.rescued, c.unreachable), (0, 1, 0), "{}: {c:?}", h.name);
+        assert_eq!(
+            (c.failed, c.rescued, c.unreachable),
+            (0, 1, 0),
+            "{}: {c:?}",
+            h.name
+        );
         let ssh = |cmd: &str| lab.ssh_ok(&h.name, cmd);
         assert_eq!(ssh("cat /opt/strata-e/counter.txt"), "first\n");
-        assert_eq!(ssh("cat /opt/strata-e/base.txt"), "base\n", "role dependency");
-        assert_eq!(ssh("cat /opt/strata-e/handler-runs.txt"), "handled\n", "role handler ran once");
+        assert_eq!(
+            ssh("cat /opt/strata-e/base.txt"),
+            "base\n",
+            "role dependency"
+        );
+        assert_eq!(
+            ssh("cat /opt/strata-e/handler-runs.txt"),
+            "handled\n",
+            "role handler ran once"
+        );
         assert_eq!(ssh("cat /opt/strata-e/loop.txt"), "a,b,c\n");
         assert_eq!(ssh("cat /opt/strata-e/dict.txt"), "alpha=1\nbeta=2\n");
         let (even_rc, _, _) = lab.ssh(&h.name, "test -f /opt/strata-e/even.txt");
@@ -28,19 +41,29 @@ fn handlers_loops_blocks_includes_and_roles() {
         let (never_rc, _, _) = lab.ssh(&h.name, "test -e /opt/strata-e/never.txt");
         assert_ne!(never_rc, 0, "task after a failure in a block must not run");
         assert_eq!(ssh("cat /opt/strata-e/imported.txt"), "imported\n");
-        assert_eq!(ssh("cat /opt/strata-e/included-one.txt /opt/strata-e/included-two.txt"), "one\ntwo\n");
+        assert_eq!(
+            ssh("cat /opt/strata-e/included-one.txt /opt/strata-e/included-two.txt"),
+            "one\ntwo\n"
+        );
         assert_eq!(ssh("cat /opt/strata-e/extra.txt"), "extra counter\n");
         assert_eq!(ssh("cat /opt/strata-e/topic-handler.txt"), "handled\n");
         let all = ssh("cat /opt/strata-e/all.txt");
         for other in &lab.hosts {
-            assert!(all.contains(&format!("{}={} {}", other.name, other.addr, other.addr)), "{all}");
+            assert!(
+                all.contains(&format!("{}={} {}", other.name, other.addr, other.addr)),
+                "{all}"
+            );
         }
     }
     let again = run(&lab, &book, &[]);
     assert_eq!(again.code, 0, "{}", again.dump());
     for h in &lab.hosts {
         assert_eq!(again.host(&h.name).changed, 0, "{}", again.dump());
-        assert_eq!(lab.ssh_ok(&h.name, "cat /opt/strata-e/handler-runs.txt"), "handled\n", "handler must not rerun");
+        assert_eq!(
+            lab.ssh_ok(&h.name, "cat /opt/strata-e/handler-runs.txt"),
+            "handled\n",
+            "handler must not rerun"
+        );
     }
 }
 
@@ -56,10 +79,16 @@ fn serial_batches_stop_on_max_fail_percentage() {
     assert_eq!(lab.ssh_ok(names[1], "cat /opt/strata-serial.txt"), batch);
     for h in &names[2..] {
         let (rc, _, _) = lab.ssh(h, "test -e /opt/strata-serial.txt");
-        assert_ne!(rc, 0, "{h} is in a later batch and must not run after the abort");
+        assert_ne!(
+            rc, 0,
+            "{h} is in a later batch and must not run after the abort"
+        );
     }
     let (rc, _, _) = lab.ssh(names[1], "test -e /opt/strata-serial-after.txt");
-    assert_ne!(rc, 0, "max_fail_percentage stops the batch after the failing task");
+    assert_ne!(
+        rc, 0,
+        "max_fail_percentage stops the batch after the failing task"
+    );
 }
 
 #[test]
@@ -113,7 +142,17 @@ fn tags_limit_and_listing() {
     lab.ssh_ok(&first, "test -f /opt/tag-a && test -f /opt/tag-always && ! test -e /opt/tag-b && ! test -e /opt/tag-never");
     let (rc, _, _) = lab.ssh(&lab.hosts[1].name, "test -e /opt/tag-a");
     assert_ne!(rc, 0);
-    let out = lab.strata(&["playbook", "-i", lab.inventory.to_str().unwrap(), "--list-hosts", "--list-tasks", book.to_str().unwrap()]);
+    let out = lab.strata(&[
+        "playbook",
+        "-i",
+        lab.inventory.to_str().unwrap(),
+        "--list-hosts",
+        "--list-tasks",
+        book.to_str().unwrap(),
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("hosts (3)") && text.contains(&first), "{text}");
+    assert!(
+        text.contains("hosts (3)") && text.contains(&first),
+        "{text}"
+    );
 }

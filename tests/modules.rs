@@ -30,45 +30,101 @@ fn every_module_applies_is_idempotent_and_honours_check_and_diff() {
     assert_eq!(ssh("stat -c %a /opt/strata-t/hello.txt").trim(), "640");
     assert_eq!(ssh("cat /opt/strata-t/data.txt"), "some hue and more hue\n");
     assert_eq!(ssh("stat -c %a /opt/strata-t/data.txt").trim(), "640");
-    assert_eq!(ssh("cat /opt/strata-t/tree/a.txt /opt/strata-t/tree/sub/b.txt"), "a\nb\n");
-    assert_eq!(ssh("cat /opt/strata-t/data-copy.txt"), "some colour and more color\n");
-    assert_eq!(ssh("readlink /opt/strata-t/hello.link").trim(), "/opt/strata-t/hello.txt");
-    assert_eq!(ssh("stat -c %i /opt/strata-t/hello.txt"), ssh("stat -c %i /opt/strata-t/hello.hard"));
+    assert_eq!(
+        ssh("cat /opt/strata-t/tree/a.txt /opt/strata-t/tree/sub/b.txt"),
+        "a\nb\n"
+    );
+    assert_eq!(
+        ssh("cat /opt/strata-t/data-copy.txt"),
+        "some colour and more color\n"
+    );
+    assert_eq!(
+        ssh("readlink /opt/strata-t/hello.link").trim(),
+        "/opt/strata-t/hello.txt"
+    );
+    assert_eq!(
+        ssh("stat -c %i /opt/strata-t/hello.txt"),
+        ssh("stat -c %i /opt/strata-t/hello.hard")
+    );
     let app = ssh("cat /opt/strata-t/app.conf");
     assert!(app.starts_with("port=8080\n"), "{app}");
-    assert!(app.contains("# BEGIN ANSIBLE MANAGED BLOCK\n[extra]\ndebug = false\n# END ANSIBLE MANAGED BLOCK"), "{app}");
+    assert!(
+        app.contains(
+            "# BEGIN ANSIBLE MANAGED BLOCK\n[extra]\ndebug = false\n# END ANSIBLE MANAGED BLOCK"
+        ),
+        "{app}"
+    );
     assert_eq!(ssh("cat /opt/strata-t/answer"), "42\n");
-    ssh("test -f /opt/strata-t/created && test -f /opt/strata-t/probed && test -f /opt/strata-t/touched");
+    ssh(
+        "test -f /opt/strata-t/created && test -f /opt/strata-t/probed && test -f /opt/strata-t/touched",
+    );
     let peers = ssh("cat /opt/strata-t/peers.conf");
     for other in &lab.hosts {
-        assert!(peers.contains(&format!("{} {} {}", other.name, other.addr, other.name)), "{peers}");
+        assert!(
+            peers.contains(&format!("{} {} {}", other.name, other.addr, other.name)),
+            "{peers}"
+        );
     }
     for other in &lab.hosts {
         let f = fetch.join(&other.name).join("opt/strata-t/hello.txt");
-        assert_eq!(std::fs::read_to_string(&f).unwrap(), format!("hello {}\n", other.name));
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            format!("hello {}\n", other.name)
+        );
     }
 
     let second = run(&lab, &book, &["-e", &fetch_arg]);
     assert_eq!(second.code, 0, "{}", second.dump());
     for h in &lab.hosts {
-        assert_eq!(second.host(&h.name).changed, 0, "second run changed on {}:\n{}", h.name, second.dump());
+        assert_eq!(
+            second.host(&h.name).changed,
+            0,
+            "second run changed on {}:\n{}",
+            h.name,
+            second.dump()
+        );
     }
 
     // Tamper with one host, then check mode: reported, not applied, and diffed.
     let t = &lab.hosts[0].name;
     lab.ssh_ok(t, "echo tampered > /opt/strata-t/hello.txt; sed -i 's/port=8080/port=1/' /opt/strata-t/app.conf");
-    let out = lab.strata(&["playbook", "-i", lab.inventory.to_str().unwrap(), "-C", "-D", "-e", &fetch_arg, book.to_str().unwrap()]);
+    let out = lab.strata(&[
+        "playbook",
+        "-i",
+        lab.inventory.to_str().unwrap(),
+        "-C",
+        "-D",
+        "-e",
+        &fetch_arg,
+        book.to_str().unwrap(),
+    ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("-tampered") && text.contains(&format!("+hello {t}")), "diff missing:\n{text}");
-    assert!(text.contains("-port=1") && text.contains("+port=8080"), "lineinfile diff missing:\n{text}");
-    assert_eq!(lab.ssh_ok(t, "cat /opt/strata-t/hello.txt"), "tampered\n", "check mode changed the host");
-    assert!(lab.ssh_ok(t, "cat /opt/strata-t/app.conf").starts_with("port=1\n"));
+    assert!(
+        text.contains("-tampered") && text.contains(&format!("+hello {t}")),
+        "diff missing:\n{text}"
+    );
+    assert!(
+        text.contains("-port=1") && text.contains("+port=8080"),
+        "lineinfile diff missing:\n{text}"
+    );
+    assert_eq!(
+        lab.ssh_ok(t, "cat /opt/strata-t/hello.txt"),
+        "tampered\n",
+        "check mode changed the host"
+    );
+    assert!(
+        lab.ssh_ok(t, "cat /opt/strata-t/app.conf")
+            .starts_with("port=1\n")
+    );
 
     let fix = run(&lab, &book, &["-e", &fetch_arg]);
     assert_eq!(fix.code, 0, "{}", fix.dump());
     assert!(fix.host(t).changed >= 2);
-    assert_eq!(lab.ssh_ok(t, "cat /opt/strata-t/hello.txt"), format!("hello {t}\n"));
+    assert_eq!(
+        lab.ssh_ok(t, "cat /opt/strata-t/hello.txt"),
+        format!("hello {t}\n")
+    );
     let _ = std::fs::remove_dir_all(&fetch);
 }
 

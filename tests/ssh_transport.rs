@@ -685,8 +685,7 @@ async fn a_dead_connection_makes_the_host_unreachable() {
     let err = conn
         .exec("true", None)
         .await
-        .err()
-        .expect("the connection is gone");
+        .expect_err("the connection is gone");
     assert!(matches!(err, TransportError::Unreachable(_)), "{err:?}");
     assert!(err.is_unreachable());
 }

@@ -16,7 +16,8 @@ struct Case {
 
 impl Case {
     fn new(name: &str) -> Case {
-        let dir = std::env::temp_dir().join(format!("strata-validation-{}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("strata-validation-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("templates")).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -57,7 +58,10 @@ impl Case {
             .args(["--timeout", "2"])
             .output()
             .unwrap();
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 
     /// Asserts a located error with a caret and that the listener saw no connection.
@@ -69,7 +73,12 @@ impl Case {
         assert!(err.contains(needle), "expected `{needle}` in:\n{err}");
         assert!(err.contains('^'), "expected a caret snippet in:\n{err}");
         std::thread::sleep(std::time::Duration::from_millis(50));
-        assert_eq!(self.hits.load(Ordering::SeqCst), 0, "a host was contacted on port {}", self.port);
+        assert_eq!(
+            self.hits.load(Ordering::SeqCst),
+            0,
+            "a host was contacted on port {}",
+            self.port
+        );
         err
     }
 }
@@ -77,14 +86,20 @@ impl Case {
 #[test]
 fn malformed_yaml() {
     let c = Case::new("yaml");
-    let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - name: x\n      debug: {msg: [unclosed\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  tasks:\n    - name: x\n      debug: {msg: [unclosed\n",
+    );
     c.expect_error(&p, 4, 20, "malformed YAML: unclosed bracket");
 }
 
 #[test]
 fn unknown_module() {
     let c = Case::new("module");
-    let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - name: x\n      copyy:\n        dest: /tmp/x\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  tasks:\n    - name: x\n      copyy:\n        dest: /tmp/x\n",
+    );
     c.expect_error(&p, 4, 7, "copyy");
 }
 
@@ -98,21 +113,30 @@ fn unknown_parameter() {
 #[test]
 fn missing_parameter() {
     let c = Case::new("missing");
-    let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - copy:\n        content: hi\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  tasks:\n    - copy:\n        content: hi\n",
+    );
     c.expect_error(&p, 3, 7, "dest");
 }
 
 #[test]
 fn ill_typed_parameter() {
     let c = Case::new("typed");
-    let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - file:\n        path: /tmp/x\n        recurse: maybe\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  tasks:\n    - file:\n        path: /tmp/x\n        recurse: maybe\n",
+    );
     c.expect_error(&p, 5, 18, "recurse");
 }
 
 #[test]
 fn unknown_keyword() {
     let c = Case::new("keyword");
-    let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - name: x\n      debug: msg=hi\n      becomes: true\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  tasks:\n    - name: x\n      debug: msg=hi\n      becomes: true\n",
+    );
     c.expect_error(&p, 5, 7, "becomes");
 }
 
@@ -126,7 +150,10 @@ fn unknown_play_keyword() {
 #[test]
 fn bad_jinja_syntax() {
     let c = Case::new("jinja");
-    let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - debug:\n        msg: \"{{ foo | }}\"\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  tasks:\n    - debug:\n        msg: \"{{ foo | }}\"\n",
+    );
     c.expect_error(&p, 4, 24, "syntax error");
 }
 
@@ -134,7 +161,10 @@ fn bad_jinja_syntax() {
 fn bad_jinja_in_template_file() {
     let c = Case::new("tplfile");
     c.file("templates/t.j2", "line one\n{% if x %}\nno endif\n");
-    let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - template:\n        src: t.j2\n        dest: /tmp/t\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  tasks:\n    - template:\n        src: t.j2\n        dest: /tmp/t\n",
+    );
     let (code, err) = c.run(&p, &[]);
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("t.j2"), "template file named in:\n{err}");
@@ -144,7 +174,10 @@ fn bad_jinja_in_template_file() {
 #[test]
 fn undefined_variable_in_hosts() {
     let c = Case::new("hosts");
-    let p = c.file("p.yml", "- hosts: \"{{ target_group }}\"\n  tasks:\n    - debug: msg=hi\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: \"{{ target_group }}\"\n  tasks:\n    - debug: msg=hi\n",
+    );
     c.expect_error(&p, 1, 14, "'target_group' is undefined");
     // Extra vars are defined before hosts are chosen, so this one resolves (and then runs:
     // the fake listener is not SSH, so the host ends up unreachable).
@@ -163,6 +196,9 @@ fn syntax_check_contacts_nobody() {
 
 #[test]
 fn bad_cli_option_is_exit_5() {
-    let out = Command::new(env!("CARGO_BIN_EXE_strata")).args(["playbook", "--forks", "0", "-i", "x", "y"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["playbook", "--forks", "0", "-i", "x", "y"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(5));
 }

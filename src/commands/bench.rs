@@ -59,10 +59,22 @@ fn run_strata(inv: &Path, book: &Path, run_id: usize) -> Result<Duration, String
     Ok(d)
 }
 
-fn run_openssh(hosts: &[(String, String)], key: &Path, known: &Path, tmp: &Path, run_id: usize) -> Result<Duration, String> {
+fn run_openssh(
+    hosts: &[(String, String)],
+    key: &Path,
+    known: &Path,
+    tmp: &Path,
+    run_id: usize,
+) -> Result<Duration, String> {
     let base = |addr: &str, sock: &Path| {
         let mut c = Command::new("ssh");
-        c.arg("-i").arg(key).args(["-o", "BatchMode=yes", "-o"]).arg(format!("UserKnownHostsFile={}", known.display())).arg("-S").arg(sock).arg(format!("root@{addr}"));
+        c.arg("-i")
+            .arg(key)
+            .args(["-o", "BatchMode=yes", "-o"])
+            .arg(format!("UserKnownHostsFile={}", known.display()))
+            .arg("-S")
+            .arg(sock)
+            .arg(format!("root@{addr}"));
         c.stdin(Stdio::null());
         c
     };
@@ -73,22 +85,35 @@ fn run_openssh(hosts: &[(String, String)], key: &Path, known: &Path, tmp: &Path,
             let sock = tmp.join(format!("cm-{run_id}-{i}"));
             let base = &base;
             handles.push(s.spawn(move || -> Result<(), String> {
-                let st = base(addr, &sock).args(["-M", "-f", "-N"]).status().map_err(|e| e.to_string())?;
+                let st = base(addr, &sock)
+                    .args(["-M", "-f", "-N"])
+                    .status()
+                    .map_err(|e| e.to_string())?;
                 if !st.success() {
                     return Err(format!("ssh master to {addr} failed"));
                 }
                 let dir = format!("/tmp/openssh-bench/{run_id}");
                 for step in openssh_steps(&dir, name) {
-                    let out = base(addr, &sock).arg(step).stdout(Stdio::null()).status().map_err(|e| e.to_string())?;
+                    let out = base(addr, &sock)
+                        .arg(step)
+                        .stdout(Stdio::null())
+                        .status()
+                        .map_err(|e| e.to_string())?;
                     if !out.success() {
                         return Err(format!("step failed on {addr}"));
                     }
                 }
-                let _ = base(addr, &sock).args(["-O", "exit"]).stderr(Stdio::null()).status();
+                let _ = base(addr, &sock)
+                    .args(["-O", "exit"])
+                    .stderr(Stdio::null())
+                    .status();
                 Ok(())
             }));
         }
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into()))).collect::<Result<Vec<_>, _>>()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into())))
+            .collect::<Result<Vec<_>, _>>()
     })?;
     Ok(t.elapsed())
 }
@@ -105,8 +130,13 @@ pub async fn run(args: BenchArgs) -> ExitCode {
 }
 
 fn bench(args: &BenchArgs) -> Result<(), String> {
-    let opts = LabOptions { name: args.lab.clone(), dir: args.dir.clone() };
-    let fresh = lab::status(&opts).map(|s| s.hosts.len() != args.hosts).unwrap_or(true);
+    let opts = LabOptions {
+        name: args.lab.clone(),
+        dir: args.dir.clone(),
+    };
+    let fresh = lab::status(&opts)
+        .map(|s| s.hosts.len() != args.hosts)
+        .unwrap_or(true);
     if fresh {
         let _ = lab::down(&opts);
         eprintln!("bringing up {} lab hosts...", args.hosts);
@@ -120,7 +150,11 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
     let book = tmp.join("bench.yml");
     std::fs::write(&book, PLAYBOOK).map_err(|e| e.to_string())?;
     std::fs::write(tmp.join("templates/bench.conf.j2"), TEMPLATE).map_err(|e| e.to_string())?;
-    let hosts: Vec<(String, String)> = state.hosts.iter().map(|h| (h.name.clone(), h.addr.to_string())).collect();
+    let hosts: Vec<(String, String)> = state
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), h.addr.to_string()))
+        .collect();
     let key: PathBuf = state.key.clone();
     let known = state.known_hosts.clone();
     let (mut s, mut o) = (Vec::new(), Vec::new());
@@ -133,13 +167,40 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
             o.push(run_openssh(&hosts, &key, &known, &tmp, run)?);
             s.push(run_strata(&inv, &book, run)?);
         }
-        eprintln!("run {}: strata {:.3}s, openssh {:.3}s", run + 1, s[run].as_secs_f64(), o[run].as_secs_f64());
+        eprintln!(
+            "run {}: strata {:.3}s, openssh {:.3}s",
+            run + 1,
+            s[run].as_secs_f64(),
+            o[run].as_secs_f64()
+        );
     }
     let (sm, om) = (median(&mut s), median(&mut o));
-    println!("benchmark: 13 tasks, 17 steps, {} hosts, {} runs", hosts.len(), s.len());
-    println!("strata   median {:.3}s  (min {:.3}s, max {:.3}s)", sm.as_secs_f64(), s[0].as_secs_f64(), s[s.len() - 1].as_secs_f64());
-    println!("openssh  median {:.3}s  (min {:.3}s, max {:.3}s)  ControlMaster, 17 round trips per host", om.as_secs_f64(), o[0].as_secs_f64(), o[o.len() - 1].as_secs_f64());
-    println!("strata/openssh = {:.2} ({})", sm.as_secs_f64() / om.as_secs_f64(), if sm <= om { "target met" } else { "target NOT met" });
+    println!(
+        "benchmark: 13 tasks, 17 steps, {} hosts, {} runs",
+        hosts.len(),
+        s.len()
+    );
+    println!(
+        "strata   median {:.3}s  (min {:.3}s, max {:.3}s)",
+        sm.as_secs_f64(),
+        s[0].as_secs_f64(),
+        s[s.len() - 1].as_secs_f64()
+    );
+    println!(
+        "openssh  median {:.3}s  (min {:.3}s, max {:.3}s)  ControlMaster, 17 round trips per host",
+        om.as_secs_f64(),
+        o[0].as_secs_f64(),
+        o[o.len() - 1].as_secs_f64()
+    );
+    println!(
+        "strata/openssh = {:.2} ({})",
+        sm.as_secs_f64() / om.as_secs_f64(),
+        if sm <= om {
+            "target met"
+        } else {
+            "target NOT met"
+        }
+    );
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
 }

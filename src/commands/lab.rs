@@ -6,14 +6,20 @@ use crate::exit::ExitCode;
 use crate::lab::{self, LabOptions};
 
 pub async fn run(args: LabArgs) -> ExitCode {
-    let opts = LabOptions { name: args.name.clone(), dir: args.dir.clone() };
+    let opts = LabOptions {
+        name: args.name.clone(),
+        dir: args.dir.clone(),
+    };
     let res: Result<ExitCode, lab::LabError> = match args.command {
         LabCommand::Up { n, systemd } => {
             let o = opts.clone();
             match tokio::task::spawn_blocking(move || lab::up(&o, n, systemd)).await {
                 Ok(Ok(state)) => {
                     println!("{state}");
-                    println!("inventory: {}", opts.lab_dir().join("inventory.yml").display());
+                    println!(
+                        "inventory: {}",
+                        opts.lab_dir().join("inventory.yml").display()
+                    );
                     Ok(ExitCode::Ok)
                 }
                 Ok(Err(e)) => Err(e),
@@ -26,7 +32,13 @@ pub async fn run(args: LabArgs) -> ExitCode {
             ExitCode::Ok
         }),
         LabCommand::Inventory { output } => lab::inventory_yaml(&opts).and_then(|y| match output {
-            Some(p) => std::fs::write(&p, y).map(|_| ExitCode::Ok).map_err(|e| lab::LabError::Io { context: "cannot write the inventory", path: p.clone(), source: e }),
+            Some(p) => std::fs::write(&p, y)
+                .map(|_| ExitCode::Ok)
+                .map_err(|e| lab::LabError::Io {
+                    context: "cannot write the inventory",
+                    path: p.clone(),
+                    source: e,
+                }),
             None => {
                 print!("{y}");
                 Ok(ExitCode::Ok)
@@ -64,6 +76,12 @@ async fn demo(opts: &LabOptions, n: usize, playbook: std::path::PathBuf) -> Exit
         eprintln!("error: {e}");
         return ExitCode::Error;
     }
-    let args = PlaybookArgs { inventory: vec![opts.lab_dir().join("inventory.yml")], playbooks: vec![playbook], forks: 50, timeout: 10, ..Default::default() };
+    let args = PlaybookArgs {
+        inventory: vec![opts.lab_dir().join("inventory.yml")],
+        playbooks: vec![playbook],
+        forks: 50,
+        timeout: 10,
+        ..Default::default()
+    };
     super::playbook::run(args).await
 }

@@ -9,9 +9,19 @@ pub fn render(plan: &Plan, hosts: bool, tasks: bool, only: &[String], skip: &[St
     for (pb, per_play) in plan.playbooks.iter().zip(&plan.play_hosts) {
         out.push_str(&format!("\nplaybook: {}\n", pb.path.display()));
         for (i, (play, hs)) in pb.plays.iter().zip(per_play).enumerate() {
-            out.push_str(&format!("\n  play #{} ({}): {}\tTAGS: [{}]\n", i + 1, play.hosts.value, play.name, play.tags.join(", ")));
+            out.push_str(&format!(
+                "\n  play #{} ({}): {}\tTAGS: [{}]\n",
+                i + 1,
+                play.hosts.value,
+                play.name,
+                play.tags.join(", ")
+            ));
             if hosts {
-                out.push_str(&format!("    pattern: ['{}']\n    hosts ({}):\n", play.hosts.value, hs.len()));
+                out.push_str(&format!(
+                    "    pattern: ['{}']\n    hosts ({}):\n",
+                    play.hosts.value,
+                    hs.len()
+                ));
                 for h in hs {
                     out.push_str(&format!("      {h}\n"));
                 }
@@ -32,7 +42,11 @@ fn list_items(items: &[Item], only: &[String], skip: &[String], out: &mut String
         match item {
             Item::Task(t) => {
                 if selected(&t.common.tags, only, skip) {
-                    out.push_str(&format!("      {}\tTAGS: [{}]\n", t.display_name(), t.common.tags.join(", ")));
+                    out.push_str(&format!(
+                        "      {}\tTAGS: [{}]\n",
+                        t.display_name(),
+                        t.common.tags.join(", ")
+                    ));
                 }
             }
             Item::Block(b) => {
@@ -42,12 +56,24 @@ fn list_items(items: &[Item], only: &[String], skip: &[String], out: &mut String
             }
             Item::IncludeTasks(i) => {
                 if selected(&i.common.tags, only, skip) {
-                    out.push_str(&format!("      {}\tTAGS: [{}]\n", i.name.clone().unwrap_or_else(|| format!("include_tasks: {}", i.file.value)), i.common.tags.join(", ")));
+                    out.push_str(&format!(
+                        "      {}\tTAGS: [{}]\n",
+                        i.name
+                            .clone()
+                            .unwrap_or_else(|| format!("include_tasks: {}", i.file.value)),
+                        i.common.tags.join(", ")
+                    ));
                 }
             }
             Item::IncludeRole(i) => {
                 if selected(&i.common.tags, only, skip) {
-                    out.push_str(&format!("      {}\tTAGS: [{}]\n", i.name.clone().unwrap_or_else(|| format!("include_role: {}", i.role_name.value)), i.common.tags.join(", ")));
+                    out.push_str(&format!(
+                        "      {}\tTAGS: [{}]\n",
+                        i.name
+                            .clone()
+                            .unwrap_or_else(|| format!("include_role: {}", i.role_name.value)),
+                        i.common.tags.join(", ")
+                    ));
                 }
             }
         }

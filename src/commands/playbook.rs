@@ -26,9 +26,17 @@ pub struct InputErrors(pub Vec<Diagnostic>);
 
 impl InputErrors {
     pub fn render(&self) -> String {
-        let mut s: String = self.0.iter().map(|d| d.render()).collect::<Vec<_>>().join("\n");
+        let mut s: String = self
+            .0
+            .iter()
+            .map(|d| d.render())
+            .collect::<Vec<_>>()
+            .join("\n");
         if self.0.len() > 1 {
-            s.push_str(&format!("\nerror: aborting due to {} previous errors; no host was contacted\n", self.0.len()));
+            s.push_str(&format!(
+                "\nerror: aborting due to {} previous errors; no host was contacted\n",
+                self.0.len()
+            ));
         } else {
             s.push_str("\nno host was contacted\n");
         }
@@ -57,10 +65,17 @@ pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors>
     let extra_vars = crate::extra_vars::parse(&args.extra_vars)?;
     let inventory = crate::inventory::load(&args.inventory)?;
     let limit = match &args.limit {
-        Some(l) => Some(crate::inventory::pattern::limit_from_arg(l).map_err(|e| Diagnostic::new(Default::default(), format!("--limit: {e}")))?),
+        Some(l) => Some(
+            crate::inventory::pattern::limit_from_arg(l)
+                .map_err(|e| Diagnostic::new(Default::default(), format!("--limit: {e}")))?,
+        ),
         None => None,
     };
-    let load = LoadOptions { extra_vars: extra_vars.clone(), roles_path: roles_path(), playbook_dir: None };
+    let load = LoadOptions {
+        extra_vars: extra_vars.clone(),
+        roles_path: roles_path(),
+        playbook_dir: None,
+    };
     let mut playbooks = Vec::new();
     let mut errors = Vec::new();
     for p in &args.playbooks {
@@ -80,11 +95,17 @@ pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors>
         for play in &pb.plays {
             let pattern = match templar.render_str(&play.hosts.value, &ctx, &play.hosts.span) {
                 Ok(v) => match v {
-                    Value::Array(a) => a.iter().filter_map(crate::modules::args::to_str).collect::<Vec<_>>().join(","),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(crate::modules::args::to_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
                     other => crate::modules::args::to_str(&other).unwrap_or_default(),
                 },
                 Err(e) => {
-                    errors.push(e.label("in `hosts:` (only extra vars are defined before hosts are chosen)"));
+                    errors.push(e.label(
+                        "in `hosts:` (only extra vars are defined before hosts are chosen)",
+                    ));
                     continue;
                 }
             };
@@ -93,7 +114,10 @@ pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors>
                     warnings.extend(sel.warnings);
                     per.push(sel.hosts);
                 }
-                Err(e) => errors.push(Diagnostic::new(play.hosts.span.clone(), format!("bad host pattern `{pattern}`: {e}"))),
+                Err(e) => errors.push(Diagnostic::new(
+                    play.hosts.span.clone(),
+                    format!("bad host pattern `{pattern}`: {e}"),
+                )),
             }
         }
         play_hosts.push(per);
@@ -101,12 +125,26 @@ pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors>
     if !errors.is_empty() {
         return Err(InputErrors(errors));
     }
-    Ok(Plan { playbooks, inventory, play_hosts, extra_vars, warnings })
+    Ok(Plan {
+        playbooks,
+        inventory,
+        play_hosts,
+        extra_vars,
+        warnings,
+    })
 }
 
 /// `ANSIBLE_ROLES_PATH`-style search path, colon separated.
 fn roles_path() -> Vec<PathBuf> {
-    std::env::var("STRATA_ROLES_PATH").or_else(|_| std::env::var("ANSIBLE_ROLES_PATH")).map(|s| s.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect()).unwrap_or_default()
+    std::env::var("STRATA_ROLES_PATH")
+        .or_else(|_| std::env::var("ANSIBLE_ROLES_PATH"))
+        .map(|s| {
+            s.split(':')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn build_world(inv: &Inventory, extra: &Map<String, Value>) -> World {
@@ -114,11 +152,20 @@ fn build_world(inv: &Inventory, extra: &Map<String, Value>) -> World {
     let mut order = Vec::new();
     let mut group_names = HashMap::new();
     for h in inv.hosts() {
-        hosts.insert(h.name.clone(), Arc::new(HostStore::new(inv.host_vars(&h.name))));
+        hosts.insert(
+            h.name.clone(),
+            Arc::new(HostStore::new(inv.host_vars(&h.name))),
+        );
         group_names.insert(h.name.clone(), json!(inv.group_names_of(&h.name)));
         order.push(h.name.clone());
     }
-    World { hosts, order, groups: Value::Object(inv.groups_map()), group_names, extra_vars: Arc::new(extra.clone()) }
+    World {
+        hosts,
+        order,
+        groups: Value::Object(inv.groups_map()),
+        group_names,
+        extra_vars: Arc::new(extra.clone()),
+    }
 }
 
 pub async fn run(args: PlaybookArgs) -> ExitCode {
@@ -140,7 +187,16 @@ pub async fn run(args: PlaybookArgs) -> ExitCode {
         return ExitCode::Ok;
     }
     if args.list_hosts || args.list_tasks {
-        print!("{}", super::listing::render(&plan, args.list_hosts, args.list_tasks, &args.tags, &args.skip_tags));
+        print!(
+            "{}",
+            super::listing::render(
+                &plan,
+                args.list_hosts,
+                args.list_tasks,
+                &args.tags,
+                &args.skip_tags
+            )
+        );
         return ExitCode::Ok;
     }
     let defaults = ConnectDefaults {
@@ -152,13 +208,20 @@ pub async fn run(args: PlaybookArgs) -> ExitCode {
     };
     let mut targets = HashMap::new();
     let mut errors = Vec::new();
-    let used: std::collections::BTreeSet<&String> = plan.play_hosts.iter().flatten().flatten().collect();
+    let used: std::collections::BTreeSet<&String> =
+        plan.play_hosts.iter().flatten().flatten().collect();
     for h in used {
         match target(h, &plan.inventory.host_vars(h), &defaults) {
             Ok(t) => {
                 targets.insert(h.clone(), t);
             }
-            Err(e) => errors.push(Diagnostic::new(plan.inventory.host(h).map(|x| x.span.clone()).unwrap_or_default(), e)),
+            Err(e) => errors.push(Diagnostic::new(
+                plan.inventory
+                    .host(h)
+                    .map(|x| x.span.clone())
+                    .unwrap_or_default(),
+                e,
+            )),
         }
     }
     if !errors.is_empty() {
@@ -168,19 +231,32 @@ pub async fn run(args: PlaybookArgs) -> ExitCode {
     execute(plan, targets, &args, templar).await
 }
 
-async fn execute(plan: Plan, targets: HashMap<String, Target>, args: &PlaybookArgs, templar: Arc<Templar>) -> ExitCode {
+async fn execute(
+    plan: Plan,
+    targets: HashMap<String, Target>,
+    args: &PlaybookArgs,
+    templar: Arc<Templar>,
+) -> ExitCode {
     let started = Instant::now();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let reporter = Reporter::new(std::io::stdout(), ReporterOptions::detect(args.json, args.verbose, args.diff));
+    let reporter = Reporter::new(
+        std::io::stdout(),
+        ReporterOptions::detect(args.json, args.verbose, args.diff),
+    );
     let reporter = tokio::spawn(reporter.run(rx));
     let local: Arc<dyn crate::transport::Transport> = Arc::new(crate::local::LocalTransport::new());
-    let connector = Arc::new(SshConnector { targets, local: local.clone() });
+    let connector = Arc::new(SshConnector {
+        targets,
+        local: local.clone(),
+    });
     let world = Arc::new(build_world(&plan.inventory, &plan.extra_vars));
     let mut exit = ExitCode::Ok;
     let mut all_stats_order = Vec::new();
     let mut runner_stats = Vec::new();
     'books: for (pb, hosts) in plan.playbooks.iter().zip(&plan.play_hosts) {
-        let _ = tx.send(Event::PlaybookStart { file: pb.path.display().to_string() });
+        let _ = tx.send(Event::PlaybookStart {
+            file: pb.path.display().to_string(),
+        });
         let opts = Arc::new(RunOptions {
             check: args.check,
             diff: args.diff,
@@ -192,7 +268,14 @@ async fn execute(plan: Plan, targets: HashMap<String, Target>, args: &PlaybookAr
             playbook_dir: pb.path.parent().map(Path::to_path_buf).unwrap_or_default(),
             roles_path: roles_path(),
         });
-        let mut runner = Runner::new(templar.clone(), tx.clone(), opts, connector.clone(), local.clone(), world.clone());
+        let mut runner = Runner::new(
+            templar.clone(),
+            tx.clone(),
+            opts,
+            connector.clone(),
+            local.clone(),
+            world.clone(),
+        );
         let interrupt = runner.interrupt_handle();
         let ctrlc = tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -216,7 +299,10 @@ async fn execute(plan: Plan, targets: HashMap<String, Target>, args: &PlaybookAr
     // Merge per-playbook stats, keeping inventory order and only hosts that did something.
     for stats in runner_stats {
         for s in stats {
-            match all_stats_order.iter_mut().find(|x: &&mut crate::events::HostStats| x.host == s.host) {
+            match all_stats_order
+                .iter_mut()
+                .find(|x: &&mut crate::events::HostStats| x.host == s.host)
+            {
                 Some(x) => {
                     x.ok += s.ok;
                     x.changed += s.changed;
@@ -230,12 +316,17 @@ async fn execute(plan: Plan, targets: HashMap<String, Target>, args: &PlaybookAr
             }
         }
     }
-    all_stats_order.retain(|s| s.ok + s.changed + s.unreachable + s.failed + s.skipped + s.rescued + s.ignored > 0);
+    all_stats_order.retain(|s| {
+        s.ok + s.changed + s.unreachable + s.failed + s.skipped + s.rescued + s.ignored > 0
+    });
     all_stats_order.sort_by(|a, b| a.host.cmp(&b.host));
     if exit == ExitCode::Ok {
         exit = ExitCode::from_stats(&all_stats_order);
     }
-    let _ = tx.send(Event::Recap { stats: all_stats_order, elapsed_secs: started.elapsed().as_secs_f64() });
+    let _ = tx.send(Event::Recap {
+        stats: all_stats_order,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    });
     drop(tx);
     let _ = reporter.await;
     exit

@@ -13,41 +13,41 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 pub mod args;
 pub use args::Args;
 
+pub mod assert;
 pub mod atomic_write;
 pub mod blockinfile;
-pub mod copy;
-pub mod fetch;
-pub mod file;
-pub mod file_probe;
-pub mod lineinfile;
-pub mod mode;
-pub mod remote_stat;
-pub mod replace;
-pub mod slurp;
-pub mod stat;
-pub mod template;
-pub mod text_edit;
-#[cfg(test)]
-pub mod test_support;
-pub mod assert;
 pub mod clock;
 pub mod command;
 pub mod command_support;
+pub mod copy;
 pub mod debug;
 pub mod facts_hw_net;
 pub mod facts_probe;
 pub mod facts_system;
 pub mod fail;
+pub mod fetch;
+pub mod file;
+pub mod file_probe;
+pub mod lineinfile;
+pub mod mode;
 pub mod pause;
 pub mod raw;
+pub mod remote_stat;
+pub mod replace;
 pub mod script;
 pub mod set_fact;
 pub mod setup;
 pub mod shell;
 pub mod shlex;
-pub mod wait_for;
+pub mod slurp;
+pub mod stat;
+pub mod template;
 #[cfg(test)]
 pub mod test_shell;
+#[cfg(test)]
+pub mod test_support;
+pub mod text_edit;
+pub mod wait_for;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,7 +183,7 @@ impl ModuleResult {
         let stderr = out.stderr_str();
         let trim = |s: &str| s.strip_suffix('\n').unwrap_or(s).to_string();
         let (so, se) = (trim(&stdout), trim(&stderr));
-        let lines = |s: &str| Value::Array(s.lines().map(|l| Value::from(l)).collect());
+        let lines = |s: &str| Value::Array(s.lines().map(Value::from).collect());
         self.data.insert("rc".into(), out.rc.into());
         self.data.insert("stdout_lines".into(), lines(&so));
         self.data.insert("stderr_lines".into(), lines(&se));

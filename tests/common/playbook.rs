@@ -28,7 +28,9 @@ pub struct Run {
 
 impl Run {
     pub fn host(&self, h: &str) -> &Counts {
-        self.recap.get(h).unwrap_or_else(|| panic!("no recap for {h}: {:?}\n{}", self.recap, self.stderr))
+        self.recap
+            .get(h)
+            .unwrap_or_else(|| panic!("no recap for {h}: {:?}\n{}", self.recap, self.stderr))
     }
 
     pub fn total_changed(&self) -> u64 {
@@ -37,12 +39,31 @@ impl Run {
 
     /// Results of the task named `task` on `host`.
     pub fn results(&self, host: &str, task: &str) -> Vec<&Value> {
-        self.events.iter().filter(|e| e["event"] == "host_result" && e["host"] == host && e["task"].as_str().is_some_and(|t| t.ends_with(task))).collect()
+        self.events
+            .iter()
+            .filter(|e| {
+                e["event"] == "host_result"
+                    && e["host"] == host
+                    && e["task"].as_str().is_some_and(|t| t.ends_with(task))
+            })
+            .collect()
     }
 
     pub fn dump(&self) -> String {
-        let evs: Vec<String> = self.events.iter().filter(|e| e["event"] == "host_result" && e["status"] != "ok" && e["status"] != "skipped").map(|e| e.to_string()).collect();
-        format!("exit {}\nstderr:\n{}\nnon-ok results:\n{}", self.code, self.stderr, evs.join("\n"))
+        let evs: Vec<String> = self
+            .events
+            .iter()
+            .filter(|e| {
+                e["event"] == "host_result" && e["status"] != "ok" && e["status"] != "skipped"
+            })
+            .map(|e| e.to_string())
+            .collect();
+        format!(
+            "exit {}\nstderr:\n{}\nnon-ok results:\n{}",
+            self.code,
+            self.stderr,
+            evs.join("\n")
+        )
     }
 }
 
@@ -60,7 +81,10 @@ pub fn run(lab: &Lab, playbook: &Path, args: &[&str]) -> Run {
 
 pub fn parse(out: std::process::Output) -> Run {
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let events: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     let mut recap = BTreeMap::new();
     for e in &events {
         if e["event"] == "recap" {
@@ -68,15 +92,30 @@ pub fn parse(out: std::process::Output) -> Run {
                 let g = |k: &str| s[k].as_u64().unwrap_or(0);
                 recap.insert(
                     s["host"].as_str().unwrap().to_string(),
-                    Counts { ok: g("ok"), changed: g("changed"), unreachable: g("unreachable"), failed: g("failed"), skipped: g("skipped"), rescued: g("rescued"), ignored: g("ignored") },
+                    Counts {
+                        ok: g("ok"),
+                        changed: g("changed"),
+                        unreachable: g("unreachable"),
+                        failed: g("failed"),
+                        skipped: g("skipped"),
+                        rescued: g("rescued"),
+                        ignored: g("ignored"),
+                    },
                 );
             }
         }
     }
-    Run { code: out.status.code().unwrap_or(-1), events, recap, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        events,
+        recap,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 /// The fixture directory `tests/fixtures/<name>`.
 pub fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
