@@ -95,6 +95,30 @@ pub struct Shared {
     pub failed: bool,
 }
 
+/// Where the host running a `run_once` task publishes its result for the others.
+#[derive(Default)]
+pub struct RunOnce {
+    pub result: OnceCell<Shared>,
+    pub done: tokio::sync::Notify,
+}
+
+impl RunOnce {
+    pub async fn wait(&self) -> Shared {
+        loop {
+            let notified = self.done.notified();
+            if let Some(s) = self.result.get() {
+                return s.clone();
+            }
+            notified.await;
+        }
+    }
+
+    pub fn publish(&self, s: Shared) {
+        let _ = self.result.set(s);
+        self.done.notify_waiters();
+    }
+}
+
 pub struct PlayCtx {
     pub play: Arc<Play>,
     pub world: Arc<World>,
@@ -107,7 +131,7 @@ pub struct PlayCtx {
     /// Hosts of the whole play (all batches), for `ansible_play_hosts_all`.
     pub play_hosts_all: Vec<String>,
     pub forks: Arc<Semaphore>,
-    pub run_once: Mutex<HashMap<Pos, Arc<OnceCell<Shared>>>>,
+    pub run_once: Mutex<HashMap<Pos, Arc<RunOnce>>>,
     pub play_vars: Layer,
     pub vars_files: Layer,
     pub local: Arc<dyn Transport>,

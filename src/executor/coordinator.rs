@@ -37,6 +37,9 @@ struct State {
     /// Positions whose header has been announced (free strategy announces on first arrival).
     announced: HashSet<Pos>,
     failed: HashSet<usize>,
+    /// The first host (smallest index under `linear`) released at each position: the one that
+    /// runs a `run_once` task, as Ansible picks the first host of the batch.
+    leaders: std::collections::HashMap<Pos, usize>,
 }
 
 pub struct Coordinator {
@@ -69,6 +72,7 @@ impl Coordinator {
                 stopped: false,
                 announced: HashSet::new(),
                 failed: HashSet::new(),
+                leaders: std::collections::HashMap::new(),
             }),
         }
     }
@@ -88,6 +92,7 @@ impl Coordinator {
                 return Go::Stop;
             }
             if !self.linear {
+                st.leaders.entry(pos.clone()).or_insert(host);
                 if st.announced.insert(pos) {
                     self.announce(name, handler, role);
                 }
@@ -131,6 +136,11 @@ impl Coordinator {
         if !self.linear && self.policy_stops(&st) {
             st.stopped = true;
         }
+    }
+
+    /// The host that runs a `run_once` task at `pos`.
+    pub fn leader(&self, pos: &Pos) -> Option<usize> {
+        self.state.lock().unwrap().leaders.get(pos).copied()
     }
 
     /// Whether the failure policy has stopped the play.
@@ -192,6 +202,9 @@ impl Coordinator {
             return;
         }
         let (pos, (name, handler, role, hosts)) = st.waiting.pop_first().expect("non-empty");
+        if let Some(first) = hosts.iter().map(|w| w.host).min() {
+            st.leaders.insert(pos.clone(), first);
+        }
         if st.announced.insert(pos) {
             self.announce(&name, handler, role.as_deref());
         }
@@ -200,7 +213,6 @@ impl Coordinator {
             if w.tx.send(Go::Run).is_err() {
                 st.running -= 1;
             }
-            let _ = w.host;
         }
     }
 }

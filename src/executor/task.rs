@@ -177,22 +177,23 @@ pub async fn run(
     {
         return Flow::End;
     }
-    let _permit = pc.forks.clone().acquire_owned().await;
     let base = scope(h, pc, t, inh, &[]);
     let eff = match Effective::new(pc, t, inh, &base) {
         Ok(e) => e,
         Err(msg) => return fail_task(h, pc, t, &msg),
     };
     if eff.run_once {
-        let cell = pc
+        let once = pc
             .run_once
             .lock()
             .unwrap()
             .entry(pos.clone())
             .or_default()
             .clone();
-        if let Some(shared) = cell.get() {
-            // Another host ran it: share its result, as Ansible applies run_once results to all.
+        if pc.coord.leader(&pos).is_some_and(|l| l != h.idx) {
+            // Another host runs it; every host gets its result, as in Ansible, but only the
+            // host that ran it reports and counts it.
+            let shared = once.wait().await;
             if let Some(r) = &t.register {
                 h.store.set_var(r, shared.result.clone());
             }
@@ -201,8 +202,11 @@ pub async fn run(
             }
             return Flow::Continue;
         }
-        let step = execute(h, pc, t, inh, &eff).await;
-        let _ = cell.set(Shared {
+        let step = {
+            let _permit = pc.forks.clone().acquire_owned().await;
+            execute(h, pc, t, inh, &eff).await
+        };
+        once.publish(Shared {
             result: step.value.clone(),
             changed: step.changed,
             failed: step.failed,
@@ -217,6 +221,7 @@ pub async fn run(
             eff.delegate_to.clone(),
         );
     }
+    let _permit = pc.forks.clone().acquire_owned().await;
     let step = execute(h, pc, t, inh, &eff).await;
     finish(
         h,
