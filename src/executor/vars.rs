@@ -3,7 +3,7 @@
 //! front, and a variable whose value is itself a template is rendered when it is read, as
 //! Ansible does, so `vars: {url: "http://{{ host }}:{{ port }}"}` works in any order.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -82,8 +82,9 @@ pub struct Scope {
 }
 
 thread_local! {
-    /// Guards lazily templated variables that refer to themselves (`a: "{{ a }}"`).
-    static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Variables being resolved on this thread: a variable whose template refers back to
+    /// itself (`a: "{{ a }}"`) is undefined instead of recursing, as Ansible reports a loop.
+    static RESOLVING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Scope {
@@ -112,20 +113,17 @@ impl Object for Scope {
         if !contains_template(v) {
             return Some(JValue::from_serialize(v));
         }
-        let depth = DEPTH.with(|d| {
-            d.set(d.get() + 1);
-            d.get()
-        });
-        let out = if depth > 32 {
-            None
-        } else {
-            let ctx = JValue::from_dyn_object(self.clone());
-            self.templar
-                .render_value(v, &ctx, &Span::unknown())
-                .ok()
-                .map(|r| JValue::from_serialize(&r))
-        };
-        DEPTH.with(|d| d.set(d.get() - 1));
+        if RESOLVING.with(|r| r.borrow().iter().any(|k| k == key)) {
+            return None;
+        }
+        RESOLVING.with(|r| r.borrow_mut().push(key.to_string()));
+        let ctx = JValue::from_dyn_object(self.clone());
+        let out = self
+            .templar
+            .render_value(v, &ctx, &Span::unknown())
+            .ok()
+            .map(|r| JValue::from_serialize(&r));
+        RESOLVING.with(|r| r.borrow_mut().pop());
         out
     }
 

@@ -68,7 +68,7 @@ fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
             Ok(v) => {
                 r.data.insert(expr.clone(), v);
             }
-            Err(d) if d.message.starts_with("undefined variable") => {
+            Err(d) if crate::template::is_undefined_error(&d) => {
                 r.data.insert(expr.clone(), NOT_DEFINED.into());
             }
             Err(d) => return Ok(ModuleResult::failed(d.message)),

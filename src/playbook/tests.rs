@@ -805,7 +805,7 @@ fn vars_files_with_extra_vars_and_import_playbook() {
     assert_eq!(pb.plays[1].hosts.value, "db");
     // Without the extra var, the path cannot be resolved at load time.
     let ds = load_opts(&dir, &LoadOptions::default()).unwrap_err();
-    assert_error(&ds, "extra vars", "other.yml", 3, 7);
+    assert_error(&ds, "extra vars", "other.yml", 3, 16);
 }
 
 // ---- errors ----
@@ -932,7 +932,7 @@ fn unknown_missing_and_ill_typed_params() {
         "invalid value for parameter `headers`",
         "site.yml",
         9,
-        39,
+        40,
     );
     let d = assert_error(&ds, "value of `state` must be one of", "site.yml", 10, 31);
     assert_eq!(d.help.as_deref(), Some("did you mean `directory`?"));
@@ -980,7 +980,7 @@ fn bad_jinja_is_located() {
     );
     assert!(ds.iter().any(|d| d.span.line == 5), "{ds:?}");
     assert!(
-        ds.iter().any(|d| d.span.line == 6 && d.span.col == 13),
+        ds.iter().any(|d| d.span.line == 6 && d.span.col == 16),
         "{ds:?}"
     );
     assert!(

@@ -34,7 +34,10 @@ const CACHE_LIMIT: usize = 8192;
 
 /// Shared, immutable template engine. Cheap to share across host tasks behind an `Arc`.
 pub struct Templar {
+    /// Strings in playbooks: Ansible keeps their newlines as written (no trim_blocks).
     env: Environment<'static>,
+    /// Template files: Ansible's template module enables trim_blocks.
+    file_env: Environment<'static>,
     cache: Mutex<HashMap<(Kind, String), Arc<Prepared>>>,
 }
 
@@ -49,6 +52,15 @@ pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
+/// Whether a template error is about an undefined variable or attribute (for `debug: var`,
+/// which shows Ansible's `VARIABLE IS NOT DEFINED!` instead of failing).
+pub fn is_undefined_error(d: &Diagnostic) -> bool {
+    let m = &d.message;
+    m.contains("is undefined")
+        || m.contains("has no attribute")
+        || m.starts_with("undefined variable")
+}
+
 /// Converts JSON data (vars files, registered results) into a template value.
 pub fn json_to_jinja(v: &Value) -> JValue {
     JValue::from_serialize(v)
@@ -59,12 +71,11 @@ pub fn jinja_to_json(v: &JValue) -> Result<Value, String> {
     serde_json::to_value(v).map_err(|e| format!("template result is not data: {e}"))
 }
 
-fn build_env() -> Environment<'static> {
+fn build_env(trim_blocks: bool) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
-    // Ansible's templar and template module both enable trim_blocks.
-    env.set_trim_blocks(true);
+    env.set_trim_blocks(trim_blocks);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_formatter(|out, _state, value| {
         // Only the silent undefined of an `if` without `else` reaches here; it prints nothing.
@@ -84,15 +95,17 @@ fn build_env() -> Environment<'static> {
 impl Templar {
     pub fn new() -> Self {
         Templar {
-            env: build_env(),
+            env: build_env(false),
+            file_env: build_env(true),
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The underlying environment, for registering globals such as `lookup()` or `omit`
-    /// before the templar is shared.
-    pub fn env_mut(&mut self) -> &mut Environment<'static> {
-        &mut self.env
+    /// Registers globals or functions (`lookup()`, `omit`) on both environments before the
+    /// templar is shared.
+    pub fn configure(&mut self, f: impl Fn(&mut Environment<'static>)) {
+        f(&mut self.env);
+        f(&mut self.file_env);
     }
 
     /// Renders a YAML string value. A string that is exactly one `{{ expr }}` yields the
@@ -123,7 +136,7 @@ impl Templar {
         if !is_template(s) {
             return Ok(s.to_string());
         }
-        self.run_template(s, ctx, span)
+        self.run_template(s, ctx, span, false)
     }
 
     /// Templates every string inside a JSON value (module args, vars).
@@ -221,7 +234,7 @@ impl Templar {
     /// line. The trailing newline is kept, as Ansible's template module does.
     pub fn render_file(&self, path: &Path, ctx: &JValue) -> Result<String, Diagnostic> {
         let text = read_template(path)?;
-        self.run_template(&text, ctx, &Span::file_only(path))
+        self.run_template(&text, ctx, &Span::file_only(path), true)
     }
 
     /// Load-time check of a string's Jinja syntax.
@@ -257,12 +270,18 @@ impl Templar {
         r.map_err(|e| self.diag(&e, s, kind, Some(&prepared), None, span, col_offset))
     }
 
-    fn run_template(&self, s: &str, ctx: &JValue, span: &Span) -> Result<String, Diagnostic> {
+    fn run_template(
+        &self,
+        s: &str,
+        ctx: &JValue,
+        span: &Span,
+        file: bool,
+    ) -> Result<String, Diagnostic> {
         let prepared = self
             .prepared(s, Kind::Template)
             .map_err(|e| self.diag(&e, s, Kind::Template, None, None, span, 0))?;
-        self.env
-            .render_str(&prepared.compiled, ctx)
+        let env = if file { &self.file_env } else { &self.env };
+        env.render_str(&prepared.compiled, ctx)
             .map_err(|e| self.diag(&e, s, Kind::Template, Some(&prepared), Some(ctx), span, 0))
     }
 

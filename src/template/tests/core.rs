@@ -200,11 +200,12 @@ fn undefined_result_without_a_missing_name_is_still_an_error() {
 #[test]
 fn extra_globals_can_be_registered() {
     let mut t = super::super::Templar::new();
-    t.env_mut().add_global("omit", "__omit_place_holder__");
-    t.env_mut()
-        .add_function("lookup", |kind: String, arg: String| {
+    t.configure(|env| {
+        env.add_global("omit", "__omit_place_holder__");
+        env.add_function("lookup", |kind: String, arg: String| {
             format!("{kind}:{arg}")
         });
+    });
     let c = ctx(json!({}));
     assert_eq!(
         t.eval("lookup('env', 'HOME')", &c, &Span::unknown())
