@@ -126,3 +126,8 @@ fn roles_match_ansible() {
 fn failures_match_ansible() {
     compare("failing.yml");
 }
+
+#[test]
+fn facts_become_includes_and_meta_match_ansible() {
+    compare("misc.yml");
+}
