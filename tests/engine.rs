@@ -20,7 +20,7 @@ fn handlers_loops_blocks_includes_and_roles() {
             "{}: {c:?}",
             h.name
         );
-        let ssh = |cmd: &str| lab.ssh_ok(&h.name, cmd);
+        let ssh = |cmd: &str| lab.ssh_raw(&h.name, cmd);
         assert_eq!(ssh("cat /opt/strata-e/counter.txt"), "first\n");
         assert_eq!(
             ssh("cat /opt/strata-e/base.txt"),
@@ -60,7 +60,7 @@ fn handlers_loops_blocks_includes_and_roles() {
     for h in &lab.hosts {
         assert_eq!(again.host(&h.name).changed, 0, "{}", again.dump());
         assert_eq!(
-            lab.ssh_ok(&h.name, "cat /opt/strata-e/handler-runs.txt"),
+            lab.ssh_raw(&h.name, "cat /opt/strata-e/handler-runs.txt"),
             "handled\n",
             "handler must not rerun"
         );
@@ -75,8 +75,8 @@ fn serial_batches_stop_on_max_fail_percentage() {
     let names: Vec<&str> = lab.hosts.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(r.host(names[0]).failed, 1);
     let batch = format!("{},{}\n", names[0], names[1]);
-    assert_eq!(lab.ssh_ok(names[0], "cat /opt/strata-serial.txt"), batch);
-    assert_eq!(lab.ssh_ok(names[1], "cat /opt/strata-serial.txt"), batch);
+    assert_eq!(lab.ssh_raw(names[0], "cat /opt/strata-serial.txt"), batch);
+    assert_eq!(lab.ssh_raw(names[1], "cat /opt/strata-serial.txt"), batch);
     for h in &names[2..] {
         let (rc, _, _) = lab.ssh(h, "test -e /opt/strata-serial.txt");
         assert_ne!(
@@ -120,7 +120,7 @@ fn unreachable_host_stops_only_itself() {
     assert_eq!(r.host(&down).unreachable, 1);
     for h in lab.hosts.iter().filter(|h| h.name != down) {
         assert_eq!(r.host(&h.name).failed, 0);
-        assert_eq!(lab.ssh_ok(&h.name, "cat /opt/reached"), "done");
+        assert_eq!(lab.ssh_raw(&h.name, "cat /opt/reached"), "done");
     }
 }
 
@@ -139,7 +139,7 @@ fn tags_limit_and_listing() {
     let r = run(&lab, &book, &["-t", "a", "-l", &first]);
     assert_eq!(r.code, 0, "{}", r.dump());
     assert_eq!(r.recap.len(), 1, "limit: {:?}", r.recap);
-    lab.ssh_ok(&first, "test -f /opt/tag-a && test -f /opt/tag-always && ! test -e /opt/tag-b && ! test -e /opt/tag-never");
+    lab.ssh_raw(&first, "test -f /opt/tag-a && test -f /opt/tag-always && ! test -e /opt/tag-b && ! test -e /opt/tag-never");
     let (rc, _, _) = lab.ssh(&lab.hosts[1].name, "test -e /opt/tag-a");
     assert_ne!(rc, 0);
     let out = lab.strata(&[

@@ -131,6 +131,16 @@ impl Lab {
     }
 
     /// Like [`Lab::ssh`], but panics unless the command succeeds; returns trimmed stdout.
+    /// Like `ssh_ok` but returns stdout exactly, for checking file contents byte for byte.
+    pub fn ssh_raw(&self, host: &str, cmd: &str) -> String {
+        let (rc, out, err) = self.ssh(host, cmd);
+        assert_eq!(
+            rc, 0,
+            "ssh {host} {cmd:?} failed: rc={rc} stdout={out:?} stderr={err:?}"
+        );
+        out
+    }
+
     pub fn ssh_ok(&self, host: &str, cmd: &str) -> String {
         let (rc, out, err) = self.ssh(host, cmd);
         assert_eq!(
