@@ -3,7 +3,12 @@
 # SRC: "-" stdin, "=OFF:LEN" slice of the staged stdin, "@PATH" remote file, "%PATH" pre-uploaded temp.
 # Reports lines "__strata_IDX_KEY=VALUE"; file content never goes to stdout except as a hex
 # dump of the old content for --diff.
-__s_o() { printf '__strata_%s_%s=%s\n' "$__s_i" "$1" "$(printf '%s' "$2" | tr '\n' ' ')"; }
+# Values rarely hold newlines; only then is `tr` forked (each fork costs on busy hosts).
+__s_o() {
+  case $2 in *'
+'*) set -- "$1" "$(printf '%s' "$2" | tr '\n' ' ')";; esac
+  printf '__strata_%s_%s=%s\n' "$__s_i" "$1" "$2"
+}
 __s_hex() { printf '__strata_%s_%s=' "$__s_i" "$1"; od -An -v -tx1 "$2" | tr -d ' \n'; echo; }
 __s_fail() { __s_o err "$1"; if [ -n "$__s_tmp" ]; then rm -f -- "$__s_tmp"; fi; __s_tmp=; }
 __s_put() {
@@ -24,7 +29,7 @@ __s_put() {
     d="${d%/}/$name"
   fi
   __s_o dest "$d"
-  dir=$(dirname -- "$d")
+  case $d in */*) dir=${d%/*}; dir=${dir:-/};; *) dir=.;; esac
   if [ ! -d "$dir" ] && ! { [ "$__s_C" = 1 ] && [ "$pm" = 1 ]; }; then
     __s_fail "Destination directory $dir does not exist"; return
   fi
