@@ -156,3 +156,32 @@ fn tags_limit_and_listing() {
         "{text}"
     );
 }
+
+#[test]
+fn ctrl_c_stops_new_work_and_prints_the_recap() {
+    let lab = Lab::up("sigint", 2, false);
+    let dir = std::env::temp_dir().join(format!("strata-sigint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let book = dir.join("slow.yml");
+    std::fs::write(&book, "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 2\n    - copy: {content: x, dest: /opt/after-sigint}\n").unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "playbook",
+            "-i",
+            lab.inventory.to_str().unwrap(),
+            book.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(99), "{text}");
+    assert!(text.contains("PLAY RECAP"), "{text}");
+    for h in &lab.hosts {
+        let (rc, _, _) = lab.ssh(&h.name, "test -e /opt/after-sigint");
+        assert_ne!(rc, 0, "no new task may start after Ctrl-C");
+    }
+}
