@@ -5,6 +5,8 @@ pub mod coordinator;
 pub mod host;
 pub mod include;
 pub mod play;
+pub mod report;
+pub mod scope;
 pub mod settings;
 pub mod task;
 pub mod vars;

@@ -10,80 +10,16 @@ use serde_json::{Map, Value, json};
 use super::context::{Flow, HostCtx, PlayCtx, Shared};
 use super::coordinator::{Go, Pos};
 use super::host::Inherited;
+use super::report::{finish, report_item};
+pub use super::scope::scope;
 use super::settings::Effective;
-use super::vars::{HostVars, Layer, Scope, magic_vars};
-use crate::events::{Event, Status};
+use super::vars::Layer;
+use crate::events::Event;
 use crate::modules::{self, Args, ModuleCtx, ModuleError, SearchPaths};
 use crate::playbook::model::{LoopKind, Task};
 
 /// Ansible's placeholder for `{{ omit }}`: arguments equal to it are dropped.
 pub const OMIT: &str = "__omit_place_holder__strata";
-
-/// Builds the Jinja context for a task on a host, in Ansible's precedence order.
-pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Layer]) -> JValue {
-    let role = t.role.as_ref().or(inh.role.as_ref());
-    let mut layers: Vec<Layer> = Vec::with_capacity(16);
-    if let Some(r) = role {
-        layers.push(Arc::new(r.defaults.clone()));
-    }
-    layers.push(h.store.inventory.clone());
-    layers.push(h.store.facts());
-    layers.push(pc.play_vars.clone());
-    layers.push(pc.vars_files.clone());
-    if let Some(r) = role {
-        layers.push(Arc::new(r.vars.clone()));
-    }
-    layers.extend(inh.vars.iter().cloned());
-    if !t.common.vars.is_empty() {
-        layers.push(Arc::new(t.common.vars.clone()));
-    }
-    layers.push(h.store.vars());
-    if let Some(r) = role {
-        layers.push(Arc::new(r.params.clone()));
-    }
-    layers.extend(inh.params.iter().cloned());
-    layers.extend(extra.iter().cloned());
-    let mut magic = magic_vars(&pc.world, &h.name);
-    magic.insert("ansible_play_hosts".into(), json!(pc.play_hosts));
-    magic.insert("ansible_play_batch".into(), json!(pc.play_hosts));
-    magic.insert("play_hosts".into(), json!(pc.play_hosts));
-    magic.insert("ansible_play_hosts_all".into(), json!(pc.play_hosts_all));
-    magic.insert("ansible_play_name".into(), json!(pc.play.name));
-    magic.insert("ansible_check_mode".into(), json!(pc.opts.check));
-    magic.insert("ansible_diff_mode".into(), json!(pc.opts.diff));
-    magic.insert("ansible_verbosity".into(), json!(pc.opts.verbosity));
-    magic.insert(
-        "playbook_dir".into(),
-        json!(pc.opts.playbook_dir.display().to_string()),
-    );
-    magic.insert(
-        "ansible_run_tags".into(),
-        json!(if pc.opts.tags.is_empty() {
-            vec!["all".to_string()]
-        } else {
-            pc.opts.tags.clone()
-        }),
-    );
-    magic.insert("ansible_skip_tags".into(), json!(pc.opts.skip_tags));
-    magic.insert("omit".into(), json!(OMIT));
-    if let Some(r) = role {
-        magic.insert("role_path".into(), json!(r.path.display().to_string()));
-        magic.insert("role_name".into(), json!(r.name));
-        magic.insert("ansible_role_name".into(), json!(r.name));
-    }
-    layers.push(Arc::new(magic));
-    layers.push(pc.world.extra_vars.clone());
-    let hostvars = HostVars {
-        world: pc.world.clone(),
-        templar: pc.templar.clone(),
-    };
-    Scope {
-        layers,
-        objects: vec![("hostvars", JValue::from_object(hostvars))],
-        templar: pc.templar.clone(),
-    }
-    .into_value()
-}
 
 fn layer(pairs: &[(&str, Value)]) -> Layer {
     Arc::new(
@@ -95,17 +31,17 @@ fn layer(pairs: &[(&str, Value)]) -> Layer {
 }
 
 /// What one module invocation (one loop item, or the whole task without a loop) produced.
-struct Step {
-    value: Value,
-    changed: bool,
-    failed: bool,
-    skipped: bool,
-    unreachable: bool,
-    diff: Vec<crate::modules::FileDiff>,
+pub(super) struct Step {
+    pub(super) value: Value,
+    pub(super) changed: bool,
+    pub(super) failed: bool,
+    pub(super) skipped: bool,
+    pub(super) unreachable: bool,
+    pub(super) diff: Vec<crate::modules::FileDiff>,
 }
 
 impl Step {
-    fn failed(msg: impl Into<String>) -> Step {
+    pub(super) fn failed(msg: impl Into<String>) -> Step {
         let msg = msg.into();
         Step {
             value: json!({"failed": true, "changed": false, "msg": msg}),
@@ -126,7 +62,7 @@ impl Step {
             diff: vec![],
         }
     }
-    fn msg(&self) -> String {
+    pub(super) fn msg(&self) -> String {
         self.value
             .get("msg")
             .and_then(|m| {
@@ -554,142 +490,4 @@ fn apply_conditions(pc: &PlayCtx, t: &Task, sc: &JValue, step: &mut Step) -> Res
         }
     }
     Ok(())
-}
-
-fn censor(v: &Value) -> Value {
-    json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result", "changed": v.get("changed").cloned().unwrap_or(json!(false))})
-}
-
-fn report_item(h: &HostCtx, pc: &PlayCtx, t: &Task, step: &Step, label: &str, no_log: bool) {
-    let status = status_of(step, false);
-    let _ = pc.events.send(Event::HostResult {
-        host: h.name.clone(),
-        task: t.display_name(),
-        action: t.action.clone(),
-        status,
-        msg: if no_log {
-            String::new()
-        } else if step.failed {
-            step.msg()
-        } else {
-            String::new()
-        },
-        item: Some(if no_log {
-            "None".into()
-        } else {
-            label.to_string()
-        }),
-        result: if no_log {
-            censor(&step.value)
-        } else {
-            step.value.clone()
-        },
-        diff: if no_log { vec![] } else { step.diff.clone() },
-        delegated_to: None,
-    });
-}
-
-fn status_of(step: &Step, ignore: bool) -> Status {
-    if step.unreachable {
-        Status::Unreachable
-    } else if step.failed {
-        if ignore {
-            Status::Ignored
-        } else {
-            Status::Failed
-        }
-    } else if step.skipped {
-        Status::Skipped
-    } else if step.changed {
-        Status::Changed
-    } else {
-        Status::Ok
-    }
-}
-
-/// Registers, notifies, counts and reports the task's result, and decides the host's flow.
-fn finish(
-    h: &mut HostCtx,
-    pc: &PlayCtx,
-    t: &Task,
-    step: Step,
-    ignore_errors: bool,
-    no_log: bool,
-    delegated: Option<String>,
-) -> Flow {
-    let ignore = step.failed && !step.unreachable && ignore_errors;
-    let status = status_of(&step, ignore);
-    if let Some(r) = &t.register {
-        h.store.set_var(r, step.value.clone());
-    }
-    let mut notify_err = None;
-    if step.changed && !step.failed && !step.unreachable && !t.notify.is_empty() {
-        notify_err = h.notify(pc, &t.notify).err();
-    }
-    match status {
-        Status::Ok => h.stats.ok += 1,
-        Status::Changed => {
-            h.stats.ok += 1;
-            h.stats.changed += 1;
-        }
-        Status::Skipped => h.stats.skipped += 1,
-        Status::Failed => h.stats.failed += 1,
-        Status::Ignored => {
-            // Ansible counts an ignored failure as ok, and as changed when it changed.
-            h.stats.ok += 1;
-            h.stats.ignored += 1;
-            if step.changed {
-                h.stats.changed += 1;
-            }
-        }
-        Status::Unreachable => h.stats.unreachable += 1,
-    }
-    let msg = match status {
-        Status::Failed | Status::Ignored | Status::Unreachable if !no_log => step.msg(),
-        _ => String::new(),
-    };
-    let _ = pc.events.send(Event::HostResult {
-        host: h.name.clone(),
-        task: t.display_name(),
-        action: t.action.clone(),
-        status,
-        msg,
-        item: None,
-        result: if no_log {
-            censor(&step.value)
-        } else {
-            step.value.clone()
-        },
-        diff: if no_log || t.loop_.is_some() {
-            vec![]
-        } else {
-            step.diff
-        },
-        delegated_to: delegated,
-    });
-    if let Some(e) = notify_err {
-        let _ = pc.events.send(Event::Warning {
-            host: Some(h.name.clone()),
-            msg: e,
-        });
-    }
-    match status {
-        Status::Unreachable => {
-            h.unreachable = true;
-            Flow::Unreachable
-        }
-        Status::Failed => {
-            h.failed = true;
-            if let Some(r) = pc.world.hosts.get(&h.name) {
-                r.set_var(
-                    "ansible_failed_task",
-                    json!({"name": t.name.clone().unwrap_or_default(), "action": t.action}),
-                );
-                r.set_var("ansible_failed_result", step.value);
-            }
-            pc.coord.host_failed(h.idx);
-            Flow::Failed
-        }
-        _ => Flow::Continue,
-    }
 }

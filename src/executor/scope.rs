@@ -1,0 +1,79 @@
+//! The Jinja context of a task on a host: every variable layer in Ansible's precedence order,
+//! plus magic variables and `hostvars`.
+
+use std::sync::Arc;
+
+use minijinja::Value as JValue;
+use serde_json::json;
+
+use super::context::{HostCtx, PlayCtx};
+use super::host::Inherited;
+use super::task::OMIT;
+use super::vars::{HostVars, Layer, Scope, magic_vars};
+use crate::playbook::model::Task;
+
+/// Builds the Jinja context for a task on a host, in Ansible's precedence order.
+pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Layer]) -> JValue {
+    let role = t.role.as_ref().or(inh.role.as_ref());
+    let mut layers: Vec<Layer> = Vec::with_capacity(16);
+    if let Some(r) = role {
+        layers.push(Arc::new(r.defaults.clone()));
+    }
+    layers.push(h.store.inventory.clone());
+    layers.push(h.store.facts());
+    layers.push(pc.play_vars.clone());
+    layers.push(pc.vars_files.clone());
+    if let Some(r) = role {
+        layers.push(Arc::new(r.vars.clone()));
+    }
+    layers.extend(inh.vars.iter().cloned());
+    if !t.common.vars.is_empty() {
+        layers.push(Arc::new(t.common.vars.clone()));
+    }
+    layers.push(h.store.vars());
+    if let Some(r) = role {
+        layers.push(Arc::new(r.params.clone()));
+    }
+    layers.extend(inh.params.iter().cloned());
+    layers.extend(extra.iter().cloned());
+    let mut magic = magic_vars(&pc.world, &h.name);
+    magic.insert("ansible_play_hosts".into(), json!(pc.play_hosts));
+    magic.insert("ansible_play_batch".into(), json!(pc.play_hosts));
+    magic.insert("play_hosts".into(), json!(pc.play_hosts));
+    magic.insert("ansible_play_hosts_all".into(), json!(pc.play_hosts_all));
+    magic.insert("ansible_play_name".into(), json!(pc.play.name));
+    magic.insert("ansible_check_mode".into(), json!(pc.opts.check));
+    magic.insert("ansible_diff_mode".into(), json!(pc.opts.diff));
+    magic.insert("ansible_verbosity".into(), json!(pc.opts.verbosity));
+    magic.insert(
+        "playbook_dir".into(),
+        json!(pc.opts.playbook_dir.display().to_string()),
+    );
+    magic.insert(
+        "ansible_run_tags".into(),
+        json!(if pc.opts.tags.is_empty() {
+            vec!["all".to_string()]
+        } else {
+            pc.opts.tags.clone()
+        }),
+    );
+    magic.insert("ansible_skip_tags".into(), json!(pc.opts.skip_tags));
+    magic.insert("omit".into(), json!(OMIT));
+    if let Some(r) = role {
+        magic.insert("role_path".into(), json!(r.path.display().to_string()));
+        magic.insert("role_name".into(), json!(r.name));
+        magic.insert("ansible_role_name".into(), json!(r.name));
+    }
+    layers.push(Arc::new(magic));
+    layers.push(pc.world.extra_vars.clone());
+    let hostvars = HostVars {
+        world: pc.world.clone(),
+        templar: pc.templar.clone(),
+    };
+    Scope {
+        layers,
+        objects: vec![("hostvars", JValue::from_object(hostvars))],
+        templar: pc.templar.clone(),
+    }
+    .into_value()
+}
