@@ -109,6 +109,10 @@ impl Object for Scope {
         if let Some((_, v)) = self.objects.iter().find(|(k, _)| *k == key) {
             return Some(v.clone());
         }
+        // Ansible's `vars`: every variable visible to the task, e.g. `vars['app_' + name]`.
+        if key == "vars" && self.lookup("vars").is_none() {
+            return Some(JValue::from_dyn_object(self.clone()));
+        }
         let v = self.lookup(key)?;
         if !contains_template(v) {
             return Some(JValue::from_serialize(v));

@@ -47,7 +47,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     let opts = WriteOptions::from_args(args)?;
     let src = args.req_str("src")?;
     let local = find_local(ctx, "templates", &src)?;
-    let rendered = match ctx.templar.render_file(&local, ctx.vars) {
+    // Like Ansible, `ansible_managed` exists only while rendering a template file.
+    let vars = minijinja::context! { ansible_managed => "Ansible managed", ..ctx.vars.clone() };
+    let rendered = match ctx.templar.render_file(&local, &vars) {
         Ok(s) => s,
         Err(d) => return Ok(ModuleResult::failed(d.render().trim_end().to_string())),
     };

@@ -8,6 +8,7 @@ mod filters_coll;
 mod filters_data;
 mod filters_regex;
 mod jinja_tests;
+mod lookup;
 mod methods;
 pub mod pyrepr;
 mod source;
@@ -89,6 +90,7 @@ fn build_env(trim_blocks: bool) -> Environment<'static> {
     filters::register(&mut env);
     jinja_tests::register(&mut env);
     methods::register(&mut env);
+    lookup::register(&mut env);
     env
 }
 

@@ -1,0 +1,115 @@
+//! `lookup()` and `query()`/`q()` for the lookups playbooks use most: `env`, `file`, `pipe`
+//! and `items`. They run on the controller, as in Ansible.
+
+use minijinja::value::{Rest, Value};
+use minijinja::{Environment, Error, ErrorKind};
+
+fn one(kind: &str, term: &Value) -> Result<Value, Error> {
+    let arg = term
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| term.to_string());
+    match kind {
+        "env" => Ok(Value::from(std::env::var(&arg).unwrap_or_default())),
+        "file" => std::fs::read_to_string(&arg)
+            .map(|t| Value::from(t.strip_suffix('\n').unwrap_or(&t).to_string()))
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("lookup('file'): could not read {arg}: {e}"),
+                )
+            }),
+        "pipe" => {
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&arg)
+                .output()
+                .map_err(|e| {
+                    Error::new(ErrorKind::InvalidOperation, format!("lookup('pipe'): {e}"))
+                })?;
+            if !out.status.success() {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("lookup('pipe'): command `{arg}` failed with {}", out.status),
+                ));
+            }
+            let s = String::from_utf8_lossy(&out.stdout);
+            Ok(Value::from(s.trim_end_matches('\n').to_string()))
+        }
+        "items" => Ok(term.clone()),
+        other => Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("lookup plugin `{other}` is not supported (supported: env, file, pipe, items)"),
+        )),
+    }
+}
+
+fn run(kind: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    for t in terms {
+        if kind == "items"
+            && let Ok(it) = t.try_iter()
+        {
+            out.extend(it);
+            continue;
+        }
+        out.push(one(kind, t)?);
+    }
+    Ok(out)
+}
+
+/// `lookup('env', 'HOME')`: one term gives a value, several give a comma-joined string.
+fn lookup(kind: String, terms: Rest<Value>) -> Result<Value, Error> {
+    let vals = run(&kind, &terms)?;
+    Ok(match vals.len() {
+        1 => vals.into_iter().next().unwrap_or_default(),
+        _ if kind == "items" => Value::from(vals),
+        _ => Value::from(
+            vals.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    })
+}
+
+/// `query('env', 'A', 'B')` / `q(...)`: always a list.
+fn query(kind: String, terms: Rest<Value>) -> Result<Value, Error> {
+    Ok(Value::from(run(&kind, &terms)?))
+}
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_function("lookup", lookup);
+    env.add_function("query", query);
+    env.add_function("q", query);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Span;
+    use crate::template::Templar;
+    use serde_json::json;
+
+    #[test]
+    fn env_file_pipe_and_query() {
+        let t = Templar::new();
+        let c = minijinja::Value::from_serialize(json!({}));
+        let f = std::env::temp_dir().join(format!("strata-lookup-{}", std::process::id()));
+        std::fs::write(&f, "secret\n").unwrap();
+        let s = |e: &str| t.render_str(e, &c, &Span::unknown()).unwrap();
+        assert_eq!(
+            s(&format!("{{{{ lookup('file', '{}') }}}}", f.display())),
+            json!("secret")
+        );
+        assert_eq!(s("{{ lookup('pipe', 'echo hi') }}"), json!("hi"));
+        assert_eq!(s("{{ query('items', [1, 2]) }}"), json!([1, 2]));
+        assert_eq!(
+            s("{{ lookup('env', 'STRATA_SURELY_UNSET_VAR') }}"),
+            json!("")
+        );
+        assert!(
+            t.render_str("{{ lookup('nope', 'x') }}", &c, &Span::unknown())
+                .is_err()
+        );
+    }
+}
