@@ -4,75 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use futures::future::BoxFuture;
 use serde_json::{Map, Value};
-use tokio::io::AsyncWriteExt;
 
 use crate::modules::{Args, Module, ModuleCtx, ModuleResult, SearchPaths};
 use crate::template::Templar;
-use crate::transport::{ExecOutput, Transport, TransportError, TransportResult};
 
 /// Runs commands with the local `sh -c`, the same way sshd hands them to the login shell.
-pub struct LocalShell;
-
-impl Transport for LocalShell {
-    fn exec<'a>(
-        &'a self,
-        cmd: &'a str,
-        stdin: Option<&'a [u8]>,
-    ) -> BoxFuture<'a, TransportResult<ExecOutput>> {
-        Box::pin(async move {
-            let mut child = tokio::process::Command::new("sh")
-                .arg("-c")
-                .arg(cmd)
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .map_err(|e| TransportError::Failed(e.to_string()))?;
-            let mut input = child.stdin.take().expect("piped stdin");
-            let data = stdin.map(<[u8]>::to_vec).unwrap_or_default();
-            // Feed stdin concurrently so a script that writes a lot before reading cannot deadlock.
-            let writer = tokio::spawn(async move {
-                let _ = input.write_all(&data).await;
-                drop(input);
-            });
-            let out = child
-                .wait_with_output()
-                .await
-                .map_err(|e| TransportError::Failed(e.to_string()))?;
-            let _ = writer.await;
-            let rc = out.status.code().unwrap_or_else(|| {
-                use std::os::unix::process::ExitStatusExt;
-                128 + out.status.signal().unwrap_or(0)
-            });
-            Ok(ExecOutput {
-                rc,
-                stdout: out.stdout,
-                stderr: out.stderr,
-            })
-        })
-    }
-
-    fn put_file<'a>(
-        &'a self,
-        path: &'a str,
-        data: &'a [u8],
-        mode: u32,
-    ) -> BoxFuture<'a, TransportResult<()>> {
-        Box::pin(async move {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::write(path, data)
-                .map_err(|e| TransportError::Failed(format!("{path}: {e}")))?;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-                .map_err(|e| TransportError::Failed(format!("{path}: {e}")))
-        })
-    }
-
-    fn describe(&self) -> String {
-        "localhost".into()
-    }
-}
+/// Modules are tested through the same local transport `delegate_to: localhost` uses: a
+/// real `/bin/sh -c`, exactly as sshd hands commands to the login shell on a host.
+pub use crate::local::LocalTransport as LocalShell;
 
 /// A fresh, empty directory under the system temp dir, removed on drop.
 pub struct Scratch(pub PathBuf);
