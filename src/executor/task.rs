@@ -140,7 +140,7 @@ pub async fn run(
         }
         let step = {
             let _permit = pc.forks.clone().acquire_owned().await;
-            execute(h, pc, t, inh, &eff).await
+            execute(h, pc, t, inh, &eff, &base).await
         };
         once.publish(Shared {
             result: step.value.clone(),
@@ -158,7 +158,7 @@ pub async fn run(
         );
     }
     let _permit = pc.forks.clone().acquire_owned().await;
-    let step = execute(h, pc, t, inh, &eff).await;
+    let step = execute(h, pc, t, inh, &eff, &base).await;
     finish(
         h,
         pc,
@@ -176,19 +176,18 @@ async fn execute(
     t: &Task,
     inh: &Inherited,
     eff: &Effective,
+    base: &JValue,
 ) -> Step {
     let Some(lp) = &t.loop_ else {
-        let sc = scope(h, pc, t, inh, &[]);
-        if let Some(cond) = first_false(pc, t, inh, &sc) {
+        if let Some(cond) = first_false(pc, t, inh, base) {
             return match cond {
                 Ok(c) => Step::skipped(&c),
                 Err(e) => Step::failed(e),
             };
         }
-        return invoke(h, pc, t, eff, &sc).await;
+        return invoke(h, pc, t, eff, base).await;
     };
-    let base = scope(h, pc, t, inh, &[]);
-    let items = match loop_items(pc, lp, &base) {
+    let items = match loop_items(pc, lp, base) {
         Ok(i) => i,
         Err(e) => return Step::failed(e),
     };

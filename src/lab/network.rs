@@ -118,8 +118,13 @@ pub fn create_host_net(
         "netns add {netns}\nlink add {veth} type veth peer name eth0 netns {netns}\nlink set {veth} master {bridge} up\n"
     );
     run("ip", &["-batch", "-"], Some(&outside))?;
+    // A MAC derived from the address survives `stop`/`start`: with a fresh random one, the
+    // controller's neighbour cache keeps the old MAC and the restarted host stays silent
+    // until the entry expires.
+    let [a, b, c, d] = addr.octets();
+    let mac = format!("02:53:{a:02x}:{b:02x}:{c:02x}:{d:02x}");
     let inside = format!(
-        "link set lo up\naddr add {addr}/24 dev eth0\nlink set eth0 up\nroute add default via {gateway} dev eth0\n"
+        "link set lo up\nlink set eth0 address {mac}\naddr add {addr}/24 dev eth0\nlink set eth0 up\nroute add default via {gateway} dev eth0\n"
     );
     run("ip", &["-n", netns, "-batch", "-"], Some(&inside)).map(drop)
 }
