@@ -84,5 +84,52 @@ pub struct HostStats {
     pub ignored: u32,
 }
 
+impl HostStats {
+    /// Adds another batch's or playbook's counts for the same host.
+    pub fn add(&mut self, d: &HostStats) {
+        self.ok += d.ok;
+        self.changed += d.changed;
+        self.unreachable += d.unreachable;
+        self.failed += d.failed;
+        self.skipped += d.skipped;
+        self.rescued += d.rescued;
+        self.ignored += d.ignored;
+    }
+
+    /// Counts one task result the way Ansible's recap does: changed and ignored results also
+    /// count as ok, and an ignored failure that changed something counts as changed.
+    pub fn count(&mut self, status: Status, changed: bool) {
+        match status {
+            Status::Ok => self.ok += 1,
+            Status::Changed => {
+                self.ok += 1;
+                self.changed += 1;
+            }
+            Status::Skipped => self.skipped += 1,
+            Status::Failed => self.failed += 1,
+            Status::Ignored => {
+                self.ok += 1;
+                self.ignored += 1;
+                if changed {
+                    self.changed += 1;
+                }
+            }
+            Status::Unreachable => self.unreachable += 1,
+        }
+    }
+
+    /// A host that never ran anything is left out of the recap, as in Ansible.
+    pub fn is_empty(&self) -> bool {
+        self.ok
+            + self.changed
+            + self.unreachable
+            + self.failed
+            + self.skipped
+            + self.rescued
+            + self.ignored
+            == 0
+    }
+}
+
 pub type EventTx = tokio::sync::mpsc::UnboundedSender<Event>;
 pub type EventRx = tokio::sync::mpsc::UnboundedReceiver<Event>;

@@ -303,22 +303,12 @@ async fn execute(
                 .iter_mut()
                 .find(|x: &&mut crate::events::HostStats| x.host == s.host)
             {
-                Some(x) => {
-                    x.ok += s.ok;
-                    x.changed += s.changed;
-                    x.unreachable += s.unreachable;
-                    x.failed += s.failed;
-                    x.skipped += s.skipped;
-                    x.rescued += s.rescued;
-                    x.ignored += s.ignored;
-                }
+                Some(x) => x.add(&s),
                 None => all_stats_order.push(s),
             }
         }
     }
-    all_stats_order.retain(|s| {
-        s.ok + s.changed + s.unreachable + s.failed + s.skipped + s.rescued + s.ignored > 0
-    });
+    all_stats_order.retain(|s| !s.is_empty());
     all_stats_order.sort_by(|a, b| a.host.cmp(&b.host));
     if exit == ExitCode::Ok {
         exit = ExitCode::from_stats(&all_stats_order);

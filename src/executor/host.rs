@@ -387,7 +387,7 @@ impl HostCtx {
 
     fn include_failed(&mut self, pc: &PlayCtx, name: &str, msg: &str) -> Flow {
         self.failed = true;
-        self.stats.failed += 1;
+        self.stats.count(Status::Failed, false);
         pc.coord.host_failed(self.idx);
         let _ = pc.events.send(Event::HostResult {
             host: self.name.clone(),

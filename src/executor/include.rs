@@ -136,10 +136,7 @@ pub async fn expand(
 }
 
 fn report(h: &mut HostCtx, pc: &PlayCtx, name: &str, status: Status, result: Value) {
-    match status {
-        Status::Skipped => h.stats.skipped += 1,
-        _ => h.stats.ok += 1,
-    }
+    h.stats.count(status, false);
     let _ = pc.events.send(Event::HostResult {
         host: h.name.clone(),
         task: name.to_string(),

@@ -232,7 +232,7 @@ impl Runner {
                 self.dead.insert(h.name.clone());
             }
             if let Some(s) = self.stats.iter_mut().find(|s| s.host == h.name) {
-                add(s, &h.stats);
+                s.add(&h.stats);
             }
         }
         *self.current.lock().unwrap() = None;
@@ -248,16 +248,6 @@ impl Runner {
             ended_play,
         )
     }
-}
-
-fn add(s: &mut HostStats, d: &HostStats) {
-    s.ok += d.ok;
-    s.changed += d.changed;
-    s.unreachable += d.unreachable;
-    s.failed += d.failed;
-    s.skipped += d.skipped;
-    s.rescued += d.rescued;
-    s.ignored += d.ignored;
 }
 
 fn gather_task(play: &Play) -> Task {

@@ -84,24 +84,7 @@ pub(super) fn finish(
     if step.changed && !step.failed && !step.unreachable && !t.notify.is_empty() {
         notify_err = h.notify(pc, &t.notify).err();
     }
-    match status {
-        Status::Ok => h.stats.ok += 1,
-        Status::Changed => {
-            h.stats.ok += 1;
-            h.stats.changed += 1;
-        }
-        Status::Skipped => h.stats.skipped += 1,
-        Status::Failed => h.stats.failed += 1,
-        Status::Ignored => {
-            // Ansible counts an ignored failure as ok, and as changed when it changed.
-            h.stats.ok += 1;
-            h.stats.ignored += 1;
-            if step.changed {
-                h.stats.changed += 1;
-            }
-        }
-        Status::Unreachable => h.stats.unreachable += 1,
-    }
+    h.stats.count(status, step.changed);
     let msg = match status {
         Status::Failed | Status::Ignored | Status::Unreachable if !no_log => step.msg(),
         _ => String::new(),
