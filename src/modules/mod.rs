@@ -35,12 +35,16 @@ pub mod raw;
 pub mod remote_stat;
 pub mod replace;
 pub mod script;
+pub mod service;
 pub mod set_fact;
 pub mod setup;
+pub mod sh_sections;
 pub mod shell;
 pub mod shlex;
 pub mod slurp;
 pub mod stat;
+pub mod systemd;
+pub mod sysvinit;
 pub mod template;
 #[cfg(test)]
 pub mod test_shell;
@@ -311,12 +315,20 @@ pub trait Module: Send + Sync {
     ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
 }
 
-/// Looks a module up by its short name or its `ansible.builtin.` name.
+/// Other names a module answers to, as Ansible's plugin routing redirects them
+/// (`systemd_service` is the module's real name since 2.15; `systemd` is the classic one).
+const ALIASES: &[(&str, &str)] = &[("systemd_service", "systemd")];
+
+/// Looks a module up by its short name or its `ansible.builtin.` name, or an alias of either.
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     let short = name
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name);
+    let short = ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == short)
+        .map_or(short, |(_, real)| real);
     registry().iter().copied().find(|m| m.spec().name == short)
 }
 
@@ -344,6 +356,10 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &pause::Pause,
         &setup::Setup,
         &wait_for::WaitFor,
+        // System services.
+        &service::Service,
+        &systemd::Systemd,
+        &sysvinit::SysVInit,
     ]
 }
 
@@ -361,6 +377,19 @@ mod tests {
                 .unwrap();
             assert_eq!(String::from_utf8(out.stdout).unwrap(), s);
         }
+    }
+
+    #[test]
+    fn aliases_resolve_to_the_real_module() {
+        for n in [
+            "systemd",
+            "systemd_service",
+            "ansible.builtin.systemd_service",
+            "ansible.legacy.systemd_service",
+        ] {
+            assert_eq!(lookup(n).map(|m| m.spec().name), Some("systemd"), "{n}");
+        }
+        assert!(lookup("systemd_services").is_none());
     }
 
     #[test]
