@@ -28,12 +28,14 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod file_probe;
+pub mod hostname;
 pub mod lineinfile;
 pub mod mode;
 pub mod pause;
 pub mod raw;
 pub mod remote_stat;
 pub mod replace;
+pub mod replace_file;
 pub mod script;
 pub mod service;
 pub mod set_fact;
@@ -360,6 +362,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &service::Service,
         &systemd::Systemd,
         &sysvinit::SysVInit,
+        &hostname::Hostname,
     ]
 }
 
