@@ -45,6 +45,7 @@ pub mod shell;
 pub mod shlex;
 pub mod slurp;
 pub mod stat;
+pub mod sysctl;
 pub mod systemd;
 pub mod sysvinit;
 pub mod template;
@@ -363,6 +364,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &systemd::Systemd,
         &sysvinit::SysVInit,
         &hostname::Hostname,
+        &sysctl::Sysctl,
     ]
 }
 
