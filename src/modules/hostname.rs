@@ -164,7 +164,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             }
         } else {
             if set_permanent {
-                s.line("__s_sec permanent __s_replace /etc/hostname 0 0 || exit 0");
+                s.line(
+                    "__s_replace /etc/hostname 0 0 2>\"$__s_se\" || { __s_val write_err \"$(cat \"$__s_se\")\"; exit 0; }",
+                );
             }
             if set_current {
                 s.line(&format!("__s_sec current hostname {q} || exit 0"));
@@ -174,14 +176,21 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         let stdin = format!("{name}\n");
         let o = ctx.run(&s.build(), Some(stdin.as_bytes())).await?;
         let done = Sections::parse(s.marker(), &o.stdout_str());
-        for (key, wanted) in [("permanent", set_permanent), ("current", set_current)] {
+        if let Some(e) = done.val("write_err") {
+            return Ok(ModuleResult::failed(format!(
+                "failed to update hostname: {}",
+                e.trim()
+            )));
+        }
+        // The file strategy writes /etc/hostname without a `permanent` section.
+        let wrote_file = !systemd;
+        for (key, wanted) in [
+            ("permanent", set_permanent && !wrote_file),
+            ("current", set_current),
+        ] {
             match done.get(key) {
                 Some(sec) if sec.rc != 0 => {
-                    return Ok(ModuleResult::failed(if systemd || key == "current" {
-                        command_failed(sec)
-                    } else {
-                        format!("failed to update hostname: {}", sec.stderr.trim())
-                    }));
+                    return Ok(ModuleResult::failed(command_failed(sec)));
                 }
                 None if wanted => {
                     return Ok(ModuleResult::failed(format!(

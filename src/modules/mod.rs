@@ -31,6 +31,8 @@ pub mod file_probe;
 pub mod hostname;
 pub mod lineinfile;
 pub mod mode;
+pub mod mount;
+pub mod mount_fstab;
 pub mod pause;
 pub mod raw;
 pub mod remote_stat;
@@ -365,6 +367,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &sysvinit::SysVInit,
         &hostname::Hostname,
         &sysctl::Sysctl,
+        &mount::Mount,
     ]
 }
 

@@ -6,11 +6,11 @@
 //! Ansible's `atomic_move` does), and renames over the destination.
 
 /// Defines `__s_replace DEST BACKUP KEEP`: content from stdin. BACKUP=1 copies the old file
-/// to Ansible's `DEST.PID.DATE@TIME~` name and reports it as value section `backup`;
+/// to Ansible's `DEST.PID.DATE@TIME~` name, left in `$__s_bk`;
 /// KEEP=1 also keeps a copy for [`RESTORE_FN`] to put back. Returns non-zero, with the reason
 /// on stderr, when anything fails; the destination is then untouched.
 pub const REPLACE_FN: &str = r#"__s_replace() {
-  __s_d=$1; case $__s_d in */*) __s_dir=${__s_d%/*}; __s_dir=${__s_dir:-/};; *) __s_dir=.;; esac
+  __s_d=$1; __s_bk=; case $__s_d in */*) __s_dir=${__s_d%/*}; __s_dir=${__s_dir:-/};; *) __s_dir=.;; esac
   __s_t=$(mktemp "$__s_dir/.strata.XXXXXX") || { echo "could not create a temporary file in $__s_dir" >&2; return 1; }
   cat > "$__s_t" || { rm -f -- "$__s_t"; echo "could not write $__s_t" >&2; return 1; }
   if [ -e "$__s_d" ]; then
@@ -25,7 +25,7 @@ pub const REPLACE_FN: &str = r#"__s_replace() {
   if [ "$2" = 1 ] && [ -e "$__s_d" ]; then
     __s_b="$__s_d.$$.$(date +%Y-%m-%d@%H:%M:%S)~"
     cp -p -- "$__s_d" "$__s_b" || { rm -f -- "$__s_t"; echo "Could not make backup of $__s_d to $__s_b" >&2; return 1; }
-    __s_val backup "$__s_b"
+    __s_bk=$__s_b
   fi
   mv -f -- "$__s_t" "$__s_d" || { rm -f -- "$__s_t"; echo "failed to move the temporary file to $__s_d" >&2; return 1; }
 }
@@ -69,7 +69,7 @@ mod tests {
         let mut s = SectionScript::new();
         s.line(REPLACE_FN).line(RESTORE_FN);
         s.line(&format!(
-            "__s_replace {} 1 1 || exit 9; __s_forget",
+            "__s_replace {} 1 1 || exit 9; __s_forget; __s_val backup \"$__s_bk\"",
             dir.s("conf")
         ));
         let (rc, out) = run(&s.build(), b"new\n");

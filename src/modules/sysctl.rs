@@ -256,8 +256,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         a.line("[ \"$__s_r\" = 0 ] || exit 0");
     }
     if p.write_file {
-        a.sec_raw("write", &format!("__s_replace {file} 0 0"));
-        a.line("[ \"$__s_r\" = 0 ] || exit 0");
+        a.line(&format!(
+            "__s_replace {file} 0 0 2>\"$__s_se\" || {{ __s_val write_err \"$(cat \"$__s_se\")\"; exit 0; }}"
+        ));
     }
     if req.reload {
         let words: Vec<&str> = ["sysctl"]
@@ -279,13 +280,11 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             req.name, set.stdout, set.stderr
         )));
     }
-    if let Some(w) = done.get("write")
-        && w.rc != 0
-    {
+    if let Some(w) = done.val("write_err") {
         return Ok(ModuleResult::failed(format!(
             "Failed to write to file {}: {}",
             req.file,
-            w.stderr.trim()
+            w.trim()
         )));
     }
     if let Some(rl) = done.get("reload")
