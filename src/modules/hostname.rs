@@ -73,11 +73,12 @@ pub fn strategy_for(use_: Option<&str>) -> Result<Strategy, String> {
 }
 
 /// Python's `socket.getfqdn()` on the host: `gethostbyaddr(gethostname())` resolves the
-/// name, then the address back; the first of those names holding a dot wins, else the
-/// canonical one, else (nothing resolves) the plain hostname.
-const FQDN: &str = "__s_fqdn() { __s_h=$(hostname); __s_l=$(getent hosts \"$__s_h\" 2>/dev/null | head -n 1); \
+/// name (IPv4, as Python does), then the address back; the first of those names holding a
+/// dot wins, else the canonical one, else (nothing resolves) the plain hostname. An
+/// unresolvable name costs the resolver's timeout here exactly as it does under Ansible.
+const FQDN: &str = "__s_fqdn() { __s_h=$(hostname); __s_l=$(getent ahostsv4 \"$__s_h\" 2>/dev/null | head -n 1); \
 if [ -z \"$__s_l\" ]; then __s_val fqdn \"$__s_h\"; return; fi; \
-__s_r=$(getent hosts \"${__s_l%%[[:space:]]*}\" 2>/dev/null | head -n 1); [ -n \"$__s_r\" ] || __s_r=$__s_l; \
+__s_r=$(getent hosts \"${__s_l%%[[:space:]]*}\" 2>/dev/null | head -n 1); [ -n \"$__s_r\" ] || __s_r=\"${__s_l%%[[:space:]]*} $__s_h\"; \
 set -- $__s_r; shift; __s_c=$1; \
 for __s_a in \"$@\"; do case $__s_a in *.*) __s_val fqdn \"$__s_a\"; return;; esac; done; __s_val fqdn \"$__s_c\"; }\n";
 
@@ -87,9 +88,11 @@ const SYSTEMD_MANAGED: &str = "command -v hostnamectl >/dev/null 2>&1 && command
 fn probe_script(strategy: Strategy) -> SectionScript {
     let mut s = SectionScript::new();
     s.line(FQDN);
+    // What `hostnamectl --transient/--static status` report, read without D-Bus: the
+    // kernel's name and /etc/hostname without comments. hostnamed is only woken to write.
     let systemd = "__s_val strategy systemd\n\
-        __s_sec current hostnamectl --transient status\n\
-        __s_sec permanent hostnamectl --static status";
+        __s_sec current hostname\n\
+        if [ -f /etc/hostname ]; then __s_sec permanent sed -e 's/#.*//' -e '/^[[:space:]]*$/d' /etc/hostname; fi";
     let file = "__s_val strategy file\n__s_sec current hostname\n\
         if [ -f /etc/hostname ]; then __s_sec permanent cat /etc/hostname; fi";
     match strategy {
@@ -154,12 +157,14 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         if systemd {
             if set_permanent {
                 s.line(&format!(
-                    "__s_sec permanent hostnamectl --pretty --static set-hostname {q} || exit 0"
+                    "__s_sec permanent hostnamectl --pretty --static set-hostname {q} || \
+                     {{ sleep 1; __s_sec permanent hostnamectl --pretty --static set-hostname {q} || exit 0; }}"
                 ));
             }
             if set_current {
                 s.line(&format!(
-                    "__s_sec current hostnamectl --transient set-hostname {q} || exit 0"
+                    "__s_sec current hostnamectl --transient set-hostname {q} || \
+                     {{ sleep 1; __s_sec current hostnamectl --transient set-hostname {q} || exit 0; }}"
                 ));
             }
         } else {

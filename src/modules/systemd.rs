@@ -206,7 +206,7 @@ pub async fn run(ctx: &ModuleCtx<'_>, req: &Request) -> Result<ModuleResult, Mod
             Err(r) => return Ok(*r),
         };
     }
-    let mut r = decision.result;
+    let r = decision.result;
     if ctx.check_mode || decision.actions.is_empty() {
         return Ok(r);
     }
@@ -247,13 +247,12 @@ pub async fn run(ctx: &ModuleCtx<'_>, req: &Request) -> Result<ModuleResult, Mod
         if sec.rc == 0 {
             continue;
         }
+        // Ansible's fail_json carries only the message: `changed` is false.
         if !is_state {
-            r.failed = true;
-            r.msg = Some(format!(
+            return Ok(ModuleResult::failed(format!(
                 "Unable to {verb} service {unit}: {}{}",
                 sec.stdout, sec.stderr
-            ));
-            return Ok(r);
+            )));
         }
         let mut msg = format!("Unable to {verb} service {unit}: {}", sec.stderr);
         for (title, key) in [("status", "status"), ("journal", "journal")] {
@@ -262,9 +261,7 @@ pub async fn run(ctx: &ModuleCtx<'_>, req: &Request) -> Result<ModuleResult, Mod
                 msg.push_str(&format!("\n--- {title} ---\n{}", text.trim_end()));
             }
         }
-        r.failed = true;
-        r.msg = Some(msg);
-        return Ok(r);
+        return Ok(ModuleResult::failed(msg));
     }
     Ok(r)
 }
