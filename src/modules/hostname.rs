@@ -85,7 +85,9 @@ for __s_a in \"$@\"; do case $__s_a in *.*) __s_val fqdn \"$__s_a\"; return;; es
 const SYSTEMD_MANAGED: &str = "command -v hostnamectl >/dev/null 2>&1 && command -v systemctl >/dev/null 2>&1 && \
 { [ -d /run/systemd/system ] || [ -d /dev/.run/systemd ] || [ -d /dev/.systemd ]; }";
 
-fn probe_script(strategy: Strategy) -> SectionScript {
+/// The fqdn is looked up in the probe only when the name is already right: otherwise it is
+/// looked up after the change (an old, unresolvable name would cost a resolver timeout).
+fn probe_script(strategy: Strategy, name: &str) -> SectionScript {
     let mut s = SectionScript::new();
     s.line(FQDN);
     // What `hostnamectl --transient/--static status` report, read without D-Bus: the
@@ -102,7 +104,10 @@ fn probe_script(strategy: Strategy) -> SectionScript {
             "if {SYSTEMD_MANAGED}; then\n{systemd}\nelse\n{file}\nfi"
         )),
     };
-    s.line("__s_fqdn");
+    s.line(&format!(
+        "if [ \"$(hostname)\" = {} ]; then __s_fqdn; fi",
+        sh_quote(name)
+    ));
     s
 }
 
@@ -116,7 +121,7 @@ fn command_failed(sec: &super::sh_sections::Section) -> String {
 async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
     let name = args.req_str("name")?;
     let strategy = strategy_for(args.str("use").as_deref()).map_err(ModuleError::Args)?;
-    let probe = probe_script(strategy);
+    let probe = probe_script(strategy, &name);
     let out = ctx.run(&probe.build(), None).await?;
     let secs = Sections::parse(probe.marker(), &out.stdout_str());
     let Some(current) = secs.get("current") else {
@@ -149,7 +154,16 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             "name cannot be longer than 64 characters on systemd servers, try a shorter name",
         ));
     }
-    let mut fqdn = secs.val("fqdn").unwrap_or(&current).to_string();
+    let mut fqdn = secs.val("fqdn").map(str::to_string);
+    if changed && ctx.check_mode && fqdn.is_none() {
+        // Ansible reports the fqdn of the unchanged host.
+        let mut s = SectionScript::new();
+        s.line(FQDN).line("__s_fqdn");
+        let o = ctx.run(&s.build(), None).await?;
+        fqdn = Sections::parse(s.marker(), &o.stdout_str())
+            .val("fqdn")
+            .map(str::to_string);
+    }
     if changed && !ctx.check_mode {
         let mut s = SectionScript::new();
         s.line(FQDN).line(REPLACE_FN);
@@ -207,11 +221,12 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             }
         }
         if let Some(f) = done.val("fqdn") {
-            fqdn = f.to_string();
+            fqdn = Some(f.to_string());
         }
     }
     let mut r = ModuleResult::changed(changed).with("name", name.clone());
     let short = name.split('.').next().unwrap_or(&name).to_string();
+    let fqdn = fqdn.unwrap_or_else(|| current.clone());
     let domain = fqdn.split('.').skip(1).collect::<Vec<_>>().join(".");
     r.facts
         .insert("ansible_hostname".into(), Value::from(short));
@@ -273,7 +288,7 @@ mod tests {
     #[test]
     fn probe_reads_without_changing() {
         for st in [Strategy::Auto, Strategy::Systemd, Strategy::File] {
-            let script = probe_script(st).build();
+            let script = probe_script(st, "x").build();
             assert!(!script.contains("set-hostname"));
             assert!(!script.contains("__s_replace"));
         }
