@@ -323,7 +323,7 @@ fn sysctl_and_mount_in_the_hosts_own_namespaces() {
     assert!(!lab.ssh_ok(&h, &format!("cat {conf}")).contains("somaxconn"));
 
     // The kernel answers with a tab; the comparison is by fields.
-    let range = ["key=net.ipv4.ip_local_port_range", "val=20000 40000"];
+    let range = [r#"{"key": "net.ipv4.ip_local_port_range", "val": "20000 40000"}"#];
     assert_changed(&play(&lab, "sysctl.yml", &range, &[]), &lab, 1);
     assert_eq!(
         lab.ssh_ok(&h, "sysctl -n net.ipv4.ip_local_port_range"),
