@@ -208,7 +208,21 @@ fn sysvinit_service_and_file_hostname_on_plain_hosts() {
     let h = lab.hosts[0].name.clone();
     let running = || lab.ssh(&h, "pgrep -f 'strata-sysv-[l]oop'").0 == 0;
     assert_changed(&play(&lab, "sysv.yml", &[], &[]), &lab, 1);
-    let vars = ["svc=strata-daemon", "st=started", "en=yes"];
+    // Plain lab hosts have /sbin/init -> systemd, so Ansible (and strata) detect systemd
+    // there; `use: sysvinit` reaches the init scripts.
+    let auto = play(
+        &lab,
+        "service.yml",
+        &["svc=strata-daemon", "st=started"],
+        &[],
+    );
+    assert_eq!(
+        first_msg(&auto, &h, "service task"),
+        "Service is in unknown state",
+        "{}",
+        auto.dump()
+    );
+    let vars = ["use=sysvinit", "svc=strata-daemon", "st=started", "en=yes"];
 
     assert_changed(&play(&lab, "service.yml", &vars, &["--check"]), &lab, 1);
     assert!(!running());
@@ -224,6 +238,7 @@ fn sysvinit_service_and_file_hostname_on_plain_hosts() {
     assert_changed(&play(&lab, "service.yml", &vars, &[]), &lab, 0);
     // The same, judged by `ps` with a pattern.
     let by_ps = [
+        "use=sysvinit",
         "svc=strata-daemon",
         "st=started",
         "pattern=strata-sysv-loop",
@@ -234,7 +249,7 @@ fn sysvinit_service_and_file_hostname_on_plain_hosts() {
         &play(
             &lab,
             "service.yml",
-            &["svc=strata-daemon", "st=stopped", "en=no"],
+            &["use=sysvinit", "svc=strata-daemon", "st=stopped", "en=no"],
             &[],
         ),
         &lab,
@@ -246,7 +261,7 @@ fn sysvinit_service_and_file_hostname_on_plain_hosts() {
         &play(
             &lab,
             "service.yml",
-            &["svc=strata-daemon", "st=stopped"],
+            &["use=sysvinit", "svc=strata-daemon", "st=stopped"],
             &[],
         ),
         &lab,
@@ -256,7 +271,7 @@ fn sysvinit_service_and_file_hostname_on_plain_hosts() {
         &play(
             &lab,
             "service.yml",
-            &["svc=strata-daemon", "st=restarted"],
+            &["use=sysvinit", "svc=strata-daemon", "st=restarted"],
             &[],
         ),
         &lab,
@@ -267,7 +282,7 @@ fn sysvinit_service_and_file_hostname_on_plain_hosts() {
     let missing = play(
         &lab,
         "service.yml",
-        &["svc=strata-nosuch", "st=started"],
+        &["use=sysvinit", "svc=strata-nosuch", "st=started"],
         &[],
     );
     assert_eq!(

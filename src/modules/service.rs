@@ -1,7 +1,9 @@
 //! `service`: Ansible's service action, which picks the backend from the host's service
-//! manager (`use`, else the `ansible_service_mgr` fact, else a probe of the host) and hands
-//! the task to it: `systemd` or `sysvinit` here, with the parameters the backend does not
-//! take dropped as Ansible drops them. Other managers fail with a clear message.
+//! manager (`use`, else the `ansible_service_mgr` fact, else the same detection run on the
+//! host) and hands the task to it: `systemd` or `sysvinit` here, with the parameters the
+//! backend does not take dropped as Ansible drops them. Other managers fail clearly. Like
+//! Ansible, a host whose /sbin/init is systemd counts as systemd even when systemd is not
+//! PID 1 (plain lab hosts): `use: sysvinit` reaches its init scripts.
 
 use futures::future::BoxFuture;
 
@@ -57,13 +59,19 @@ fn fact_manager(vars: &minijinja::Value) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_string))
 }
 
-/// ansible-core's detection, reduced to what decides between the backends strata has:
-/// PID 1's name when it is telling, then systemd's runtime directory, then `/etc/init.d`.
+/// ansible-core's `service_mgr` fact for Linux: PID 1's name when it is telling, then
+/// systemd's runtime directories, upstart, openrc, an offline systemd (`/sbin/init` links to
+/// it: then, as with Ansible, systemd is chosen even though it is not running), `/etc/init.d`.
 const PROBE: &str = "c=$(cat /proc/1/comm 2>/dev/null)\n\
 case $c in ''|init|*sh) c=;; esac\n\
+sc=; command -v systemctl >/dev/null 2>&1 && sc=1\n\
 if [ -n \"$c\" ]; then echo \"$c\"\n\
-elif command -v systemctl >/dev/null 2>&1 && { [ -d /run/systemd/system ] || [ -d /dev/.run/systemd ] || [ -d /dev/.systemd ]; }; then echo systemd\n\
-elif [ -d /etc/init.d ]; then echo sysvinit\n\
+elif [ -n \"$sc\" ] && { [ -e /run/systemd/system ] || [ -e /dev/.run/systemd ] || [ -e /dev/.systemd ]; }; then echo systemd\n\
+elif command -v initctl >/dev/null 2>&1 && [ -e /etc/init ]; then echo upstart\n\
+elif [ -e /sbin/openrc ]; then echo openrc\n\
+elif [ -n \"$sc\" ] && [ -L /sbin/init ] && [ \"$(basename \"$(readlink /sbin/init)\")\" = systemd ]; then echo systemd\n\
+elif [ -e /etc/init.d ]; then echo sysvinit\n\
+elif [ -e /etc/dinit.d ]; then echo dinit\n\
 else echo service; fi\n";
 
 pub async fn detect(ctx: &ModuleCtx<'_>) -> Result<String, ModuleError> {

@@ -119,17 +119,6 @@ impl Request {
                 )));
             }
         }
-        if self.state.is_none()
-            && self.enabled.is_none()
-            && self.masked.is_none()
-            && !self.daemon_reload
-            && !self.daemon_reexec
-        {
-            return Err(ModuleError::Args(
-                "one of the following is required: state, enabled, masked, daemon_reload, daemon_reexec"
-                    .into(),
-            ));
-        }
         if let Some(u) = &self.unit
             && let Some(g) = ["*", "?", "["].iter().find(|g| u.contains(**g))
         {
@@ -300,6 +289,8 @@ pub fn probe_script(req: &Request, check_mode: bool) -> SectionScript {
         // `list-unit-files` is Ansible's fallback for hosts where `show` fails (chroots).
         s.line("if [ \"$__s_show\" != 0 ]; then");
         s.sec("luf", &words(&sc, &["list-unit-files", unit]));
+        // Ansible then runs bare `systemctl` with check_rc: its error ends the task.
+        s.line("[ \"$__s_r\" = 0 ] || __s_sec bare systemctl");
         s.line("fi");
         s.line(&sysv_probe(unit));
     }
@@ -334,6 +325,7 @@ pub struct Probe {
     pub is_enabled: Option<Section>,
     pub is_enabled_l: Option<Section>,
     pub list_unit_files: Option<Section>,
+    pub bare: Option<Section>,
     pub initd: bool,
     pub sysv_enabled: bool,
 }
@@ -363,6 +355,7 @@ impl Probe {
             is_enabled: s.get("isen").cloned(),
             is_enabled_l: s.get("isenl").cloned(),
             list_unit_files: s.get("luf").cloned(),
+            bare: s.get("bare").cloned(),
             initd: s.has("initd"),
             sysv_enabled: s.has("sysv_enabled"),
         }
@@ -485,6 +478,14 @@ pub fn decide(req: &Request, p: &Probe, check_mode: bool) -> Result<Decision, Bo
         let ie = p.is_enabled.clone().unwrap_or_default();
         is_systemd = VALID_ENABLED_STATES.contains(&ie.stdout.trim())
             || p.list_unit_files.as_ref().is_some_and(|s| s.rc == 0);
+        if !is_systemd && let Some(b) = p.bare.as_ref().filter(|b| b.rc != 0) {
+            let text = if b.stderr.trim().is_empty() {
+                &b.stdout
+            } else {
+                &b.stderr
+            };
+            return fail(text.trim_end().to_string());
+        }
     }
     d.found = is_systemd || p.initd;
     d.result
