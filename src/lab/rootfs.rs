@@ -100,7 +100,7 @@ pub fn hide(upper: &Path, rel: &str) -> Result<(), LabError> {
     let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| LabError::io("bad path", &path, std::io::ErrorKind::InvalidInput.into()))?;
     // SAFETY: `c` is a valid NUL-terminated path; mknod does not retain it.
-    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o000, 0) } != 0 {
+    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR, 0) } != 0 {
         return Err(LabError::io(
             "cannot create whiteout",
             &path,
