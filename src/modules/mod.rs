@@ -28,6 +28,9 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod file_probe;
+pub mod fs_attrs;
+pub mod get_url;
+pub mod http_client;
 pub mod lineinfile;
 pub mod mode;
 pub mod pause;
@@ -344,6 +347,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &pause::Pause,
         &setup::Setup,
         &wait_for::WaitFor,
+        // Fetching software and data.
+        &get_url::GetUrl,
     ]
 }
 
