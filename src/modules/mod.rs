@@ -50,6 +50,7 @@ pub mod test_shell;
 #[cfg(test)]
 pub mod test_support;
 pub mod text_edit;
+pub mod uri;
 pub mod wait_for;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
@@ -349,6 +350,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &wait_for::WaitFor,
         // Fetching software and data.
         &get_url::GetUrl,
+        &uri::Uri,
     ]
 }
 
