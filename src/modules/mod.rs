@@ -30,6 +30,7 @@ pub mod file;
 pub mod file_probe;
 pub mod fs_attrs;
 pub mod get_url;
+pub mod git;
 pub mod http_client;
 pub mod lineinfile;
 pub mod mode;
@@ -351,6 +352,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         // Fetching software and data.
         &get_url::GetUrl,
         &uri::Uri,
+        &git::Git,
     ]
 }
 
