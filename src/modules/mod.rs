@@ -51,6 +51,7 @@ pub mod test_shell;
 #[cfg(test)]
 pub mod test_support;
 pub mod text_edit;
+pub mod unarchive;
 pub mod uri;
 pub mod wait_for;
 
@@ -353,6 +354,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &get_url::GetUrl,
         &uri::Uri,
         &git::Git,
+        &unarchive::Unarchive,
     ]
 }
 
