@@ -243,11 +243,14 @@ impl HttpResponse {
     }
 }
 
+/// One response in a redirect chain: status, reason, headers.
+type Hop = (i64, String, Vec<(String, String)>);
+
 /// Parses a header dump (curl `-D` or wget `-S`) into the final hop's status and headers.
 /// `tool_error` is the tool's own message, used when no status line arrived.
 pub fn parse_response(dump: &str, orig_url: &str, tool_error: &str) -> HttpResponse {
     let mut url = orig_url.to_string();
-    let mut blocks: Vec<(i64, String, Vec<(String, String)>)> = Vec::new();
+    let mut blocks: Vec<Hop> = Vec::new();
     let wget_style = dump.lines().any(|l| l.starts_with("  HTTP/"));
     for raw in dump.lines() {
         let line = raw.trim_end_matches('\r');
@@ -261,13 +264,12 @@ pub fn parse_response(dump: &str, orig_url: &str, tool_error: &str) -> HttpRespo
             continue;
         }
         // wget mixes its own log lines in; headers are the indented ones.
-        if line.starts_with(' ') || !wget_style {
-            if let (Some(b), Some((k, v))) = (blocks.last_mut(), l.split_once(':'))
-                && !k.is_empty()
-                && !k.contains(' ')
-            {
-                b.2.push((k.to_ascii_lowercase(), v.trim().to_string()));
-            }
+        if (line.starts_with(' ') || !wget_style)
+            && let (Some(b), Some((k, v))) = (blocks.last_mut(), l.split_once(':'))
+            && !k.is_empty()
+            && !k.contains(' ')
+        {
+            b.2.push((k.to_ascii_lowercase(), v.trim().to_string()));
         }
     }
     // Follow the Location chain for the effective URL.

@@ -35,6 +35,8 @@ pub mod http_client;
 pub mod lineinfile;
 pub mod mode;
 pub mod pause;
+pub mod pip;
+pub mod pip_version;
 pub mod raw;
 pub mod remote_stat;
 pub mod replace;
@@ -355,6 +357,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &uri::Uri,
         &git::Git,
         &unarchive::Unarchive,
+        &pip::Pip,
     ]
 }
 

@@ -76,16 +76,20 @@ async fn controller_src_mode_and_exclude() {
     let d = Scratch::new("unarch2");
     archives(&d);
     std::fs::create_dir(d.path("out")).unwrap();
-    let mut run = Run::default();
-    run.roots = vec![d.0.clone()];
+    let run = Run {
+        roots: vec![d.0.clone()],
+        ..Default::default()
+    };
     let args =
         json!({"src": "a.tar.gz", "dest": d.s("out"), "mode": "0600", "exclude": ["sub/b.txt"]});
     let r = run_module(&Unarchive, args.clone(), run).await;
     assert!(r.changed && !r.failed, "{:?} {:?}", r.msg, r.data);
     assert_eq!(mode_of(&d.path("out/a.txt")), 0o600);
     assert!(!d.path("out/sub/b.txt").exists());
-    let mut run = Run::default();
-    run.roots = vec![d.0.clone()];
+    let run = Run {
+        roots: vec![d.0.clone()],
+        ..Default::default()
+    };
     let r = run_module(&Unarchive, args, run).await;
     assert!(!r.changed && !r.failed, "{:?} {:?}", r.msg, r.data);
 }
