@@ -236,7 +236,7 @@ if [ -n "$tdest" ]; then
     exit 0
   fi
   tdir=$tdest
-elif [ "$isdir" = 1 ]; then tdir=$dest
+elif [ "$isdir" = 1 ]; then tdir=${{dest%/}}; tdir=${{tdir:-/}}
 else
   case $dest in */*) p=${{dest%/*}}; p=${{p:-/}};; *) p=.;; esac
   if [ -d "$p" ] && [ -w "$p" ]; then tdir=$p; else tdir=${{TMPDIR:-/tmp}}; fi
