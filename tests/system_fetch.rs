@@ -311,7 +311,7 @@ fn fetch_modules_apply_are_idempotent_honour_check_mode_and_fail_clearly() {
     );
     assert_eq!(
         msg("unarchive missing dest"),
-        "Destination '/opt/fetch/no-such-dir' is not a directory"
+        "dest '/opt/fetch/no-such-dir' must be an existing dir"
     );
     assert!(
         msg("pip unknown package offline")

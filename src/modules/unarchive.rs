@@ -100,6 +100,12 @@ fn build_script(args: &Args, src: &Source, dest: &str, check: bool) -> Result<St
         .and_then(|m| m.chmod_arg())
         .unwrap_or_default();
     let mut s = String::from(PRELUDE);
+    // The action plugin's check, made before anything is transferred or downloaded.
+    s.push_str(&format!(
+        "if [ ! -d {q} ]; then {drain}__o fail \"dest '\"{q}\"' must be an existing dir\"; exit 0; fi\n",
+        q = sh_quote(dest),
+        drain = if matches!(src, Source::Upload(_)) { "cat > /dev/null; " } else { "" },
+    ));
     s.push_str(fs_attrs::SCRIPT);
     s.push_str(&format!(
         "dest={}; C={}; KEEP={}; OWNER={}; GROUP={}; MODE={}\nTOPTS={}; ZOPTS={}; TEXCL={}; ZEXCL={}; EXCL={}; INCL={}\n",

@@ -9,7 +9,6 @@ trap 'rm -f -- "$__lst" "$__tmp"' EXIT
 if [ ! -e "$src" ]; then __o fail "Source '$src' does not exist"; exit 0; fi
 if [ ! -r "$src" ]; then __o fail "Source '$src' not readable"; exit 0; fi
 if [ ! -s "$src" ]; then __o fail "Invalid archive '$src', the file is 0 bytes"; exit 0; fi
-if [ ! -d "$dest" ]; then __o fail "Destination '$dest' is not a directory"; exit 0; fi
 # Excluded by an fnmatch pattern?
 __excl_pat() { __f=$1; eval "set -- $EXCL"; for __p in "$@"; do case $__f in $__p) return 0;; esac; done; return 1; }
 handler=; zflag=

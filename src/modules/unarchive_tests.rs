@@ -107,7 +107,7 @@ async fn failures_use_ansible_messages() {
     assert!(r.failed);
     assert_eq!(
         r.msg.unwrap(),
-        format!("Destination '{}' is not a directory", d.s("nope"))
+        format!("dest '{}' must be an existing dir", d.s("nope"))
     );
     std::fs::write(d.path("junk.tgz"), "not an archive").unwrap();
     let r = run_module(
