@@ -28,9 +28,15 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod file_probe;
+pub mod fs_attrs;
+pub mod get_url;
+pub mod git;
+pub mod http_client;
 pub mod lineinfile;
 pub mod mode;
 pub mod pause;
+pub mod pip;
+pub mod pip_version;
 pub mod raw;
 pub mod remote_stat;
 pub mod replace;
@@ -47,6 +53,8 @@ pub mod test_shell;
 #[cfg(test)]
 pub mod test_support;
 pub mod text_edit;
+pub mod unarchive;
+pub mod uri;
 pub mod wait_for;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
@@ -344,6 +352,12 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &pause::Pause,
         &setup::Setup,
         &wait_for::WaitFor,
+        // Fetching software and data.
+        &get_url::GetUrl,
+        &uri::Uri,
+        &git::Git,
+        &unarchive::Unarchive,
+        &pip::Pip,
     ]
 }
 
