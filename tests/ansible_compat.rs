@@ -89,7 +89,8 @@ struct Env {
     /// systemd as PID 1, for units, hostnamectl and journals.
     systemd: bool,
     /// Hosts without Debian's sources, and a test web server on the bridge (`base_url`) that
-    /// serves the local apt repository under `apt/` and the book's files under `files/`.
+    /// serves the local apt repository under `apt/`, the book's files under `files/` and
+    /// `common::artifacts` under `data/` (also readable in hosts at `data_dir`).
     www: bool,
 }
 
@@ -130,6 +131,8 @@ fn www_root() -> PathBuf {
         std::fs::create_dir_all(&root).unwrap();
         std::os::unix::fs::symlink(common::aptrepo::repo(), root.join("apt")).unwrap();
         std::os::unix::fs::symlink(fixture("compat").join("files"), root.join("files")).unwrap();
+        let data = common::artifacts::shared_data("compat-data");
+        std::os::unix::fs::symlink(&data, root.join("data")).unwrap();
     }
     root
 }
@@ -196,4 +199,42 @@ fn failures_match_ansible() {
 #[test]
 fn facts_become_includes_and_meta_match_ansible() {
     compare("misc.yml");
+}
+
+#[test]
+fn accounts_cron_sysctl_and_mounts_match_ansible() {
+    compare_in("sys_accounts.yml", Env::default());
+}
+
+#[test]
+fn packages_match_ansible() {
+    compare_in(
+        "sys_packages.yml",
+        Env {
+            www: true,
+            ..Env::default()
+        },
+    );
+}
+
+#[test]
+fn services_and_hostname_match_ansible() {
+    compare_in(
+        "sys_services.yml",
+        Env {
+            systemd: true,
+            ..Env::default()
+        },
+    );
+}
+
+#[test]
+fn downloads_archives_git_and_pip_match_ansible() {
+    compare_in(
+        "sys_fetch.yml",
+        Env {
+            www: true,
+            ..Env::default()
+        },
+    );
 }

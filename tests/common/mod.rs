@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod aptrepo;
+pub mod artifacts;
 pub mod http;
 pub mod playbook;
 
