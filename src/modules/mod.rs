@@ -28,6 +28,8 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod file_probe;
+pub mod ini_edit;
+pub mod ini_file;
 pub mod lineinfile;
 pub mod mode;
 pub mod pause;
@@ -311,11 +313,20 @@ pub trait Module: Send + Sync {
     ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
 }
 
-/// Looks a module up by its short name or its `ansible.builtin.` name.
+/// Modules whose Ansible home is the community.general collection, so that their
+/// `community.general.` names resolve too (and no other module's does).
+const COMMUNITY_GENERAL: &[&str] = &["ini_file"];
+
+/// Looks a module up by its short name or its `ansible.builtin.` name (or
+/// `community.general.` name for the modules listed in [`COMMUNITY_GENERAL`]).
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     let short = name
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
+        .or_else(|| {
+            name.strip_prefix("community.general.")
+                .filter(|s| COMMUNITY_GENERAL.contains(s))
+        })
         .unwrap_or(name);
     registry().iter().copied().find(|m| m.spec().name == short)
 }
@@ -344,6 +355,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &pause::Pause,
         &setup::Setup,
         &wait_for::WaitFor,
+        // Accounts and configuration.
+        &ini_file::IniFile,
     ]
 }
 
