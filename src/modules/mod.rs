@@ -20,6 +20,8 @@ pub mod clock;
 pub mod command;
 pub mod command_support;
 pub mod copy;
+pub mod cron;
+pub mod cron_tab;
 pub mod debug;
 pub mod facts_hw_net;
 pub mod facts_probe;
@@ -357,6 +359,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &wait_for::WaitFor,
         // Accounts and configuration.
         &ini_file::IniFile,
+        &cron::Cron,
     ]
 }
 
