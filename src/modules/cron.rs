@@ -388,12 +388,12 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         diff.after = tab.render();
         r.diff.push(diff);
     }
-    if changed && !ctx.check_mode {
-        if let Err(fail) =
+    if changed
+        && !ctx.check_mode
+        && let Err(fail) =
             install(ctx, &req, &p, &tab, req.backup.then_some(&before), &mut r).await?
-        {
-            return Ok(with_warnings(fail, warnings));
-        }
+    {
+        return Ok(with_warnings(fail, warnings));
     }
     Ok(with_warnings(r, warnings))
 }
