@@ -30,6 +30,8 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod file_probe;
+pub mod getent;
+pub mod group;
 pub mod ini_edit;
 pub mod ini_file;
 pub mod lineinfile;
@@ -360,6 +362,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         // Accounts and configuration.
         &ini_file::IniFile,
         &cron::Cron,
+        &group::GroupModule,
     ]
 }
 
