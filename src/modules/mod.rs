@@ -53,6 +53,7 @@ pub mod test_shell;
 #[cfg(test)]
 pub mod test_support;
 pub mod text_edit;
+pub mod user_plan;
 pub mod wait_for;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
