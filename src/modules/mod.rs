@@ -53,7 +53,9 @@ pub mod test_shell;
 #[cfg(test)]
 pub mod test_support;
 pub mod text_edit;
+pub mod user;
 pub mod user_plan;
+pub mod user_script;
 pub mod wait_for;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
@@ -364,6 +366,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &ini_file::IniFile,
         &cron::Cron,
         &group::GroupModule,
+        &user::User,
     ]
 }
 
