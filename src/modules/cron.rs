@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::atomic_write::{Content, WriteSpec, parse_trailer, write_file};
 use super::cron_tab::CronTab;
+use super::getent::missing_binary;
 use super::mode::ModeSpec;
 use super::remote_stat::find;
 use super::{
@@ -60,9 +61,6 @@ impl Module for Cron {
         Box::pin(run(ctx, args))
     }
 }
-
-/// Ansible's message when a required binary is missing on the host.
-const NO_CRONTAB: &str = "Failed to find required executable \"crontab\" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The task's arguments after defaults and Ansible's validation.
 #[derive(Clone, Debug)]
@@ -266,7 +264,7 @@ async fn probe(
         }
     };
     let script = format!(
-        "command -v crontab >/dev/null 2>&1 || {{ echo __strata_nocrontab=1; exit 0; }}\n\
+        "command -v crontab >/dev/null 2>&1 || {{ echo __strata_nocrontab=$PATH; exit 0; }}\n\
          __me=$(id -un); echo __strata_me=$__me\n{read}"
     );
     let out = ctx.run(&script, None).await?;
@@ -275,8 +273,8 @@ async fn probe(
         None => (&out.stdout[..], &b""[..]),
     };
     let keys = parse_trailer(head);
-    if keys.contains_key("nocrontab") {
-        return Ok(Err(NO_CRONTAB.into()));
+    if let Some(path) = keys.get("nocrontab") {
+        return Ok(Err(missing_binary("crontab", path)));
     }
     let Some(me) = keys.get("me").cloned() else {
         return Ok(Err(format!(

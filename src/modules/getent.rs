@@ -2,10 +2,18 @@
 //! Ansible's `user`/`group` modules make through Python's `pwd`/`grp` (a group given as a
 //! number is tried as a gid first, then as a name).
 
-/// Ansible's failure when a command the module needs is not installed on the host.
-pub fn missing_binary(name: &str) -> String {
+/// Ansible's failure when a command the module needs is not installed on the host: it
+/// searched the host's `PATH` plus the sbin directories (`get_bin_path`).
+pub fn missing_binary(name: &str, path: &str) -> String {
+    let mut dirs: Vec<&str> = path.split(':').filter(|d| !d.is_empty()).collect();
+    for d in ["/sbin", "/usr/sbin", "/usr/local/sbin"] {
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
     format!(
-        "Failed to find required executable \"{name}\" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        "Failed to find required executable \"{name}\" in paths: {}",
+        dirs.join(":")
     )
 }
 
@@ -119,6 +127,14 @@ impl Groups {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_binaries_name_the_searched_paths() {
+        assert_eq!(
+            missing_binary("crontab", "/nowhere"),
+            "Failed to find required executable \"crontab\" in paths: /nowhere:/sbin:/usr/sbin:/usr/local/sbin"
+        );
+    }
 
     #[test]
     fn parses_getent_lines() {

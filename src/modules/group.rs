@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 
 use super::atomic_write::parse_trailer;
 use super::getent::{Group, missing_binary};
+use super::user_script::{RUN_PRELUDE, Reply};
 use super::{
     Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
     ParamType as T, sh_quote,
@@ -173,44 +174,36 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         } else {
             let line: Vec<String> = cmd.iter().map(|a| sh_quote(a)).collect();
             let script = format!(
-                "command -v {tool} >/dev/null 2>&1 || {{ echo __strata_missing=1; exit 0; }}\n\
-                 __e=$(mktemp \"${{TMPDIR:-/tmp}}/.strata.XXXXXX\")\n\
-                 __o=$({line} 2>\"$__e\"); __r=$?\n\
-                 printf '__strata_rc=%s\\n' $__r; printf '__strata_out=%s\\n' \"$__o\" | tr '\\n' ' '; echo\n\
-                 printf '__strata_err=%s\\n' \"$(cat \"$__e\")\" | tr '\\n' ' '; echo; rm -f -- \"$__e\"\n{look}",
+                "command -v {tool} >/dev/null 2>&1 || {{ echo __strata_missing=$PATH; exit 0; }}\n\
+                 {RUN_PRELUDE}__run {line}\nrm -f -- \"$__e\" \"$__so\"\n{look}",
                 tool = sh_quote(&cmd[0]),
                 line = line.join(" "),
                 look = lookup_snippet(&req, "after"),
             );
             let out = ctx.run(&script, None).await?;
-            let keys = parse_trailer(&out.stdout);
-            if keys.contains_key("missing") {
-                return Ok(ModuleResult::failed(missing_binary(&cmd[0])));
+            let keys = Reply::parse(&out.stdout);
+            if let Some(path) = keys.get("missing") {
+                return Ok(ModuleResult::failed(missing_binary(&cmd[0], path)));
             }
             let rc: i64 = keys.get("rc").and_then(|s| s.parse().ok()).unwrap_or(-1);
-            let so = keys
-                .get("out")
-                .map(|s| s.trim_end().to_string())
-                .unwrap_or_default();
-            let se = keys
-                .get("err")
-                .map(|s| s.trim_end().to_string())
-                .unwrap_or_default();
+            let (so, se) = (keys.text("out"), keys.text("err"));
             if rc != 0 {
-                let msg = if se.is_empty() {
-                    out.stderr_str().trim().to_string()
-                } else {
+                let msg = if keys.has("err") {
                     se
+                } else {
+                    out.stderr_str()
                 };
                 return Ok(ModuleResult::failed(msg).with("name", req.name.clone()));
             }
-            if !so.is_empty() {
-                r = r.with("stdout", so);
+            // Ansible adds the `_lines` form of every string stdout/stderr in a result.
+            for (k, t) in [("stdout", so), ("stderr", se)] {
+                if !t.is_empty() {
+                    let lines: Vec<serde_json::Value> =
+                        t.lines().map(serde_json::Value::from).collect();
+                    r = r.with(&format!("{k}_lines"), lines).with(k, t);
+                }
             }
-            if !se.is_empty() {
-                r = r.with("stderr", se);
-            }
-            after = keys.get("after").and_then(|l| Group::parse(l));
+            after = keys.get("after").and_then(Group::parse);
         }
     }
     if let Some(g) = after {

@@ -273,7 +273,9 @@ fn with_output(mut r: ModuleResult, out: &Reply) -> ModuleResult {
     for (k, key) in [("stdout", "out"), ("stderr", "err")] {
         let t = out.text(key);
         if !t.is_empty() {
-            r = r.with(k, t);
+            // Ansible adds the `_lines` form of every string stdout/stderr in a result.
+            let lines: Vec<Value> = t.lines().map(Value::from).collect();
+            r = r.with(&format!("{k}_lines"), lines).with(k, t);
         }
     }
     r

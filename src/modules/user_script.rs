@@ -38,11 +38,10 @@ impl Reply {
         self.0.contains_key(k)
     }
 
-    /// A hex-encoded value, decoded and without its final newline.
+    /// A hex-encoded value, decoded as is (Ansible returns command output unstripped).
     pub fn text(&self, k: &str) -> String {
         let raw = self.get(k).and_then(unhex).unwrap_or_default();
-        let s = String::from_utf8_lossy(&raw).into_owned();
-        s.strip_suffix('\n').unwrap_or(&s).to_string()
+        String::from_utf8_lossy(&raw).into_owned()
     }
 }
 
@@ -152,17 +151,22 @@ pub struct ApplySteps<'a> {
     pub key_comment: String,
 }
 
-const APPLY_PRELUDE: &str = r#"__e=$(mktemp "${TMPDIR:-/tmp}/.strata.XXXXXX")
+/// Runs a command with its exact stdout/stderr (hex) and rc reported; a failure ends the
+/// script. Shared with `group`.
+pub const RUN_PRELUDE: &str = r#"__e=$(mktemp "${TMPDIR:-/tmp}/.strata.XXXXXX")
+__so=$(mktemp "${TMPDIR:-/tmp}/.strata.XXXXXX")
 __x() { od -An -v -tx1 | tr -d ' \n'; }
-__fail() { printf '__strata_fail=%s\n' "$(printf '%s' "$1" | __x)"; printf '__strata_frc=%s\n' "$2"; rm -f -- "$__e"; exit 0; }
+__fail() { printf '__strata_fail=%s\n' "$(printf '%s' "$1" | __x)"; printf '__strata_frc=%s\n' "$2"; rm -f -- "$__e" "$__so"; exit 0; }
 __run() {
-  __o=$("$@" 2>"$__e"); __r=$?
-  printf '__strata_out=%s\n' "$(printf '%s' "$__o" | __x)"
+  "$@" >"$__so" 2>"$__e"; __r=$?
+  printf '__strata_out=%s\n' "$(__x < "$__so")"
   printf '__strata_err=%s\n' "$(__x < "$__e")"
   printf '__strata_rc=%s\n' "$__r"
-  if [ "$__r" != 0 ]; then rm -f -- "$__e"; exit 0; fi
+  if [ "$__r" != 0 ]; then rm -f -- "$__e" "$__so"; exit 0; fi
 }
-__owner() { __pw=$(getent passwd -- "$__n") && printf '%s:%s' "$(printf '%s' "$__pw" | cut -d: -f3)" "$(printf '%s' "$__pw" | cut -d: -f4)"; }
+"#;
+
+const APPLY_PRELUDE: &str = r#"__owner() { __pw=$(getent passwd -- "$__n") && printf '%s:%s' "$(printf '%s' "$__pw" | cut -d: -f3)" "$(printf '%s' "$__pw" | cut -d: -f4)"; }
 __mkhome() {
   mkdir -p -- "$(dirname -- "$1")" 2>"$__e" || __fail "$(cat "$__e")" 1
   if [ -e "$__skel" ] && [ "$__skel" != /dev/null ]; then cp -a -- "$__skel" "$1" 2>"$__e" || __fail "$(cat "$__e")" 1
@@ -174,7 +178,7 @@ __mkhome() {
 /// The changing round trip: command, home, key, then the account read back.
 pub fn apply_script(req: &UserRequest, steps: &ApplySteps) -> String {
     let mut s = format!(
-        "__n={}\n__skel={}\n__hmode={}\n{APPLY_PRELUDE}",
+        "__n={}\n__skel={}\n__hmode={}\n{RUN_PRELUDE}{APPLY_PRELUDE}",
         sh_quote(&req.name),
         sh_quote(req.skeleton.as_deref().unwrap_or("/etc/skel")),
         steps
@@ -205,7 +209,7 @@ pub fn apply_script(req: &UserRequest, steps: &ApplySteps) -> String {
     if req.generate_ssh_key {
         s.push_str(&keygen_snippet(req, &steps.key_comment));
     }
-    s.push_str("rm -f -- \"$__e\"\n");
+    s.push_str("rm -f -- \"$__e\" \"$__so\"\n");
     s.push_str(&info_snippet(req));
     s
 }
@@ -251,7 +255,7 @@ mod tests {
             b"noise\n__strata_gr=a:x:1:\n__strata_gr=b:x:2:u\n__strata_out=68690a\n__strata_pw=u:x:5:1:c:/h:/bin/sh\n__strata_keyfile=/h/.ssh/id_rsa\n__strata_pubexists=1\n__strata_pub=ssh-rsa AAA c \n",
         );
         assert_eq!(r.all("gr").count(), 2);
-        assert_eq!(r.text("out"), "hi");
+        assert_eq!(r.text("out"), "hi\n");
         let o = Observed::from_reply(&r);
         assert_eq!(o.acct.groups.membership("u"), vec!["b"]);
         assert_eq!(o.acct.pw.unwrap().uid, 5);
