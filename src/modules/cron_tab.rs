@@ -108,7 +108,6 @@ impl CronTab {
     }
 
     /// The job line Ansible writes for these fields.
-    #[allow(clippy::too_many_arguments)]
     pub fn job_line(
         &self,
         times: [&str; 5],
