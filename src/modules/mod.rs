@@ -20,6 +20,8 @@ pub mod clock;
 pub mod command;
 pub mod command_support;
 pub mod copy;
+pub mod cron;
+pub mod cron_tab;
 pub mod debug;
 pub mod facts_hw_net;
 pub mod facts_probe;
@@ -30,8 +32,12 @@ pub mod file;
 pub mod file_probe;
 pub mod fs_attrs;
 pub mod get_url;
+pub mod getent;
 pub mod git;
+pub mod group;
 pub mod http_client;
+pub mod ini_edit;
+pub mod ini_file;
 pub mod lineinfile;
 pub mod mode;
 pub mod pause;
@@ -55,6 +61,9 @@ pub mod test_support;
 pub mod text_edit;
 pub mod unarchive;
 pub mod uri;
+pub mod user;
+pub mod user_plan;
+pub mod user_script;
 pub mod wait_for;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
@@ -319,11 +328,20 @@ pub trait Module: Send + Sync {
     ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
 }
 
-/// Looks a module up by its short name or its `ansible.builtin.` name.
+/// Modules whose Ansible home is the community.general collection, so that their
+/// `community.general.` names resolve too (and no other module's does).
+const COMMUNITY_GENERAL: &[&str] = &["ini_file"];
+
+/// Looks a module up by its short name or its `ansible.builtin.` name (or
+/// `community.general.` name for the modules listed in [`COMMUNITY_GENERAL`]).
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     let short = name
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
+        .or_else(|| {
+            name.strip_prefix("community.general.")
+                .filter(|s| COMMUNITY_GENERAL.contains(s))
+        })
         .unwrap_or(name);
     registry().iter().copied().find(|m| m.spec().name == short)
 }
@@ -358,6 +376,11 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &git::Git,
         &unarchive::Unarchive,
         &pip::Pip,
+        // Accounts and configuration.
+        &ini_file::IniFile,
+        &cron::Cron,
+        &group::GroupModule,
+        &user::User,
     ]
 }
 
