@@ -140,3 +140,39 @@ fn ten_plain_hosts_come_up_in_seconds() {
     let expected: Vec<String> = (1..=10).map(|i| format!("lab{i:02}")).collect();
     assert_eq!(names, expected);
 }
+
+/// The shared test infrastructure works end to end: a lab host installs a real Debian package
+/// from the local apt repository, served over the bridge by the test HTTP server.
+#[test]
+fn hosts_install_from_the_local_apt_repository_over_the_bridge() {
+    let lab = Lab::up("smoke-apt", 1, false);
+    common::aptrepo::offline(&lab);
+    let srv =
+        common::http::HttpServer::start(&lab.state.gateway.to_string(), common::aptrepo::repo());
+    let line = common::aptrepo::source_line(srv.url("").trim_end_matches('/'));
+    lab.ssh_ok(
+        "lab01",
+        &format!(
+            "echo '{line}' > /etc/apt/sources.list.d/local.list && apt-get update -q && \
+             DEBIAN_FRONTEND=noninteractive apt-get install -y -q strata-demo=1.0"
+        ),
+    );
+    assert_eq!(
+        lab.ssh_ok("lab01", "cat /usr/share/strata-demo/VERSION"),
+        "1.0"
+    );
+    assert!(
+        srv.requests().iter().any(|r| r.path.ends_with(".deb")),
+        "the package came from the test server"
+    );
+    // The echo route reports what a client sent.
+    let echo = lab.ssh_ok(
+        "lab01",
+        &format!("curl -s -X POST -d hi {}", srv.url("/echo")),
+    );
+    let v: serde_json::Value = serde_json::from_str(&echo).unwrap();
+    assert_eq!(
+        (v["method"].as_str(), v["body"].as_str()),
+        (Some("POST"), Some("hi"))
+    );
+}

@@ -104,7 +104,8 @@ pub struct RemoteAttrs {
 }
 
 impl RemoteAttrs {
-    fn parse(s: &str) -> Option<Self> {
+    /// Parses `stat -c '%a %u %g %s %U %G'` output.
+    pub fn parse(s: &str) -> Option<Self> {
         let f: Vec<&str> = s.split_whitespace().collect();
         let mode = u32::from_str_radix(f.first()?, 8).ok()?;
         let uid: u32 = f.get(1)?.parse().ok()?;

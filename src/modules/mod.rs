@@ -20,6 +20,8 @@ pub mod clock;
 pub mod command;
 pub mod command_support;
 pub mod copy;
+pub mod cron;
+pub mod cron_tab;
 pub mod debug;
 pub mod facts_hw_net;
 pub mod facts_probe;
@@ -28,12 +30,22 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod file_probe;
+pub mod fs_attrs;
+pub mod get_url;
+pub mod getent;
+pub mod git;
+pub mod group;
 pub mod hostname;
+pub mod http_client;
+pub mod ini_edit;
+pub mod ini_file;
 pub mod lineinfile;
 pub mod mode;
 pub mod mount;
 pub mod mount_fstab;
 pub mod pause;
+pub mod pip;
+pub mod pip_version;
 pub mod raw;
 pub mod remote_stat;
 pub mod replace;
@@ -56,6 +68,11 @@ pub mod test_shell;
 #[cfg(test)]
 pub mod test_support;
 pub mod text_edit;
+pub mod unarchive;
+pub mod uri;
+pub mod user;
+pub mod user_plan;
+pub mod user_script;
 pub mod wait_for;
 
 /// Parameter types checked at load time (when the value is not templated) and at run time.
@@ -320,15 +337,25 @@ pub trait Module: Send + Sync {
     ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
 }
 
+/// Modules whose Ansible home is the community.general collection, so that their
+/// `community.general.` names resolve too (and no other module's does).
+const COMMUNITY_GENERAL: &[&str] = &["ini_file"];
+
 /// Other names a module answers to, as Ansible's plugin routing redirects them
 /// (`systemd_service` is the module's real name since 2.15; `systemd` is the classic one).
 const ALIASES: &[(&str, &str)] = &[("systemd_service", "systemd")];
 
-/// Looks a module up by its short name or its `ansible.builtin.` name, or an alias of either.
+/// Looks a module up by its short name or its `ansible.builtin.` name (or
+/// `community.general.` name for the modules listed in [`COMMUNITY_GENERAL`]), or an alias
+/// of either (see [`ALIASES`]).
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     let short = name
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
+        .or_else(|| {
+            name.strip_prefix("community.general.")
+                .filter(|s| COMMUNITY_GENERAL.contains(s))
+        })
         .unwrap_or(name);
     let short = ALIASES
         .iter()
@@ -368,6 +395,17 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &hostname::Hostname,
         &sysctl::Sysctl,
         &mount::Mount,
+        // Fetching software and data.
+        &get_url::GetUrl,
+        &uri::Uri,
+        &git::Git,
+        &unarchive::Unarchive,
+        &pip::Pip,
+        // Accounts and configuration.
+        &ini_file::IniFile,
+        &cron::Cron,
+        &group::GroupModule,
+        &user::User,
     ]
 }
 

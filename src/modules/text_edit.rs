@@ -130,7 +130,7 @@ pub async fn finish(
 }
 
 /// Whether `chmod`/`chown`/`chgrp` would change the file (names or ids are accepted).
-fn attrs_differ(st: &StatInfo, attrs: &FileAttrs, umask: u32) -> Result<bool, String> {
+pub fn attrs_differ(st: &StatInfo, attrs: &FileAttrs, umask: u32) -> Result<bool, String> {
     if let Some(m) = &attrs.mode
         && m.apply(st.mode, false, umask)? != st.mode
     {

@@ -7,6 +7,9 @@
 //! so several worktrees can run their tests at once. Dropping the `Lab` tears it down.
 #![allow(dead_code)]
 
+pub mod aptrepo;
+pub mod artifacts;
+pub mod http;
 pub mod playbook;
 
 use std::hash::{Hash, Hasher};
