@@ -80,7 +80,10 @@ fn systemd_units_states_masking_failures_and_service_on_systemd() {
             lab.ssh_ok(&host.name, "systemctl is-enabled strata-echo"),
             "enabled"
         );
-        lab.ssh_ok(&host.name, "pgrep -f 'strata-echo-[l]oop'");
+        // Type=simple: `systemctl start` returns once forked, maybe before the exec.
+        wait_until("the echo loop runs", || {
+            lab.ssh(&host.name, "pgrep -f 'strata-echo-[l]oop'").0 == 0
+        });
     }
     assert_changed(&play(&lab, "units.yml", &[], &[]), &lab, 0);
 
@@ -174,7 +177,9 @@ fn systemd_units_states_masking_failures_and_service_on_systemd() {
         0,
     );
     assert_changed(&play(&lab, "service.yml", &["st=started"], &[]), &lab, 1);
-    lab.ssh_ok(&h, "pgrep -f 'strata-echo-[l]oop'");
+    wait_until("the echo loop runs again", || {
+        ssh("pgrep -f 'strata-echo-[l]oop'").0 == 0
+    });
 
     // hostname through hostnamectl.
     let hn = play(&lab, "hostname.yml", &[], &[]);
