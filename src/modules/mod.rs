@@ -337,24 +337,28 @@ pub trait Module: Send + Sync {
     ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
 }
 
-/// Modules whose Ansible home is the community.general collection, so that their
-/// `community.general.` names resolve too (and no other module's does).
-const COMMUNITY_GENERAL: &[&str] = &["ini_file"];
+/// Modules whose Ansible home is a collection rather than ansible.builtin, so that their
+/// collection names resolve too (and no other module's does): `ansible.posix.sysctl` is
+/// `sysctl`, but `ansible.posix.copy` is an unknown module, as it is in Ansible.
+const COLLECTIONS: &[(&str, &[&str])] = &[
+    ("community.general.", &["ini_file"]),
+    ("ansible.posix.", &["sysctl", "mount"]),
+];
 
 /// Other names a module answers to, as Ansible's plugin routing redirects them
 /// (`systemd_service` is the module's real name since 2.15; `systemd` is the classic one).
 const ALIASES: &[(&str, &str)] = &[("systemd_service", "systemd")];
 
-/// Looks a module up by its short name or its `ansible.builtin.` name (or
-/// `community.general.` name for the modules listed in [`COMMUNITY_GENERAL`]), or an alias
-/// of either (see [`ALIASES`]).
+/// Looks a module up by its short name, its `ansible.builtin.` name or its collection name
+/// (see [`COLLECTIONS`]), or an alias of either (see [`ALIASES`]).
 pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     let short = name
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .or_else(|| {
-            name.strip_prefix("community.general.")
-                .filter(|s| COMMUNITY_GENERAL.contains(s))
+            COLLECTIONS
+                .iter()
+                .find_map(|(prefix, names)| name.strip_prefix(prefix).filter(|s| names.contains(s)))
         })
         .unwrap_or(name);
     let short = ALIASES
@@ -436,6 +440,28 @@ mod tests {
             assert_eq!(lookup(n).map(|m| m.spec().name), Some("systemd"), "{n}");
         }
         assert!(lookup("systemd_services").is_none());
+    }
+
+    #[test]
+    fn collection_names_resolve_only_for_their_own_modules() {
+        assert_eq!(
+            lookup("ansible.posix.sysctl").unwrap().spec().name,
+            "sysctl"
+        );
+        assert_eq!(lookup("ansible.posix.mount").unwrap().spec().name, "mount");
+        assert_eq!(
+            lookup("community.general.ini_file").unwrap().spec().name,
+            "ini_file"
+        );
+        assert_eq!(
+            lookup("ansible.builtin.systemd_service")
+                .unwrap()
+                .spec()
+                .name,
+            "systemd"
+        );
+        assert!(lookup("ansible.posix.copy").is_none());
+        assert!(lookup("community.general.sysctl").is_none());
     }
 
     #[test]
