@@ -13,6 +13,12 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 pub mod args;
 pub use args::Args;
 
+pub mod apt;
+pub mod apt_cmd;
+pub mod apt_deb;
+pub mod apt_plan;
+pub mod apt_probe;
+pub mod apt_state;
 pub mod assert;
 pub mod atomic_write;
 pub mod blockinfile;
@@ -20,12 +26,14 @@ pub mod clock;
 pub mod command;
 pub mod command_support;
 pub mod copy;
+pub mod deb_version;
 pub mod debug;
 pub mod facts_hw_net;
 pub mod facts_probe;
 pub mod facts_system;
 pub mod fail;
 pub mod fetch;
+pub mod fnmatch;
 pub mod file;
 pub mod file_probe;
 pub mod lineinfile;
@@ -344,6 +352,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &pause::Pause,
         &setup::Setup,
         &wait_for::WaitFor,
+        // System modules.
+        &apt::Apt,
     ]
 }
 

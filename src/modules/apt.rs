@@ -1,0 +1,640 @@
+//! `apt`: Debian packages, following Ansible's apt module step by step (same order of
+//! operations, same decisions per package, same `changed` rules and messages), with apt-get,
+//! apt-cache and dpkg-query instead of python-apt. A task is one read-only probe round trip
+//! (cache refresh, package state) and, only when something must change, one apt-get run.
+//! Check mode runs apt-get with `--simulate`, as Ansible does. `upgrade` always uses apt-get
+//! (Ansible prefers aptitude when installed).
+
+use std::collections::HashMap;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+
+use super::apt_cmd::{
+    CacheReport, CacheUpdate, Cmd, ENV, HELPERS, SEP, dpkg_option_args, hex_text, split_report,
+    with_policy_rc_d,
+};
+use super::apt_deb::{self, DebJob};
+use super::apt_plan::{check_specs, plan_install, plan_remove, virtual_names};
+use super::apt_probe::{self, Probe};
+use super::apt_state::split_spec;
+use super::fnmatch::has_wildcard;
+use super::{
+    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
+    sh_quote,
+};
+
+pub struct Apt;
+
+pub const DPKG_OPTIONS: &str = "force-confdef,force-confold";
+const APT_GET_ZERO: &str = "\n0 upgraded, 0 newly installed, 0 to remove";
+
+pub static SPEC: ModuleSpec = ModuleSpec {
+    name: "apt",
+    params: &[
+        Param::new("name", T::List).aliases(&["pkg", "package"]),
+        Param::new("state", T::Str).choices(&[
+            "absent",
+            "build-dep",
+            "fixed",
+            "latest",
+            "present",
+            "installed",
+            "removed",
+        ]),
+        Param::new("update_cache", T::Bool).aliases(&["update-cache"]),
+        Param::new("update_cache_retries", T::Int),
+        Param::new("update_cache_retry_max_delay", T::Int),
+        Param::new("cache_valid_time", T::Int),
+        Param::new("purge", T::Bool),
+        Param::new("deb", T::Str),
+        Param::new("default_release", T::Str).aliases(&["default-release"]),
+        Param::new("install_recommends", T::Bool).aliases(&["install-recommends"]),
+        Param::new("force", T::Bool),
+        // Checked at run time: YAML turns `upgrade: yes` into a boolean, which Ansible maps
+        // back onto the `yes`/`no` choices.
+        Param::new("upgrade", T::Raw),
+        Param::new("dpkg_options", T::Str),
+        Param::new("autoremove", T::Bool),
+        Param::new("autoclean", T::Bool),
+        Param::new("fail_on_autoremove", T::Bool),
+        Param::new("policy_rc_d", T::Int),
+        Param::new("only_upgrade", T::Bool),
+        Param::new("force_apt_get", T::Bool),
+        Param::new("clean", T::Bool),
+        Param::new("allow_unauthenticated", T::Bool).aliases(&["allow-unauthenticated"]),
+        Param::new("allow_downgrade", T::Bool).aliases(&[
+            "allow-downgrade",
+            "allow_downgrades",
+            "allow-downgrades",
+        ]),
+        Param::new("allow_change_held_packages", T::Bool),
+        Param::new("lock_timeout", T::Int),
+        Param::new("auto_install_module_deps", T::Bool),
+    ],
+    free_form: FreeForm::KeyValue,
+    mutually_exclusive: &[&["deb", "name", "upgrade"]],
+    required_one_of: &[],
+    any_params: false,
+};
+
+impl Module for Apt {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+    fn run<'a>(
+        &'a self,
+        ctx: &'a ModuleCtx<'a>,
+        args: &'a Args,
+    ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>> {
+        Box::pin(run(ctx, args))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Present,
+    Latest,
+    Absent,
+    Fixed,
+}
+
+/// The task's parameters after Ansible's defaults and conversions.
+#[derive(Clone, Debug)]
+pub struct Opts {
+    pub state: State,
+    pub packages: Option<Vec<String>>,
+    pub update_cache: bool,
+    pub cache_valid_time: i64,
+    pub update_cache_retries: i64,
+    pub update_cache_retry_max_delay: i64,
+    pub purge: bool,
+    pub deb: Option<String>,
+    pub default_release: Option<String>,
+    pub install_recommends: Option<bool>,
+    pub force: bool,
+    pub upgrade: Option<String>,
+    pub dpkg_options: String,
+    pub autoremove: bool,
+    pub autoclean: bool,
+    pub fail_on_autoremove: bool,
+    pub policy_rc_d: Option<i64>,
+    pub only_upgrade: bool,
+    pub clean: bool,
+    pub allow_unauthenticated: bool,
+    pub allow_downgrade: bool,
+    pub allow_change_held_packages: bool,
+    pub lock_timeout: i64,
+}
+
+fn upgrade_mode(v: Option<&Value>) -> Result<Option<String>, ModuleError> {
+    let s = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
+        Some(v) => super::args::to_str(v).unwrap_or_default(),
+    };
+    match s.as_str() {
+        "no" => Ok(None),
+        "dist" | "full" | "safe" | "yes" => Ok(Some(s)),
+        _ => Err(ModuleError::Args(format!(
+            "value of upgrade must be one of: dist, full, no, safe, yes, got: {s}"
+        ))),
+    }
+}
+
+impl Opts {
+    pub fn from_args(args: &Args) -> Result<Opts, ModuleError> {
+        let state = match args.str("state").as_deref().unwrap_or("present") {
+            "present" | "installed" => State::Present,
+            "absent" | "removed" => State::Absent,
+            "latest" => State::Latest,
+            "fixed" => State::Fixed,
+            "build-dep" => {
+                return Err(ModuleError::Args(
+                    "apt: state=build-dep is not supported by strata".into(),
+                ));
+            }
+            s => {
+                return Err(ModuleError::Args(format!(
+                    "value of state must be one of: absent, build-dep, fixed, latest, present, got: {s}"
+                )));
+            }
+        };
+        let packages = args
+            .str_list("name")?
+            .map(|v| v.into_iter().map(|p| p.trim().to_string()).collect());
+        Ok(Opts {
+            state,
+            packages,
+            update_cache: args.bool_or("update_cache", false)?,
+            cache_valid_time: args.int("cache_valid_time")?.unwrap_or(0),
+            update_cache_retries: args.int("update_cache_retries")?.unwrap_or(5),
+            update_cache_retry_max_delay: args.int("update_cache_retry_max_delay")?.unwrap_or(12),
+            purge: args.bool_or("purge", false)?,
+            deb: args.str("deb"),
+            default_release: args.str("default_release"),
+            install_recommends: args.bool("install_recommends")?,
+            force: args.bool_or("force", false)?,
+            upgrade: upgrade_mode(args.get("upgrade"))?,
+            dpkg_options: args.str("dpkg_options").unwrap_or_else(|| DPKG_OPTIONS.into()),
+            autoremove: args.bool_or("autoremove", false)?,
+            autoclean: args.bool_or("autoclean", false)?,
+            fail_on_autoremove: args.bool_or("fail_on_autoremove", false)?,
+            policy_rc_d: args.int("policy_rc_d")?,
+            only_upgrade: args.bool_or("only_upgrade", false)?,
+            clean: args.bool_or("clean", false)?,
+            allow_unauthenticated: args.bool_or("allow_unauthenticated", false)?,
+            allow_downgrade: args.bool_or("allow_downgrade", false)?,
+            allow_change_held_packages: args.bool_or("allow_change_held_packages", false)?,
+            lock_timeout: args.int("lock_timeout")?.unwrap_or(60),
+        })
+    }
+
+    fn cache_update(&self, check_mode: bool) -> Option<CacheUpdate> {
+        (self.update_cache || self.cache_valid_time != 0).then(|| CacheUpdate {
+            valid_time: self.cache_valid_time,
+            retries: self.update_cache_retries,
+            max_delay: self.update_cache_retry_max_delay,
+            lock_timeout: self.lock_timeout,
+            check_mode,
+        })
+    }
+
+    /// `apt-get -q -y` with the dpkg options and lock wait every Ansible command carries.
+    fn apt_get(&self) -> Cmd {
+        Cmd::new("apt-get")
+            .arg("-q")
+            .arg("-y")
+            .args(dpkg_option_args(&self.dpkg_options, self.lock_timeout))
+    }
+
+    /// The options Ansible appends after the packages of an install.
+    fn install_tail(&self, mut c: Cmd) -> Cmd {
+        if let Some(r) = &self.default_release {
+            c = c.arg("-t").arg(r.clone());
+        }
+        match self.install_recommends {
+            Some(false) => c = c.arg("-o").arg("APT::Install-Recommends=no"),
+            Some(true) => c = c.arg("-o").arg("APT::Install-Recommends=yes"),
+            None => {}
+        }
+        c.arg_if(self.allow_unauthenticated, "--allow-unauthenticated")
+            .arg_if(self.allow_downgrade, "--allow-downgrades")
+            .arg_if(
+                self.allow_change_held_packages,
+                "--allow-change-held-packages",
+            )
+    }
+
+    pub fn install_cmd(&self, pkgs: &[String], check: bool) -> Cmd {
+        let c = self
+            .apt_get()
+            .arg_if(self.only_upgrade, "--only-upgrade")
+            .arg_if(self.state == State::Fixed, "--fix-broken")
+            .arg_if(self.force, "--force-yes")
+            .arg_if(self.autoremove, "--auto-remove")
+            .arg_if(self.fail_on_autoremove, "--no-remove")
+            .arg_if(check, "--simulate")
+            .arg("install")
+            .args(pkgs.iter().cloned());
+        self.install_tail(c)
+    }
+
+    pub fn remove_cmd(&self, pkgs: &[String], check: bool) -> Cmd {
+        self.apt_get()
+            .arg_if(self.purge, "--purge")
+            .arg_if(self.force, "--force-yes")
+            .arg_if(self.autoremove, "--auto-remove")
+            .arg_if(check, "--simulate")
+            .arg_if(
+                self.allow_change_held_packages,
+                "--allow-change-held-packages",
+            )
+            .arg("remove")
+            .args(pkgs.iter().cloned())
+    }
+
+    /// `(command, subcommand words)` of an upgrade; `full` is `dist-upgrade` with apt-get.
+    pub fn upgrade_cmd(&self, mode: &str, check: bool) -> (Cmd, String) {
+        let words = match mode {
+            "dist" | "full" => "dist-upgrade",
+            _ => "upgrade --with-new-pkgs",
+        };
+        let mut c = self
+            .apt_get()
+            .arg_if(self.force, "--force-yes")
+            .arg_if(self.fail_on_autoremove, "--no-remove")
+            .arg_if(self.allow_unauthenticated, "--allow-unauthenticated")
+            .arg_if(self.allow_downgrade, "--allow-downgrades")
+            .arg_if(check, "--simulate")
+            .args(words.split(' '))
+            .arg_if(self.autoremove, "--auto-remove");
+        if let Some(r) = &self.default_release {
+            c = c.arg("-t").arg(r.clone());
+        }
+        let shown = if self.autoremove {
+            format!("{words} --auto-remove")
+        } else {
+            words.to_string()
+        };
+        (c, shown)
+    }
+
+    pub fn cleanup_cmd(&self, op: &str, check: bool) -> Cmd {
+        self.apt_get()
+            .arg_if(self.purge, "--purge")
+            .arg_if(self.force, "--force-yes")
+            .arg(op)
+            .arg_if(check, "--simulate")
+    }
+
+    fn deb_cmd(&self, check: bool) -> Cmd {
+        let c = self
+            .apt_get()
+            .arg_if(self.force, "--force-yes")
+            .arg_if(self.force, "--allow-downgrades")
+            .arg_if(self.fail_on_autoremove, "--no-remove")
+            .arg_if(check, "--simulate")
+            .arg("install");
+        let mut o = self.clone();
+        o.default_release = None;
+        o.install_tail(c)
+    }
+}
+
+/// Adds Ansible's `stdout`/`stderr` keys (raw, as apt printed them) and their `_lines`.
+pub fn with_streams(mut r: ModuleResult, stdout: &str, stderr: &str) -> ModuleResult {
+    let lines = |s: &str| Value::Array(s.lines().map(Value::from).collect());
+    r.data.insert("stdout".into(), stdout.into());
+    r.data.insert("stderr".into(), stderr.into());
+    r.data.insert("stdout_lines".into(), lines(stdout));
+    r.data.insert("stderr_lines".into(), lines(stderr));
+    r
+}
+
+pub fn no_apt() -> ModuleResult {
+    ModuleResult::failed(
+        "apt-get was not found on the host: the apt module manages Debian-family systems only",
+    )
+}
+
+fn with_cache(r: ModuleResult, c: &CacheReport) -> ModuleResult {
+    r.with("cache_updated", c.updated)
+        .with("cache_update_time", c.time)
+}
+
+/// One apt-get run, then optionally `apt-mark manual` for the named packages.
+pub struct Action {
+    pub rc: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub mark_error: Option<String>,
+}
+
+pub async fn run_action(
+    ctx: &ModuleCtx<'_>,
+    cmd: &Cmd,
+    marks: &[String],
+    policy_rc_d: Option<i64>,
+) -> Result<Action, ModuleError> {
+    let mut s = format!("{ENV}{HELPERS}");
+    s.push_str(&with_policy_rc_d(&cmd.shell(), policy_rc_d));
+    s.push_str(&format!("printf '\\n{SEP}\\n__strata_rc=%s\\n' \"$__rc\"\n"));
+    if !marks.is_empty() {
+        let q: Vec<String> = marks.iter().map(|m| sh_quote(m)).collect();
+        s.push_str(&format!(
+            "if [ \"$__rc\" = 0 ]; then __me=$(apt-mark manual -- {} 2>&1 >/dev/null) || __sx markfail \"$__me\"; fi\n",
+            q.join(" ")
+        ));
+    }
+    let out = ctx.run(&s, None).await?;
+    let rep = split_report(&out);
+    Ok(Action {
+        rc: rep
+            .keys
+            .get("rc")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(out.rc),
+        stdout: rep.stdout,
+        stderr: out.stderr_str(),
+        mark_error: rep.keys.get("markfail").map(|h| {
+            format!(
+                "'apt-mark manual {}' failed: {}",
+                marks.join(" "),
+                hex_text(h).trim()
+            )
+        }),
+    })
+}
+
+async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    let o = Opts::from_args(args)?;
+    let check = ctx.check_mode;
+    let has_pkgs = o.packages.as_ref().is_some_and(|p| !p.is_empty());
+    if o.clean {
+        let a = run_action(ctx, &Cmd::new("apt-get").arg("clean"), &[], None).await?;
+        if a.rc != 0 || !a.stderr.is_empty() {
+            return Ok(ModuleResult::failed(format!("apt-get clean failed: {}", a.stderr.trim()))
+                .with("stdout", a.stdout)
+                .with("rc", a.rc));
+        }
+        if !has_pkgs && o.upgrade.is_none() && o.deb.is_none() {
+            return Ok(with_streams(ModuleResult::changed(true), &a.stdout, &a.stderr).msg(a.stdout));
+        }
+    }
+    let all = o.packages.clone().unwrap_or_default();
+    let all_installed = all.iter().any(|p| p == "*");
+    let specs: Vec<String> = all.into_iter().filter(|p| p != "*").collect();
+    // Package state is only needed when the task ends in install/remove.
+    let goes_to_packages =
+        o.upgrade.is_none() && o.deb.is_none() && !(o.state == State::Latest && all_installed);
+    let (globs, literal): (Vec<String>, Vec<String>) = if goes_to_packages {
+        specs
+            .iter()
+            .map(|s| split_spec(s).0.to_string())
+            .partition(|n| has_wildcard(n))
+    } else {
+        (vec![], vec![])
+    };
+    let update = o.cache_update(check);
+    let probe = Probe {
+        update: update.as_ref(),
+        globs: &globs,
+        names: &literal,
+        default_release: o.default_release.as_deref(),
+    };
+    let mut pr = apt_probe::run(ctx, &probe).await?;
+    if pr.no_apt {
+        return Ok(no_apt());
+    }
+    let cache = pr.cache.clone().unwrap_or_default();
+    if let Some(e) = &cache.error {
+        return Ok(ModuleResult::failed(e.clone()));
+    }
+    if update.is_some() && !has_pkgs && o.upgrade.is_none() && o.deb.is_none() {
+        return Ok(with_cache(ModuleResult::changed(cache.updated), &cache));
+    }
+    if let Some(mode) = &o.upgrade {
+        return upgrade(ctx, &o, mode).await;
+    }
+    if let Some(deb) = &o.deb {
+        if o.state != State::Present {
+            return Ok(ModuleResult::failed("deb only supports state=present"));
+        }
+        let job = DebJob {
+            debs: deb.split(',').map(|d| d.trim().to_string()).collect(),
+            cmd: o.deb_cmd(check),
+            allow_downgrade: o.allow_downgrade || o.force,
+            policy_rc_d: o.policy_rc_d,
+        };
+        return apt_deb::run(ctx, &job).await;
+    }
+    if o.state == State::Latest && all_installed {
+        if !specs.is_empty() {
+            return Ok(ModuleResult::failed(
+                "unable to install additional packages when upgrading all installed packages",
+            ));
+        }
+        return upgrade(ctx, &o, "yes").await;
+    }
+    if let Err(e) = check_specs(&specs) {
+        return Ok(ModuleResult::failed(e.to_string()));
+    }
+    if specs.is_empty() {
+        if o.autoclean {
+            return cleanup(ctx, &o, "autoclean").await;
+        }
+        if o.autoremove {
+            return cleanup(ctx, &o, "autoremove").await;
+        }
+    }
+    let specs = match expand_globs(ctx, &o, &specs, &mut pr).await? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    match o.state {
+        State::Absent => remove(ctx, &o, &specs, &pr.db).await,
+        _ => install(ctx, &o, &specs, &mut pr, &cache).await,
+    }
+}
+
+/// Replaces wildcard specs by the names they matched and reads those packages' state.
+async fn expand_globs(
+    ctx: &ModuleCtx<'_>,
+    o: &Opts,
+    specs: &[String],
+    pr: &mut apt_probe::ProbeResult,
+) -> Result<Result<Vec<String>, ModuleResult>, ModuleError> {
+    let mut out = Vec::new();
+    let mut extra = Vec::new();
+    let mut gi = 0;
+    for s in specs {
+        let name = split_spec(s).0;
+        if !has_wildcard(name) {
+            out.push(s.clone());
+            continue;
+        }
+        let m = pr.expanded.get(gi).cloned().unwrap_or_default();
+        gi += 1;
+        if m.is_empty() {
+            return Ok(Err(ModuleResult::failed(format!(
+                "No package(s) matching '{name}' available"
+            ))));
+        }
+        extra.extend(m.iter().cloned());
+        out.extend(m);
+    }
+    if !extra.is_empty() {
+        merge_state(ctx, o, &extra, pr).await?;
+    }
+    Ok(Ok(out))
+}
+
+async fn merge_state(
+    ctx: &ModuleCtx<'_>,
+    o: &Opts,
+    names: &[String],
+    pr: &mut apt_probe::ProbeResult,
+) -> Result<(), ModuleError> {
+    let p = Probe {
+        names,
+        default_release: o.default_release.as_deref(),
+        ..Default::default()
+    };
+    let more = apt_probe::run(ctx, &p).await?;
+    pr.db.pkgs.extend(more.db.pkgs);
+    pr.db.auto.extend(more.db.auto);
+    Ok(())
+}
+
+async fn install(
+    ctx: &ModuleCtx<'_>,
+    o: &Opts,
+    specs: &[String],
+    pr: &mut apt_probe::ProbeResult,
+    cache: &CacheReport,
+) -> Result<ModuleResult, ModuleError> {
+    let virt = virtual_names(specs, &pr.db);
+    let mut providers = HashMap::new();
+    if !virt.is_empty() {
+        providers = apt_probe::providers(ctx, &virt).await?;
+        let single: Vec<String> = providers
+            .values()
+            .filter(|v| v.len() == 1)
+            .map(|v| v[0].clone())
+            .collect();
+        if !single.is_empty() {
+            merge_state(ctx, o, &single, pr).await?;
+        }
+    }
+    let plan = match plan_install(
+        specs,
+        &pr.db,
+        &providers,
+        o.state == State::Latest,
+        o.only_upgrade,
+    ) {
+        Ok(p) => p,
+        Err(e @ super::apt_plan::PlanError::NoPackage(_)) => {
+            return Ok(ModuleResult::failed(e.to_string()));
+        }
+        Err(e) => return Ok(with_cache(ModuleResult::failed(e.to_string()), cache)),
+    };
+    let check = ctx.check_mode;
+    if plan.args.is_empty() {
+        // Ansible marks the named packages manual even when nothing is installed.
+        let auto: Vec<String> = plan
+            .names
+            .iter()
+            .filter(|n| pr.db.auto.contains(*n))
+            .cloned()
+            .collect();
+        if !check && !auto.is_empty() {
+            let a = run_action(ctx, &Cmd::new("true"), &auto, None).await?;
+            if let Some(e) = a.mark_error {
+                return Ok(ModuleResult::failed(e));
+            }
+        }
+        return Ok(with_cache(ModuleResult::changed(false), cache));
+    }
+    let cmd = o.install_cmd(&plan.args, check);
+    let marks = if check { vec![] } else { plan.names.clone() };
+    let a = run_action(ctx, &cmd, &marks, o.policy_rc_d).await?;
+    if a.rc != 0 {
+        let r = ModuleResult::failed(format!("'{}' failed: {}", cmd.shell(), a.stderr.trim()));
+        return Ok(with_cache(with_streams(r, &a.stdout, &a.stderr).with("rc", a.rc), cache));
+    }
+    if let Some(e) = a.mark_error {
+        return Ok(with_streams(ModuleResult::failed(e), &a.stdout, &a.stderr));
+    }
+    Ok(with_cache(
+        with_streams(ModuleResult::changed(true), &a.stdout, &a.stderr),
+        cache,
+    ))
+}
+
+async fn remove(
+    ctx: &ModuleCtx<'_>,
+    o: &Opts,
+    specs: &[String],
+    db: &super::apt_state::PkgDb,
+) -> Result<ModuleResult, ModuleError> {
+    let pkgs = plan_remove(specs, db, o.purge);
+    if pkgs.is_empty() {
+        return Ok(ModuleResult::changed(false));
+    }
+    let cmd = o.remove_cmd(&pkgs, ctx.check_mode);
+    let a = run_action(ctx, &cmd, &[], o.policy_rc_d).await?;
+    if a.rc != 0 {
+        let shown: Vec<String> = pkgs.iter().map(|p| format!("'{p}'")).collect();
+        let r = ModuleResult::failed(format!(
+            "'apt-get remove {}' failed: {}",
+            shown.join(" "),
+            a.stderr.trim()
+        ));
+        return Ok(with_streams(r, &a.stdout, &a.stderr).with("rc", a.rc));
+    }
+    Ok(with_streams(ModuleResult::changed(true), &a.stdout, &a.stderr))
+}
+
+async fn upgrade(ctx: &ModuleCtx<'_>, o: &Opts, mode: &str) -> Result<ModuleResult, ModuleError> {
+    let (cmd, words) = o.upgrade_cmd(mode, ctx.check_mode);
+    let a = run_action(ctx, &cmd, &[], o.policy_rc_d).await?;
+    if a.rc != 0 {
+        return Ok(ModuleResult::failed(format!(
+            "'apt-get {words}' failed: {}",
+            a.stderr.trim()
+        ))
+        .with("stdout", a.stdout)
+        .with("rc", a.rc));
+    }
+    let changed = !a.stdout.contains(APT_GET_ZERO);
+    Ok(with_streams(ModuleResult::changed(changed), &a.stdout, &a.stderr).msg(a.stdout))
+}
+
+async fn cleanup(ctx: &ModuleCtx<'_>, o: &Opts, op: &str) -> Result<ModuleResult, ModuleError> {
+    let cmd = o.cleanup_cmd(op, ctx.check_mode);
+    let a = run_action(ctx, &cmd, &[], o.policy_rc_d).await?;
+    if a.rc != 0 {
+        return Ok(with_streams(
+            ModuleResult::failed(format!("'apt-get {op}' failed: {}", a.stderr.trim())),
+            &a.stdout,
+            &a.stderr,
+        )
+        .with("rc", a.rc));
+    }
+    let marker = if op == "autoremove" {
+        "The following packages will be REMOVED"
+    } else {
+        "Del "
+    };
+    Ok(with_streams(
+        ModuleResult::changed(a.stdout.contains(marker)),
+        &a.stdout,
+        &a.stderr,
+    ))
+}
+
+#[cfg(test)]
+#[path = "apt_tests.rs"]
+mod tests;
