@@ -20,8 +20,8 @@ use super::apt_probe::{self, Probe};
 use super::apt_state::split_spec;
 use super::fnmatch::has_wildcard;
 use super::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-    sh_quote,
+    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
+    ParamType as T, sh_quote,
 };
 
 pub struct Apt;
@@ -176,7 +176,9 @@ impl Opts {
             install_recommends: args.bool("install_recommends")?,
             force: args.bool_or("force", false)?,
             upgrade: upgrade_mode(args.get("upgrade"))?,
-            dpkg_options: args.str("dpkg_options").unwrap_or_else(|| DPKG_OPTIONS.into()),
+            dpkg_options: args
+                .str("dpkg_options")
+                .unwrap_or_else(|| DPKG_OPTIONS.into()),
             autoremove: args.bool_or("autoremove", false)?,
             autoclean: args.bool_or("autoclean", false)?,
             fail_on_autoremove: args.bool_or("fail_on_autoremove", false)?,
@@ -191,7 +193,7 @@ impl Opts {
     }
 
     fn cache_update(&self, check_mode: bool) -> Option<CacheUpdate> {
-        (self.update_cache || self.cache_valid_time != 0).then(|| CacheUpdate {
+        (self.update_cache || self.cache_valid_time != 0).then_some(CacheUpdate {
             valid_time: self.cache_valid_time,
             retries: self.update_cache_retries,
             max_delay: self.update_cache_retry_max_delay,
@@ -339,7 +341,9 @@ pub async fn run_action(
 ) -> Result<Action, ModuleError> {
     let mut s = format!("{ENV}{HELPERS}");
     s.push_str(&with_policy_rc_d(&cmd.shell(), policy_rc_d));
-    s.push_str(&format!("printf '\\n{SEP}\\n__strata_rc=%s\\n' \"$__rc\"\n"));
+    s.push_str(&format!(
+        "printf '\\n{SEP}\\n__strata_rc=%s\\n' \"$__rc\"\n"
+    ));
     if !marks.is_empty() {
         let q: Vec<String> = marks.iter().map(|m| sh_quote(m)).collect();
         s.push_str(&format!(
@@ -374,12 +378,16 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     if o.clean {
         let a = run_action(ctx, &Cmd::new("apt-get").arg("clean"), &[], None).await?;
         if a.rc != 0 || !a.stderr.is_empty() {
-            return Ok(ModuleResult::failed(format!("apt-get clean failed: {}", a.stderr.trim()))
-                .with("stdout", a.stdout)
-                .with("rc", a.rc));
+            return Ok(
+                ModuleResult::failed(format!("apt-get clean failed: {}", a.stderr.trim()))
+                    .with("stdout", a.stdout)
+                    .with("rc", a.rc),
+            );
         }
         if !has_pkgs && o.upgrade.is_none() && o.deb.is_none() {
-            return Ok(with_streams(ModuleResult::changed(true), &a.stdout, &a.stderr).msg(a.stdout));
+            return Ok(
+                with_streams(ModuleResult::changed(true), &a.stdout, &a.stderr).msg(a.stdout),
+            );
         }
     }
     let all = o.packages.clone().unwrap_or_default();
@@ -562,7 +570,10 @@ async fn install(
     let a = run_action(ctx, &cmd, &marks, o.policy_rc_d).await?;
     if a.rc != 0 {
         let r = ModuleResult::failed(format!("'{}' failed: {}", cmd.shell(), a.stderr.trim()));
-        return Ok(with_cache(with_streams(r, &a.stdout, &a.stderr).with("rc", a.rc), cache));
+        return Ok(with_cache(
+            with_streams(r, &a.stdout, &a.stderr).with("rc", a.rc),
+            cache,
+        ));
     }
     if let Some(e) = a.mark_error {
         return Ok(with_streams(ModuleResult::failed(e), &a.stdout, &a.stderr));
@@ -594,19 +605,22 @@ async fn remove(
         ));
         return Ok(with_streams(r, &a.stdout, &a.stderr).with("rc", a.rc));
     }
-    Ok(with_streams(ModuleResult::changed(true), &a.stdout, &a.stderr))
+    Ok(with_streams(
+        ModuleResult::changed(true),
+        &a.stdout,
+        &a.stderr,
+    ))
 }
 
 async fn upgrade(ctx: &ModuleCtx<'_>, o: &Opts, mode: &str) -> Result<ModuleResult, ModuleError> {
     let (cmd, words) = o.upgrade_cmd(mode, ctx.check_mode);
     let a = run_action(ctx, &cmd, &[], o.policy_rc_d).await?;
     if a.rc != 0 {
-        return Ok(ModuleResult::failed(format!(
-            "'apt-get {words}' failed: {}",
-            a.stderr.trim()
-        ))
-        .with("stdout", a.stdout)
-        .with("rc", a.rc));
+        return Ok(
+            ModuleResult::failed(format!("'apt-get {words}' failed: {}", a.stderr.trim()))
+                .with("stdout", a.stdout)
+                .with("rc", a.rc),
+        );
     }
     let changed = !a.stdout.contains(APT_GET_ZERO);
     Ok(with_streams(ModuleResult::changed(changed), &a.stdout, &a.stderr).msg(a.stdout))

@@ -108,7 +108,9 @@ impl CacheUpdate {
                 maxd = self.max_delay.max(0),
             ));
         }
-        s.push_str("fi\nprintf '__strata_cache_updated=%s\\n__strata_cache_time=%s\\n' $__upd $__t0\n");
+        s.push_str(
+            "fi\nprintf '__strata_cache_updated=%s\\n__strata_cache_time=%s\\n' $__upd $__t0\n",
+        );
         s
     }
 }
@@ -126,7 +128,10 @@ impl CacheReport {
     pub fn parse(keys: &std::collections::HashMap<String, String>, retries: i64) -> CacheReport {
         let text = |k: &str| keys.get(k).map(|h| hex_text(h));
         let error = if let Some(e) = text("lockfail") {
-            Some(format!("Failed to lock apt for exclusive operation: {}", e.trim()))
+            Some(format!(
+                "Failed to lock apt for exclusive operation: {}",
+                e.trim()
+            ))
         } else {
             text("updfail").map(|e| {
                 let e = e.trim();
@@ -163,7 +168,7 @@ pub fn split_report(out: &ExecOutput) -> Reported {
     match text.rfind(&marker) {
         Some(i) => Reported {
             stdout: text[..i].to_string(),
-            keys: parse_trailer(text[i + marker.len()..].as_bytes()),
+            keys: parse_trailer(&text.as_bytes()[i + marker.len()..]),
         },
         None => Reported {
             stdout: text.clone(),
@@ -210,7 +215,9 @@ mod tests {
 
     #[tokio::test]
     async fn report_survives_output_without_newline() {
-        let script = format!("{HELPERS}printf 'apt output'\nprintf '\\n{SEP}\\n'\n__sx msg 'two\nlines'\necho __strata_rc=3\n");
+        let script = format!(
+            "{HELPERS}printf 'apt output'\nprintf '\\n{SEP}\\n'\n__sx msg 'two\nlines'\necho __strata_rc=3\n"
+        );
         let out = LocalShell.exec(&script, None).await.unwrap();
         let r = split_report(&out);
         assert_eq!(r.stdout, "apt output");
@@ -249,7 +256,10 @@ mod tests {
     #[tokio::test]
     async fn policy_rc_d_wrapper_runs_the_command() {
         let out = LocalShell
-            .exec(&format!("{}echo rc=$__rc", with_policy_rc_d("false", None)), None)
+            .exec(
+                &format!("{}echo rc=$__rc", with_policy_rc_d("false", None)),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(out.stdout_str().trim(), "rc=1");

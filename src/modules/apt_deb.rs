@@ -5,7 +5,9 @@
 //! dependencies from the configured repositories in the same transaction (Ansible resolves
 //! them with python-apt and then runs `dpkg -i`; the outcome is the same).
 
-use super::apt_cmd::{Cmd, ENV, HELPERS, REQUIRE_APT, SEP, hex_text, split_report, with_policy_rc_d};
+use super::apt_cmd::{
+    Cmd, ENV, HELPERS, REQUIRE_APT, SEP, hex_text, split_report, with_policy_rc_d,
+};
 use super::{ModuleCtx, ModuleError, ModuleResult, sh_quote};
 
 /// Options of one `deb:` task.
@@ -151,8 +153,16 @@ mod tests {
         };
         let out = LocalShell.exec(&script(&job), None).await.unwrap();
         let rep = split_report(&out);
-        assert_eq!(rep.keys.get("rc").map(String::as_str), Some("0"), "{}", out.stderr_str());
-        assert_eq!(rep.stdout.trim(), format!("would-install {}", dir.s("p.deb")));
+        assert_eq!(
+            rep.keys.get("rc").map(String::as_str),
+            Some("0"),
+            "{}",
+            out.stderr_str()
+        );
+        assert_eq!(
+            rep.stdout.trim(),
+            format!("would-install {}", dir.s("p.deb"))
+        );
 
         let missing = DebJob {
             debs: vec![dir.s("missing.deb")],

@@ -98,9 +98,9 @@ pub fn plan_install(
             }),
             // Installed, matching a wildcard pin, and a newer match exists: Ansible's legacy
             // behaviour asks apt for the wildcard again.
-            (inst, false) if st.version_ok && inst.any() && cmp == Some("=") => {
-                plan.args.push(format!("{name}={}", ver.unwrap_or_default()))
-            }
+            (inst, false) if st.version_ok && inst.any() && cmp == Some("=") => plan
+                .args
+                .push(format!("{name}={}", ver.unwrap_or_default())),
             _ => {}
         }
     }
@@ -171,15 +171,28 @@ mod tests {
 
     #[test]
     fn present_installs_only_what_is_missing() {
-        let p = plan_install(&specs(&["hello", "strata-demo"]), &db(), &HashMap::new(), false, false)
-            .unwrap();
+        let p = plan_install(
+            &specs(&["hello", "strata-demo"]),
+            &db(),
+            &HashMap::new(),
+            false,
+            false,
+        )
+        .unwrap();
         assert_eq!(p.args, vec!["hello=2.10-3"]);
         assert_eq!(p.names, vec!["hello", "strata-demo"]);
     }
 
     #[test]
     fn latest_upgrades() {
-        let p = plan_install(&specs(&["strata-demo"]), &db(), &HashMap::new(), true, false).unwrap();
+        let p = plan_install(
+            &specs(&["strata-demo"]),
+            &db(),
+            &HashMap::new(),
+            true,
+            false,
+        )
+        .unwrap();
         assert_eq!(p.args, vec!["strata-demo=2.0"]);
     }
 
@@ -187,12 +200,16 @@ mod tests {
     fn pins_and_failures() {
         let db = db();
         let none = HashMap::new();
-        assert!(plan_install(&specs(&["strata-demo=1.0"]), &db, &none, false, false)
-            .unwrap()
-            .args
-            .is_empty());
+        assert!(
+            plan_install(&specs(&["strata-demo=1.0"]), &db, &none, false, false)
+                .unwrap()
+                .args
+                .is_empty()
+        );
         assert_eq!(
-            plan_install(&specs(&["strata-demo=2*"]), &db, &none, false, false).unwrap().args,
+            plan_install(&specs(&["strata-demo=2*"]), &db, &none, false, false)
+                .unwrap()
+                .args,
             vec!["strata-demo=2.0"]
         );
         assert_eq!(
@@ -210,21 +227,37 @@ mod tests {
 
     #[test]
     fn only_upgrade_skips_missing() {
-        let p = plan_install(&specs(&["hello", "strata-demo"]), &db(), &HashMap::new(), true, true)
-            .unwrap();
+        let p = plan_install(
+            &specs(&["hello", "strata-demo"]),
+            &db(),
+            &HashMap::new(),
+            true,
+            true,
+        )
+        .unwrap();
         assert_eq!(p.args, vec!["strata-demo=2.0"]);
     }
 
     #[test]
     fn virtual_packages() {
         let db = db();
-        assert_eq!(virtual_names(&specs(&["mta", "hello", "nosuch"]), &db), vec!["mta"]);
+        assert_eq!(
+            virtual_names(&specs(&["mta", "hello", "nosuch"]), &db),
+            vec!["mta"]
+        );
         let one = parse_providers("mta\texim\n");
-        assert!(plan_install(&specs(&["mta"]), &db, &one, false, false).unwrap().args.is_empty());
+        assert!(
+            plan_install(&specs(&["mta"]), &db, &one, false, false)
+                .unwrap()
+                .args
+                .is_empty()
+        );
         let two = parse_providers("mta\texim\nmta\tpostfix\nmta\texim\n");
         assert_eq!(two["mta"], vec!["exim", "postfix"]);
         assert_eq!(
-            plan_install(&specs(&["mta"]), &db, &two, false, false).unwrap().args,
+            plan_install(&specs(&["mta"]), &db, &two, false, false)
+                .unwrap()
+                .args,
             vec!["mta"]
         );
     }
@@ -235,6 +268,9 @@ mod tests {
         let s = specs(&["hello", "strata-demo", "gone", "nosuch", "strata-demo=2.0"]);
         assert_eq!(plan_remove(&s, &db, false), vec!["strata-demo"]);
         // Purging also removes a package installed at another version (it has files).
-        assert_eq!(plan_remove(&s, &db, true), vec!["strata-demo", "gone", "strata-demo=2.0"]);
+        assert_eq!(
+            plan_remove(&s, &db, true),
+            vec!["strata-demo", "gone", "strata-demo=2.0"]
+        );
     }
 }

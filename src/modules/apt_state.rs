@@ -106,8 +106,11 @@ impl PkgDb {
     }
 
     pub fn add_auto(&mut self, text: &str) {
-        self.auto
-            .extend(text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()));
+        self.auto.extend(
+            text.lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty()),
+        );
     }
 }
 
@@ -178,8 +181,8 @@ pub fn status(p: &PkgInfo, cmp: Option<&str>, version: Option<&str>) -> Status {
             }
             (Some(">="), Some(v)) => {
                 version_ok = deb_version::compare(&iv, v) != Ordering::Less;
-                if let Some(b) = best
-                    .filter(|b| differs(b) && deb_version::compare(b, v) != Ordering::Less)
+                if let Some(b) =
+                    best.filter(|b| differs(b) && deb_version::compare(b, v) != Ordering::Less)
                 {
                     installable = Installable::Version(b);
                 }
@@ -249,7 +252,10 @@ mail-transport-agent:
         assert!(v.known && !v.real());
         assert!(!db.get("nosuch").known);
         assert!(db.get("old").has_files() && !db.get("old").installed());
-        assert!(db.get("hello:amd64").known, "arch-qualified names fall back");
+        assert!(
+            db.get("hello:amd64").known,
+            "arch-qualified names fall back"
+        );
     }
 
     #[test]

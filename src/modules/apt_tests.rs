@@ -37,7 +37,9 @@ fn upgrade_modes() {
     assert!(c.shell().ends_with("--simulate dist-upgrade --auto-remove"));
     assert!(opts(json!({"upgrade": false})).upgrade.is_none());
     assert!(opts(json!({"upgrade": "no"})).upgrade.is_none());
-    let bad = Opts::from_args(&Args::new(json!({"upgrade": "sometimes"}).as_object().unwrap().clone()));
+    let bad = Opts::from_args(&Args::new(
+        json!({"upgrade": "sometimes"}).as_object().unwrap().clone(),
+    ));
     assert!(bad.unwrap_err().to_string().contains("must be one of"));
 }
 
@@ -49,11 +51,20 @@ fn states_and_defaults() {
     assert_eq!(o.dpkg_options, DPKG_OPTIONS);
     assert!(o.cache_update(false).is_none());
     let o = opts(json!({"cache_valid_time": 3600}));
-    assert_eq!(o.cache_update(false).unwrap().valid_time, 3600, "cache_valid_time implies update_cache");
+    assert_eq!(
+        o.cache_update(false).unwrap().valid_time,
+        3600,
+        "cache_valid_time implies update_cache"
+    );
     assert_eq!(opts(json!({"state": "installed"})).state, State::Present);
     assert_eq!(opts(json!({"state": "removed"})).state, State::Absent);
-    let e = Opts::from_args(&Args::new(json!({"state": "build-dep", "name": "x"}).as_object().unwrap().clone()))
-        .unwrap_err();
+    let e = Opts::from_args(&Args::new(
+        json!({"state": "build-dep", "name": "x"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    ))
+    .unwrap_err();
     assert!(e.to_string().contains("build-dep is not supported"));
 }
 
@@ -82,15 +93,28 @@ async fn probes_real_package_database_read_only() {
     assert!(!r.failed, "{:?}", r.msg);
     assert!(!r.changed);
     assert_eq!(r.data["cache_updated"], json!(false));
-    let r = run_module(&Apt, json!({"name": "strata-no-such-package-xyz"}), Run::check()).await;
+    let r = run_module(
+        &Apt,
+        json!({"name": "strata-no-such-package-xyz"}),
+        Run::check(),
+    )
+    .await;
     assert!(r.failed);
     assert_eq!(
         r.msg.as_deref(),
         Some("No package matching 'strata-no-such-package-xyz' is available")
     );
     let r = run_module(&Apt, json!({"name": "strata-no-such-*"}), Run::check()).await;
-    assert_eq!(r.msg.as_deref(), Some("No package(s) matching 'strata-no-such-*' available"));
-    let r = run_module(&Apt, json!({"name": "strata-no-such-package-xyz", "state": "absent"}), Run::check()).await;
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("No package(s) matching 'strata-no-such-*' available")
+    );
+    let r = run_module(
+        &Apt,
+        json!({"name": "strata-no-such-package-xyz", "state": "absent"}),
+        Run::check(),
+    )
+    .await;
     assert!(!r.failed && !r.changed);
     let r = run_module(&Apt, json!({"name": "a=1=2"}), Run::check()).await;
     assert_eq!(r.msg.as_deref(), Some("invalid package spec: a=1=2"));

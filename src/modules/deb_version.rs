@@ -127,10 +127,19 @@ mod tests {
     /// The real dpkg agrees on the same cases (it is on every Debian controller).
     #[test]
     fn agrees_with_dpkg_when_present() {
-        if std::process::Command::new("dpkg").arg("--version").output().is_err() {
+        if std::process::Command::new("dpkg")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
             return;
         }
-        for (a, b) in [("1.0~rc1", "1.0"), ("1:0.1", "2.0"), ("1.0+b1", "1.0"), ("1.2a", "1.2-1")] {
+        for (a, b) in [
+            ("1.0~rc1", "1.0"),
+            ("1:0.1", "2.0"),
+            ("1.0+b1", "1.0"),
+            ("1.2a", "1.2-1"),
+        ] {
             let lt = std::process::Command::new("dpkg")
                 .args(["--compare-versions", a, "lt", b])
                 .status()

@@ -18,6 +18,8 @@ pub mod apt_cmd;
 pub mod apt_deb;
 pub mod apt_plan;
 pub mod apt_probe;
+pub mod apt_repository;
+pub mod apt_sources;
 pub mod apt_state;
 pub mod assert;
 pub mod atomic_write;
@@ -33,11 +35,12 @@ pub mod facts_probe;
 pub mod facts_system;
 pub mod fail;
 pub mod fetch;
-pub mod fnmatch;
 pub mod file;
 pub mod file_probe;
+pub mod fnmatch;
 pub mod lineinfile;
 pub mod mode;
+pub mod package;
 pub mod pause;
 pub mod raw;
 pub mod remote_stat;
@@ -354,6 +357,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &wait_for::WaitFor,
         // System modules.
         &apt::Apt,
+        &apt_repository::AptRepository,
+        &package::Package,
     ]
 }
 
