@@ -304,9 +304,10 @@ impl Opts {
     }
 }
 
-/// Adds Ansible's `stdout`/`stderr` keys (raw, as apt printed them) and their `_lines`.
+/// Adds Ansible's `stdout`/`stderr` keys (raw, as apt printed them) and their `_lines`
+/// (split like Python's `splitlines`, so dpkg's `\r` progress lines are separate).
 pub fn with_streams(mut r: ModuleResult, stdout: &str, stderr: &str) -> ModuleResult {
-    let lines = |s: &str| Value::Array(s.lines().map(Value::from).collect());
+    let lines = |s: &str| Value::Array(super::command_support::splitlines(s));
     r.data.insert("stdout".into(), stdout.into());
     r.data.insert("stderr".into(), stderr.into());
     r.data.insert("stdout_lines".into(), lines(stdout));
