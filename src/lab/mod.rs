@@ -307,6 +307,7 @@ fn bring_up(state: &mut LabState) -> Result<(), LabError> {
         if h.kind == HostKind::Systemd {
             systemd::write_units(&h.upper)?;
         }
+        rootfs::write_service_policy(&h.upper, h.kind == HostKind::Systemd)?;
         network::create_host_net(&h.netns, &h.veth, &state.bridge, h.addr, state.gateway)?;
         h.pids = vec![host::launch(h)?];
     }

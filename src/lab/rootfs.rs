@@ -86,6 +86,48 @@ pub fn write_symlink(upper: &Path, rel: &str, target: &str) -> Result<(), LabErr
     symlink(target, &path).map_err(|e| LabError::io("cannot create symlink", &path, e))
 }
 
+/// Hides the base machine's `rel` from the host with an overlayfs whiteout (a 0:0 character
+/// device in the upper layer), as if the host never had it.
+pub fn hide(upper: &Path, rel: &str) -> Result<(), LabError> {
+    if !Path::new("/").join(rel).exists() {
+        return Ok(());
+    }
+    let path = upper.join(rel);
+    if let Some(parent) = Path::new(rel).parent() {
+        mkdir_like_base(upper, parent)?;
+    }
+    let _ = std::fs::remove_file(&path);
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| LabError::io("bad path", &path, std::io::ErrorKind::InvalidInput.into()))?;
+    // SAFETY: `c` is a valid NUL-terminated path; mknod does not retain it.
+    if unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o000, 0) } != 0 {
+        return Err(LabError::io(
+            "cannot create whiteout",
+            &path,
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether package installs may start daemons, decided per host kind rather than inherited
+/// from whatever the base machine happens to have: a systemd host behaves like a real server
+/// (installing haproxy starts it), a plain host has no init system to run services, so it
+/// declines like a container image does.
+pub fn write_service_policy(upper: &Path, systemd: bool) -> Result<(), LabError> {
+    const POLICY: &str = "usr/sbin/policy-rc.d";
+    if systemd {
+        hide(upper, POLICY)
+    } else {
+        write_file(
+            upper,
+            POLICY,
+            "#!/bin/sh\n# strata lab: a plain host has no init system; do not start services.\nexit 101\n",
+            0o755,
+        )
+    }
+}
+
 fn mkdir_like_base(upper: &Path, rel: &Path) -> Result<(), LabError> {
     let mut cur = upper.to_path_buf();
     let mut base = Path::new("/").to_path_buf();
