@@ -10,7 +10,12 @@ use common::playbook::{fixture, parse};
 /// The lab's hosts in stack groups: lab01 is the frontend, lab02 the app.
 fn stack_inventory(lab: &Lab) -> std::path::PathBuf {
     let path = lab.state.dir.join("stack.yml");
-    let host = |n: &str| format!("        {n}:\n          ansible_host: {}\n", lab.host(n).addr);
+    let host = |n: &str| {
+        format!(
+            "        {n}:\n          ansible_host: {}\n",
+            lab.host(n).addr
+        )
+    };
     std::fs::write(
         &path,
         format!(
@@ -64,11 +69,17 @@ fn haproxy_role_installs_validates_starts_and_balances() {
     assert!(first.host("lab01").changed >= 3, "{}", first.dump());
     let cfg = lab.ssh_ok("lab01", "cat /etc/haproxy/haproxy.cfg");
     assert!(
-        cfg.contains(&format!("server lab02 {}:8080 check", lab.host("lab02").addr)),
+        cfg.contains(&format!(
+            "server lab02 {}:8080 check",
+            lab.host("lab02").addr
+        )),
         "{cfg}"
     );
     assert_eq!(lab.ssh_ok("lab01", "systemctl is-active haproxy"), "active");
-    assert_eq!(lab.ssh_ok("lab01", "systemctl is-enabled haproxy"), "enabled");
+    assert_eq!(
+        lab.ssh_ok("lab01", "systemctl is-enabled haproxy"),
+        "enabled"
+    );
     // The stats page the role checked, and real traffic through the frontend to the app.
     let stats = first.results("lab01", "Stats page answers");
     assert_eq!(stats[0]["status"], 200, "{}", first.dump());

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::apt_cmd::{
     CacheReport, CacheUpdate, Cmd, ENV, HELPERS, SEP, dpkg_option_args, hex_text, split_report,
-    with_policy_rc_d,
+    with_lock_holder, with_policy_rc_d,
 };
 use super::apt_deb::{self, DebJob};
 use super::apt_plan::{check_specs, plan_install, plan_remove, virtual_names};
@@ -570,7 +570,8 @@ async fn install(
     let marks = if check { vec![] } else { plan.names.clone() };
     let a = run_action(ctx, &cmd, &marks, o.policy_rc_d).await?;
     if a.rc != 0 {
-        let r = ModuleResult::failed(format!("'{}' failed: {}", cmd.shell(), a.stderr.trim()));
+        let msg = format!("'{}' failed: {}", cmd.shell(), a.stderr.trim());
+        let r = ModuleResult::failed(with_lock_holder(msg, &a.stdout));
         return Ok(with_cache(
             with_streams(r, &a.stdout, &a.stderr).with("rc", a.rc),
             cache,
@@ -599,11 +600,12 @@ async fn remove(
     let a = run_action(ctx, &cmd, &[], o.policy_rc_d).await?;
     if a.rc != 0 {
         let shown: Vec<String> = pkgs.iter().map(|p| format!("'{p}'")).collect();
-        let r = ModuleResult::failed(format!(
+        let msg = format!(
             "'apt-get remove {}' failed: {}",
             shown.join(" "),
             a.stderr.trim()
-        ));
+        );
+        let r = ModuleResult::failed(with_lock_holder(msg, &a.stdout));
         return Ok(with_streams(r, &a.stdout, &a.stderr).with("rc", a.rc));
     }
     Ok(with_streams(
@@ -632,7 +634,10 @@ async fn cleanup(ctx: &ModuleCtx<'_>, o: &Opts, op: &str) -> Result<ModuleResult
     let a = run_action(ctx, &cmd, &[], o.policy_rc_d).await?;
     if a.rc != 0 {
         return Ok(with_streams(
-            ModuleResult::failed(format!("'apt-get {op}' failed: {}", a.stderr.trim())),
+            ModuleResult::failed(with_lock_holder(
+                format!("'apt-get {op}' failed: {}", a.stderr.trim()),
+                &a.stdout,
+            )),
             &a.stdout,
             &a.stderr,
         )

@@ -177,6 +177,28 @@ pub fn split_report(out: &ExecOutput) -> Reported {
     }
 }
 
+/// apt names the process holding a dpkg lock only in its "Waiting for cache lock" progress
+/// lines on stdout; its error on stderr just says the lock could not be acquired. This adds
+/// the holder to a failure message, so the user sees who held the lock.
+pub fn with_lock_holder(msg: String, stdout: &str) -> String {
+    let holder = stdout
+        .lines()
+        .rev()
+        .flat_map(|l| l.split('\r'))
+        .find(|l| l.contains("Could not get lock"));
+    match holder {
+        Some(l) => {
+            let l = l.trim();
+            let l = l
+                .strip_prefix("Waiting for cache lock:")
+                .unwrap_or(l)
+                .trim();
+            format!("{} ({})", msg.trim_end(), l.trim_end_matches('.'))
+        }
+        None => msg,
+    }
+}
+
 /// Runs `cmd` with `/usr/sbin/policy-rc.d` forced to exit `code` (Ansible's `policy_rc_d`),
 /// restoring whatever was there afterwards.
 pub fn with_policy_rc_d(cmd: &str, code: Option<i64>) -> String {
@@ -211,6 +233,20 @@ mod tests {
                 "DPkg::Lock::Timeout=60"
             ]
         );
+    }
+
+    #[test]
+    fn names_the_lock_holder() {
+        let out = "Waiting for cache lock: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2123 (python3)...\n";
+        assert_eq!(
+            with_lock_holder(
+                "'apt-get install x' failed: E: Unable to acquire the dpkg frontend lock".into(),
+                out
+            ),
+            "'apt-get install x' failed: E: Unable to acquire the dpkg frontend lock \
+             (Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 2123 (python3))"
+        );
+        assert_eq!(with_lock_holder("m".into(), "ok\n"), "m");
     }
 
     #[tokio::test]

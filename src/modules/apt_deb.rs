@@ -6,7 +6,7 @@
 //! them with python-apt and then runs `dpkg -i`; the outcome is the same).
 
 use super::apt_cmd::{
-    Cmd, ENV, HELPERS, REQUIRE_APT, SEP, hex_text, split_report, with_policy_rc_d,
+    Cmd, ENV, HELPERS, REQUIRE_APT, SEP, hex_text, split_report, with_lock_holder, with_policy_rc_d,
 };
 use super::{ModuleCtx, ModuleError, ModuleResult, sh_quote};
 
@@ -106,12 +106,13 @@ pub async fn run(ctx: &ModuleCtx<'_>, job: &DebJob) -> Result<ModuleResult, Modu
         .unwrap_or(out.rc);
     let r = super::apt::with_streams(ModuleResult::changed(rc == 0), &rep.stdout, &stderr);
     if rc != 0 {
-        let mut f = r.msg(format!(
+        let msg = format!(
             "'{} {}' failed: {}",
             job.cmd.shell(),
             job.debs.join(" "),
             stderr.trim()
-        ));
+        );
+        let mut f = r.msg(with_lock_holder(msg, &rep.stdout));
         f.failed = true;
         f.changed = false;
         return Ok(f.with("rc", rc));
