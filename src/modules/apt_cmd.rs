@@ -78,6 +78,8 @@ pub const CACHE_MTIME: &str = "__mt() { if [ -e /var/lib/apt/periodic/update-suc
 
 impl CacheUpdate {
     /// Reports `cache_updated`, `cache_time` and on failure `lockfail`/`updfail` (hex).
+    /// apt-get exits 0 when an index could not be fetched (it only warns); python-apt, and so
+    /// Ansible, count that as a failed update, so the warning is treated as one here too.
     /// `force` refreshes regardless of age (apt_repository after a change).
     pub fn script(&self) -> String {
         let mut s = String::from(CACHE_MTIME);
@@ -93,7 +95,9 @@ impl CacheUpdate {
                 "  __try=0; __dl=$(( $(date +%s) + {lock} ))\n\
                  \x20 while :; do\n\
                  \x20   if [ {retries} -le 0 ]; then __sx updfail ''; break; fi\n\
-                 \x20   __ue=$(apt-get update -q -o DPkg::Lock::Timeout={lock} 2>&1 >/dev/null) && break\n\
+                 \x20   if __ue=$(apt-get update -q -o DPkg::Lock::Timeout={lock} 2>&1 >/dev/null); then\n\
+                 \x20     case $__ue in *'Failed to fetch'*|*'failed to download'*) ;; *) break;; esac\n\
+                 \x20   fi\n\
                  \x20   case $__ue in *'Could not get lock'*)\n\
                  \x20     if [ \"$(date +%s)\" -lt \"$__dl\" ]; then sleep 1; continue; fi\n\
                  \x20     __sx lockfail \"$__ue\"; break;;\n\
