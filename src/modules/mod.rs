@@ -16,6 +16,7 @@ pub use args::Args;
 pub mod apt;
 pub mod apt_cmd;
 pub mod apt_deb;
+pub mod apt_opts;
 pub mod apt_plan;
 pub mod apt_probe;
 pub mod apt_repository;
