@@ -13,6 +13,15 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 pub mod args;
 pub use args::Args;
 
+pub mod apt;
+pub mod apt_cmd;
+pub mod apt_deb;
+pub mod apt_opts;
+pub mod apt_plan;
+pub mod apt_probe;
+pub mod apt_repository;
+pub mod apt_sources;
+pub mod apt_state;
 pub mod assert;
 pub mod atomic_write;
 pub mod blockinfile;
@@ -22,6 +31,7 @@ pub mod command_support;
 pub mod copy;
 pub mod cron;
 pub mod cron_tab;
+pub mod deb_version;
 pub mod debug;
 pub mod facts_hw_net;
 pub mod facts_probe;
@@ -30,6 +40,7 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod file_probe;
+pub mod fnmatch;
 pub mod fs_attrs;
 pub mod get_url;
 pub mod getent;
@@ -43,6 +54,7 @@ pub mod lineinfile;
 pub mod mode;
 pub mod mount;
 pub mod mount_fstab;
+pub mod package;
 pub mod pause;
 pub mod pip;
 pub mod pip_version;
@@ -410,6 +422,10 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &cron::Cron,
         &group::GroupModule,
         &user::User,
+        // Packages.
+        &apt::Apt,
+        &apt_repository::AptRepository,
+        &package::Package,
     ]
 }
 
