@@ -32,15 +32,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
     name: "apt",
     params: &[
         Param::new("name", T::List).aliases(&["pkg", "package"]),
-        Param::new("state", T::Str).choices(&[
-            "absent",
-            "build-dep",
-            "fixed",
-            "latest",
-            "present",
-            "installed",
-            "removed",
-        ]),
+        Param::new("state", T::Str).choices(&["absent", "build-dep", "fixed", "latest", "present"]),
         Param::new("update_cache", T::Bool).aliases(&["update-cache"]),
         Param::new("update_cache_retries", T::Int),
         Param::new("update_cache_retry_max_delay", T::Int),

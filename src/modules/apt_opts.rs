@@ -62,8 +62,8 @@ fn upgrade_mode(v: Option<&Value>) -> Result<Option<String>, ModuleError> {
 impl Opts {
     pub fn from_args(args: &Args) -> Result<Opts, ModuleError> {
         let state = match args.str("state").as_deref().unwrap_or("present") {
-            "present" | "installed" => State::Present,
-            "absent" | "removed" => State::Absent,
+            "present" => State::Present,
+            "absent" => State::Absent,
             "latest" => State::Latest,
             "fixed" => State::Fixed,
             "build-dep" => {
