@@ -82,7 +82,7 @@ fn haproxy_role_installs_validates_starts_and_balances() {
     );
     // The stats page the role checked, and real traffic through the frontend to the app.
     let stats = first.results("lab01", "Stats page answers");
-    assert_eq!(stats[0]["status"], 200, "{}", first.dump());
+    assert_eq!(stats[0]["result"]["status"], 200, "{}", first.dump());
     let via_lb = std::process::Command::new("curl")
         .args(["-s", "--max-time", "10"])
         .arg(format!("http://{}:80/", lab.host("lab01").addr))

@@ -217,6 +217,12 @@ impl Opts {
             .arg("install");
         let mut o = self.clone();
         o.default_release = None;
+        // Ansible installs the file itself with `dpkg -i`, which never follows its
+        // Recommends; only an explicit `install_recommends: yes` (which Ansible applies to the
+        // file's missing dependencies) lets apt pull recommended packages in here.
+        if o.install_recommends.is_none() {
+            o.install_recommends = Some(false);
+        }
         o.install_tail(c)
     }
 }

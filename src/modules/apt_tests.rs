@@ -79,6 +79,9 @@ fn deb_command_installs_files_with_apt_get() {
     let o = opts(json!({"deb": "/x.deb", "install_recommends": true}));
     let c = o.deb_cmd(false).shell();
     assert!(c.ends_with("install -o APT::Install-Recommends=yes"), "{c}");
+    // Like `dpkg -i`, a file's own Recommends are not followed by default.
+    let c = opts(json!({"deb": "/x.deb"})).deb_cmd(false).shell();
+    assert!(c.ends_with("install -o APT::Install-Recommends=no"), "{c}");
 }
 
 fn has_apt() -> bool {

@@ -35,6 +35,8 @@ pub fn source_line(base_url: &str) -> String {
 
 /// Moves the distribution's apt sources and package lists aside on every host, so `apt-get
 /// update` only sees sources the test adds and nothing reaches for the unreachable mirrors.
+/// The lists go too, with the base machine's update stamp, so `cache_valid_time` sees a cache
+/// that was never updated, as on a fresh server.
 pub fn offline(lab: &Lab) {
     for h in &lab.hosts {
         lab.ssh_ok(
@@ -42,7 +44,8 @@ pub fn offline(lab: &Lab) {
             "mkdir -p /etc/apt/sources.offline && \
              for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do \
                [ -e \"$f\" ] && mv \"$f\" /etc/apt/sources.offline/; done; \
-             rm -rf /var/lib/apt/lists && mkdir -p /var/lib/apt/lists/partial",
+             rm -rf /var/lib/apt/lists && mkdir -p /var/lib/apt/lists/partial && \
+             rm -f /var/lib/apt/periodic/update-success-stamp && touch -d 2000-01-01 /var/lib/apt/lists",
         );
     }
 }

@@ -56,7 +56,14 @@ impl Run {
             .filter(|e| {
                 e["event"] == "host_result" && e["status"] != "ok" && e["status"] != "skipped"
             })
-            .map(|e| e.to_string())
+            .map(|e| {
+                // Package managers print pages; the head of a result says what went wrong.
+                let s = e.to_string();
+                match s.char_indices().nth(800) {
+                    Some((i, _)) => format!("{}...", &s[..i]),
+                    None => s,
+                }
+            })
             .collect();
         format!(
             "exit {}\nstderr:\n{}\nnon-ok results:\n{}",
