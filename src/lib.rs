@@ -11,6 +11,7 @@ pub mod events;
 pub mod executor;
 pub mod exit;
 pub mod extra_vars;
+pub mod fnmatch;
 pub mod inventory;
 pub mod lab;
 pub mod local;

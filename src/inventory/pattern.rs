@@ -298,7 +298,7 @@ impl<'a> Eval<'a> {
 fn compile(expr: &str) -> Result<Regex, PatternError> {
     let src = match expr.strip_prefix('~') {
         Some(re) => format!("^(?:{re})"),
-        None => format!("^(?s:{})$", glob_to_regex(expr)),
+        None => crate::fnmatch::translate(expr),
     };
     Regex::new(&src).map_err(|e| PatternError::InvalidPattern {
         pattern: expr.to_string(),
@@ -310,54 +310,6 @@ fn compile(expr: &str) -> Result<Regex, PatternError> {
             .trim()
             .to_string(),
     })
-}
-
-/// Python's `fnmatch.translate`: `*`, `?`, `[seq]`, `[!seq]`; an unclosed `[` is literal.
-fn glob_to_regex(glob: &str) -> String {
-    let chars: Vec<char> = glob.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        match c {
-            '*' => out.push_str(".*"),
-            '?' => out.push('.'),
-            '[' => {
-                let mut j = i;
-                if j < chars.len() && chars[j] == '!' {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j] == ']' {
-                    j += 1;
-                }
-                while j < chars.len() && chars[j] != ']' {
-                    j += 1;
-                }
-                if j >= chars.len() {
-                    out.push_str("\\[");
-                    continue;
-                }
-                let mut body: &[char] = &chars[i..j];
-                out.push('[');
-                if body.first() == Some(&'!') {
-                    out.push('^');
-                    body = &body[1..];
-                }
-                for &b in body {
-                    if b == '-' {
-                        out.push('-');
-                    } else {
-                        out.push_str(&regex::escape(&b.to_string()));
-                    }
-                }
-                out.push(']');
-                i = j + 1;
-            }
-            c => out.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    out
 }
 
 fn split_subscript(term: &str) -> (String, Option<Subscript>) {

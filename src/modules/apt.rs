@@ -18,11 +18,11 @@ pub use super::apt_opts::{DPKG_OPTIONS, Opts, State};
 use super::apt_plan::{check_specs, plan_install, plan_remove, virtual_names};
 use super::apt_probe::{self, Probe};
 use super::apt_state::split_spec;
-use super::fnmatch::has_wildcard;
 use super::{
     Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
     ParamType as T, sh_quote,
 };
+use crate::fnmatch::has_wildcard;
 
 pub struct Apt;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::apt_cmd::{CACHE_MTIME, CacheReport, CacheUpdate, ENV, HELPERS, REQUIRE_APT};
 use super::apt_state::PkgDb;
-use super::fnmatch::{Pattern, literal_prefix};
 use super::{ModuleCtx, ModuleError, sh_quote};
+use crate::fnmatch::{Pattern, literal_prefix};
 
 /// What to ask the host.
 #[derive(Clone, Debug, Default)]

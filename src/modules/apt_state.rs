@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use super::deb_version;
-use super::fnmatch::fnmatch;
+use crate::fnmatch::fnmatch;
 
 /// One package as dpkg and apt see it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -40,7 +40,7 @@ pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod file_probe;
-pub mod fnmatch;
+
 pub mod fs_attrs;
 pub mod get_url;
 pub mod getent;

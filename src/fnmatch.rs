@@ -1,5 +1,6 @@
-//! Python's `fnmatch` (shell-style wildcards `*`, `?`, `[seq]`, `[!seq]`), which Ansible's apt
-//! module applies to package names (`apt*`) and pinned versions (`foo=1.0*`).
+//! Python's `fnmatch` (shell-style wildcards `*`, `?`, `[seq]`, `[!seq]`), which Ansible
+//! applies to inventory patterns (`web*`) and, in its apt module, to package names (`apt*`) and
+//! pinned versions (`foo=1.0*`). One translation serves both, so they cannot drift apart.
 
 use regex::Regex;
 
