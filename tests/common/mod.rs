@@ -9,6 +9,7 @@
 
 pub mod aptrepo;
 pub mod artifacts;
+pub mod compat;
 pub mod http;
 pub mod playbook;
 
