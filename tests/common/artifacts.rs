@@ -59,6 +59,7 @@ with zipfile.ZipFile(f"{dir}/{{name}}-{{ver}}-py3-none-any.whl", "w") as z:
 
 /// Everything the hosts fetch: served files, archives, a repository and wheels.
 pub fn shared_data(tag: &str) -> PathBuf {
+    remove_stale(Path::new("/var/lib/strata"), tag);
     let data = PathBuf::from(format!("/var/lib/strata/{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(data.join("www")).unwrap();
@@ -86,4 +87,28 @@ pub fn shared_data(tag: &str) -> PathBuf {
     wheel(&wheels, "stratadep", "1.0");
     sh(&data, "chmod -R a+rX .");
     data
+}
+
+/// Removes `<dir>/<tag>-<pid>` entries left by test processes that have ended: each process
+/// builds its own copy (tests of several checkouts may run at once), and none can clean up
+/// after itself, since statics are never dropped.
+pub fn remove_stale(dir: &Path, tag: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(tag)
+            .and_then(|r| r.strip_prefix('-'))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let p = e.path();
+            // Plain directories and the symlink farms that point into them.
+            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+        }
+    }
 }

@@ -122,20 +122,23 @@ fn side(name: &str, env: Env, www_root: &Path) -> Side {
     }
 }
 
-/// The web root system books share: the apt repository and the fixture's `files/`.
+/// The web root system books share: the apt repository and the fixture's `files/`. Built once
+/// per test process, since the books run on parallel test threads.
 fn www_root() -> PathBuf {
-    let root = PathBuf::from(format!(
-        "/var/lib/strata/test-cache/compat-www-{}",
-        std::process::id()
-    ));
-    if !root.exists() {
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let cache = Path::new("/var/lib/strata/test-cache");
+        super::artifacts::remove_stale(cache, "compat-www");
+        let root = cache.join(format!("compat-www-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         std::os::unix::fs::symlink(super::aptrepo::repo(), root.join("apt")).unwrap();
         std::os::unix::fs::symlink(fixture("compat").join("files"), root.join("files")).unwrap();
         let data = super::artifacts::shared_data("compat-data");
         std::os::unix::fs::symlink(&data, root.join("data")).unwrap();
-    }
-    root
+        root
+    })
+    .clone()
 }
 
 pub fn compare(book: &str) {
