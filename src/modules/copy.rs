@@ -176,7 +176,8 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         }
         let bytes = match content {
             Value::String(s) => s.clone().into_bytes(),
-            v @ (Value::Array(_) | Value::Object(_)) => serde_json::to_vec(v).unwrap_or_default(),
+            // The action plugin writes `json.dumps(content)`: Python separators, ASCII only.
+            v @ (Value::Array(_) | Value::Object(_)) => super::uri::python_json(v).into_bytes(),
             other => super::args::to_str(other).unwrap_or_default().into_bytes(),
         };
         if opts.attrs.mode == Some(ModeSpec::Preserve) {

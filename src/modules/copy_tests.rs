@@ -316,3 +316,20 @@ async fn remote_src_and_large_file() {
         "upload temp left behind"
     );
 }
+
+#[tokio::test]
+async fn list_content_is_written_as_python_json() {
+    let d = Scratch::new("copyjson");
+    let dest = d.s("l.json");
+    let r = run_module(
+        &Copy,
+        json!({"content": [true, false, {"a": "é"}], "dest": dest}),
+        Run::default(),
+    )
+    .await;
+    assert!(r.changed && !r.failed, "{r:?}");
+    assert_eq!(
+        read(&d.path("l.json")),
+        "[true, false, {\"a\": \"\\u00e9\"}]"
+    );
+}
