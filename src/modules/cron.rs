@@ -142,6 +142,9 @@ impl CronRequest {
             if self.job.is_none() {
                 return Err("You must specify 'job' to install a new cron job or variable".into());
             }
+            if self.insertafter.is_some() && self.insertbefore.is_some() {
+                return Err("parameters are mutually exclusive: insertafter|insertbefore".into());
+            }
             if (self.insertafter.is_some() || self.insertbefore.is_some()) && !self.env {
                 return Err(
                     "Insertafter and insertbefore parameters are valid only with env=yes".into(),

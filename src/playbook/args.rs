@@ -344,8 +344,16 @@ pub fn validate_args(
         keys.push((canonical, k.clone()));
     }
     let present = |name: &str| out.get(name).is_some_and(|v| !v.is_null());
+    // A templated value may still render to `omit`; Ansible checks exclusivity only then.
+    let literal = |name: &str| {
+        out.get(name)
+            .is_some_and(|v| !v.as_str().is_some_and(crate::template::is_template))
+    };
     for group in spec.mutually_exclusive {
         let given: Vec<&str> = group.iter().copied().filter(|n| present(n)).collect();
+        if !given.iter().all(|n| literal(n)) {
+            continue;
+        }
         if given.len() > 1 {
             let span = keys
                 .iter()

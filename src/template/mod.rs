@@ -35,7 +35,8 @@ const CACHE_LIMIT: usize = 8192;
 
 /// Shared, immutable template engine. Cheap to share across host tasks behind an `Arc`.
 pub struct Templar {
-    /// Strings in playbooks: Ansible keeps their newlines as written (no trim_blocks).
+    /// Strings in playbooks: trim_blocks, as Ansible, which then gives back trailing newlines
+    /// a block tag swallowed (`{% endfor %}\n` at the end of a string still ends in `\n`).
     env: Environment<'static>,
     /// Template files: Ansible's template module enables trim_blocks.
     file_env: Environment<'static>,
@@ -97,7 +98,7 @@ fn build_env(trim_blocks: bool) -> Environment<'static> {
 impl Templar {
     pub fn new() -> Self {
         Templar {
-            env: build_env(false),
+            env: build_env(true),
             file_env: build_env(true),
             cache: Mutex::new(HashMap::new()),
         }
@@ -283,8 +284,14 @@ impl Templar {
             .prepared(s, Kind::Template)
             .map_err(|e| self.diag(&e, s, Kind::Template, None, None, span, 0))?;
         let env = if file { &self.file_env } else { &self.env };
-        env.render_str(&prepared.compiled, ctx)
-            .map_err(|e| self.diag(&e, s, Kind::Template, Some(&prepared), Some(ctx), span, 0))
+        let out = env
+            .render_str(&prepared.compiled, ctx)
+            .map_err(|e| self.diag(&e, s, Kind::Template, Some(&prepared), Some(ctx), span, 0))?;
+        Ok(if file {
+            out
+        } else {
+            pad_trailing_newlines(s, out)
+        })
     }
 
     fn prepared(&self, s: &str, kind: Kind) -> Result<Arc<Prepared>, minijinja::Error> {
@@ -372,6 +379,14 @@ impl Templar {
         }
         d
     }
+}
+
+/// Ansible's templar ends a rendered string with at least as many newlines as its source did.
+fn pad_trailing_newlines(source: &str, mut out: String) -> String {
+    let trailing = |t: &str| t.len() - t.trim_end_matches('\n').len();
+    let missing = trailing(source).saturating_sub(trailing(&out));
+    out.extend(std::iter::repeat_n('\n', missing));
+    out
 }
 
 fn read_template(path: &Path) -> Result<String, Diagnostic> {

@@ -123,6 +123,26 @@ fn template_files_keep_trailing_newline_and_trim_blocks() {
     assert_eq!(out, "line 1\nline 2\nend\n");
 }
 
+/// Checked against ansible-core 2.19: inline strings trim block newlines, yet keep as many
+/// trailing newlines as the source had.
+#[test]
+fn inline_strings_trim_blocks_and_keep_trailing_newlines() {
+    let c = json!({"xs": [1, 2]});
+    assert_eq!(
+        render("{% for i in xs %}x{{ i }}\n{% endfor %}\nend\n", &c),
+        "x1\nx2\nend\n"
+    );
+    assert_eq!(
+        render("{% for i in xs %}x{{ i }}\n{% endfor %}\n", &c),
+        "x1\nx2\n"
+    );
+    assert_eq!(render("{% if true %}\nA\n{% endif %}\nB\n", &c), "A\nB\n");
+    assert_eq!(
+        render("{% for i in xs %}{{ i }} {% endfor %}\n", &c),
+        "1 2 \n"
+    );
+}
+
 #[test]
 fn loops_sets_macros_and_loop_controls() {
     let c = json!({"xs": [1, 2, 3, 4]});
