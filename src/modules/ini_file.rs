@@ -150,15 +150,26 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             after: edit.text.clone(),
         });
     }
+    // Ansible adds the path's attributes to any result that carries `path` (`add_path_info`),
+    // as found on the host when nothing was written.
+    let unwritten_info = |mut r: ModuleResult| {
+        match &file.stat {
+            Some(st) => r.data.extend(st.path_info()),
+            None => {
+                r.data.insert("state".into(), "absent".into());
+            }
+        }
+        r
+    };
     if ctx.check_mode {
-        return Ok(r);
+        return Ok(unwritten_info(r));
     }
     let fix_attrs = match &file.stat {
         Some(st) => attrs_differ(st, &attrs, file.umask).map_err(ModuleError::Args)?,
         None => false,
     };
     if !edit.changed && !fix_attrs {
-        return Ok(r);
+        return Ok(unwritten_info(r));
     }
     let content = if edit.changed {
         edit.text.into_bytes()
@@ -180,8 +191,12 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         return Ok(e.into_result());
     }
     r.changed = edit.changed || o.changed();
-    if let Some(b) = o.backup_file {
-        r.data.insert("backup_file".into(), b.into());
+    if let Some(b) = &o.backup_file {
+        r.data.insert("backup_file".into(), b.clone().into());
+    }
+    if let Some(a) = &o.attrs {
+        a.add_to(&mut r);
+        r.data.insert("state".into(), "file".into());
     }
     Ok(r)
 }
