@@ -267,25 +267,6 @@ fn comma_separated_host_list() {
 
 #[test]
 fn unsupported_sources_are_clear_errors() {
-    let ini = write("hosts.ini", "[web]\nweb1\n");
-    let e = load(&[ini]).unwrap_err();
-    assert!(
-        e.message.contains("INI inventories are not supported yet"),
-        "{}",
-        e.message
-    );
-
-    let noext = write("hosts", "[web]\nweb1 ansible_host=1.2.3.4\n");
-    let e = load(&[noext]).unwrap_err();
-    assert!(
-        e.message.contains("INI inventories are not supported yet"),
-        "{}",
-        e.message
-    );
-
-    let e = load(&[tmpdir()]).unwrap_err();
-    assert!(e.message.contains("not supported yet"), "{}", e.message);
-
     let e = load(&[PathBuf::from("/nonexistent/strata/inventory")]).unwrap_err();
     assert!(e.message.contains("not found"), "{}", e.message);
 
