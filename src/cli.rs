@@ -86,6 +86,9 @@ pub struct PlaybookArgs {
     /// SSH connect timeout in seconds.
     #[arg(long = "timeout", default_value_t = 10)]
     pub timeout: u64,
+    /// Accepted for Ansible compatibility; static inventories have no cache.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
 }
 
 /// `ansible-inventory`'s options; exactly one of `--list`, `--host`, `--graph`.
