@@ -172,3 +172,131 @@ fn limit_patterns() {
         );
     }
 }
+
+/// `host => msg` of every debug result, from ansible-playbook's default output.
+fn ansible_debug_msgs(stdout: &str) -> std::collections::BTreeMap<String, String> {
+    let re = regex::Regex::new(r#"ok: \[([^\]]+)\] => \{\n\s+"msg": "(.*)"\n\}"#).unwrap();
+    re.captures_iter(stdout)
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect()
+}
+
+/// The same from strata's `--json` events.
+fn strata_debug_msgs(stdout: &str) -> std::collections::BTreeMap<String, String> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["event"] == "host_result")
+        .map(|e| {
+            let msg = e["result"]["msg"].as_str().unwrap_or_default().to_string();
+            (e["host"].as_str().unwrap().to_string(), msg)
+        })
+        .collect()
+}
+
+/// A play sees inventory-adjacent and playbook-adjacent group_vars/host_vars with Ansible's
+/// precedence. `ansible_connection=local` makes every inventory host run on this machine, and
+/// the task is a `debug`, so nothing is changed.
+#[test]
+fn playbook_sees_adjacent_vars_like_ansible() {
+    let args = [
+        "-i",
+        "ini/hosts",
+        "play/site.yml",
+        "-e",
+        "ansible_connection=local",
+        "--limit",
+        "web0[12]*,db1*,web-a",
+    ];
+    let mut cmd = Command::new(ANSIBLE_INVENTORY.replace("ansible-inventory", "ansible-playbook"));
+    cmd.args(args).env("ANSIBLE_NOCOLOR", "1").env(
+        "ANSIBLE_LOCAL_TEMP",
+        std::env::temp_dir().join("strata-ansible-tmp"),
+    );
+    let theirs = ansible_debug_msgs(&run(cmd, "ansible-playbook"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.arg("playbook").args(args).arg("--json");
+    let ours = strata_debug_msgs(&run(cmd, "strata playbook"));
+    assert_eq!(theirs.len(), 4, "{theirs:?}");
+    assert_eq!(
+        theirs["web01.example.com"],
+        "db_from_json from_playbook_dir 1 9090 4"
+    );
+    assert_eq!(ours, theirs);
+}
+
+/// The hosts a play runs on under `--limit`, as ansible-playbook lists them.
+#[test]
+fn list_hosts_with_limit_matches_ansible_playbook() {
+    for limit in ["app:!web[1:]", "~db.*:monitoring", "@limit.txt"] {
+        let args = [
+            "-i",
+            "ini/hosts",
+            "play/site.yml",
+            "--list-hosts",
+            "--limit",
+            limit,
+        ];
+        let mut cmd =
+            Command::new(ANSIBLE_INVENTORY.replace("ansible-inventory", "ansible-playbook"));
+        cmd.args(args).env("ANSIBLE_NOCOLOR", "1");
+        let theirs = run(cmd, "ansible-playbook --list-hosts");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+        cmd.arg("playbook").args(args);
+        let ours = run(cmd, "strata playbook --list-hosts");
+        // ansible-playbook prints --list-hosts from a Python set: compare sorted.
+        let hosts = |s: &str| -> Vec<String> {
+            let mut v: Vec<String> = s
+                .lines()
+                .skip_while(|l| !l.trim_start().starts_with("hosts ("))
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect();
+            v.sort();
+            v
+        };
+        assert!(hosts(&theirs).len() > 1, "{theirs}");
+        assert_eq!(hosts(&ours), hosts(&theirs), "--limit {limit}");
+    }
+}
+
+/// Hosts run in the order the pattern finds them (`hosts: dbs:web` runs `dbs` first), as
+/// ansible-playbook's `order: inventory` does: compared through the order of debug results
+/// with one fork.
+#[test]
+fn play_host_order_follows_the_pattern() {
+    let book = std::env::temp_dir().join(format!("strata-order-{}.yml", std::process::id()));
+    std::fs::write(
+        &book,
+        "- hosts: monitoring:dbs:web-a\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n",
+    )
+    .unwrap();
+    let book = book.to_str().unwrap();
+    let args = [
+        "-i",
+        "ini/hosts",
+        book,
+        "-e",
+        "ansible_connection=local",
+        "-f",
+        "1",
+    ];
+    let mut cmd = Command::new(ANSIBLE_INVENTORY.replace("ansible-inventory", "ansible-playbook"));
+    cmd.args(args).env("ANSIBLE_NOCOLOR", "1");
+    let theirs: Vec<String> = run(cmd, "ansible-playbook")
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok: ["))
+        .map(|l| l.split(']').next().unwrap().to_string())
+        .collect();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.arg("playbook").args(args).arg("--list-hosts");
+    let ours: Vec<String> = run(cmd, "strata playbook --list-hosts")
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("hosts ("))
+        .skip(1)
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(theirs.len(), 5, "{theirs:?}");
+    assert_eq!(ours, theirs);
+}

@@ -54,7 +54,7 @@ impl From<Diagnostic> for InputErrors {
 pub struct Plan {
     pub playbooks: Vec<Playbook>,
     pub inventory: Inventory,
-    /// Hosts of each play, per playbook, in inventory order.
+    /// Hosts of each play, per playbook, in Ansible's pattern order.
     pub play_hosts: Vec<Vec<Vec<String>>>,
     /// `group_vars`/`host_vars` beside each playbook (Ansible's playbook-adjacent vars).
     pub playbook_vars: Vec<VarsDir>,
