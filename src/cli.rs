@@ -110,6 +110,9 @@ pub struct InventoryArgs {
     /// With --graph: show variables too.
     #[arg(long)]
     pub vars: bool,
+    /// With --list or --host: YAML instead of JSON (ansible-inventory's `-y`).
+    #[arg(short = 'y', long)]
+    pub yaml: bool,
     /// Also read group_vars/ and host_vars/ from this directory, as a playbook there would.
     #[arg(long = "playbook-dir")]
     pub playbook_dir: Option<PathBuf>,

@@ -300,3 +300,42 @@ fn play_host_order_follows_the_pattern() {
     assert_eq!(theirs.len(), 5, "{theirs:?}");
     assert_eq!(ours, theirs);
 }
+
+/// YAML text as Ansible reads it (PyYAML, YAML 1.1), turned into JSON for comparison.
+fn pyyaml(text: &str) -> Value {
+    use std::io::Write;
+    let mut child = Command::new("/opt/strata-venv/bin/python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the ansible venv's python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "PyYAML cannot read:\n{text}");
+    parse(&String::from_utf8_lossy(&out.stdout), "PyYAML")
+}
+
+/// `-y`: the same document once PyYAML has read it (quoting style may differ).
+#[test]
+fn yaml_output() {
+    for args in [
+        &["-i", "ini/hosts", "--list", "-y"][..],
+        &["-i", "ini/hosts", "--list", "-y", "--limit", "web[0:2]:dbs"],
+        &["-i", "ini/hosts", "--host", "db1.example.com", "-y"],
+        &["-i", "yaml/hosts.yml", "-i", "dir", "--list", "-y"],
+    ] {
+        let theirs = pyyaml(&ansible(args));
+        let ours = pyyaml(&strata(args));
+        assert!(theirs.is_object(), "{theirs}");
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+}

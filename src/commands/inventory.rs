@@ -59,7 +59,9 @@ fn render(args: &InventoryArgs) -> Result<(String, Vec<String>), Diagnostic> {
                 "You must pass a single valid host to --host parameter".into()
             ));
         };
-        return Ok((json(&Value::Object(view.host_vars(host))), warnings));
+        let vars = Value::Object(view.host_vars(host));
+        let out = if args.yaml { yaml(&vars)? } else { json(&vars) };
+        return Ok((out, warnings));
     }
     if args.graph {
         let name = args.group.as_deref().unwrap_or("all");
@@ -86,7 +88,12 @@ fn render(args: &InventoryArgs) -> Result<(String, Vec<String>), Diagnostic> {
         }
         None => inv.hosts().map(|h| h.name.clone()).collect(),
     };
-    Ok((json(&view.list(&hosts)), warnings))
+    let out = if args.yaml {
+        yaml(&view.yaml_list(&hosts))?
+    } else {
+        json(&view.list(&hosts))
+    };
+    Ok((out, warnings))
 }
 
 struct View<'a> {
@@ -162,6 +169,57 @@ impl View<'_> {
         }
     }
 
+    /// ansible-inventory's `--list --yaml` layout: nested `children`/`hosts` mappings from
+    /// `all`, each host's variables written once, at its first appearance.
+    fn yaml_list(&self, hosts: &[String]) -> Value {
+        let available: HashSet<&str> = hosts.iter().map(String::as_str).collect();
+        let mut seen_groups = HashSet::new();
+        let mut seen_hosts = HashSet::new();
+        let mut out = Map::new();
+        let all = self.inv.group("all").expect("always");
+        if let Some(v) = self.yaml_group(all, &available, &mut seen_groups, &mut seen_hosts) {
+            out.insert("all".into(), v);
+        }
+        Value::Object(out)
+    }
+
+    fn yaml_group<'g>(
+        &'g self,
+        g: &'g Group,
+        available: &HashSet<&str>,
+        seen_groups: &mut HashSet<&'g str>,
+        seen_hosts: &mut HashSet<&'g str>,
+    ) -> Option<Value> {
+        let mut children = Map::new();
+        for c in &g.children {
+            let child = self.inv.group(c).expect("children exist");
+            if !seen_groups.insert(&child.name) {
+                children.insert(c.clone(), Value::Object(Map::new()));
+            } else if let Some(v) = self.yaml_group(child, available, seen_groups, seen_hosts) {
+                children.insert(c.clone(), v);
+            }
+        }
+        let mut hs = Map::new();
+        if g.name != "all" {
+            for h in g.hosts.iter().filter(|h| available.contains(h.as_str())) {
+                let vars = if seen_hosts.insert(h) {
+                    self.host_vars(h)
+                } else {
+                    Map::new()
+                };
+                hs.insert(h.clone(), Value::Object(vars));
+            }
+        }
+        let mut entry = Map::new();
+        if !children.is_empty() {
+            entry.insert("children".into(), Value::Object(children));
+        }
+        if !hs.is_empty() {
+            entry.insert("hosts".into(), Value::Object(hs));
+        }
+        (!entry.is_empty()).then_some(Value::Object(entry))
+    }
+
     /// ansible-inventory's `--graph`: child groups first, then the group's direct hosts
     /// (none for `all`), then with `--vars` the group's variables, each in Python's `str()`.
     fn graph(&self, g: &Group, depth: usize, vars: bool, lines: &mut Vec<String>) {
@@ -231,6 +289,25 @@ fn json(v: &Value) -> String {
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
     serde::Serialize::serialize(&sort(v), &mut ser).expect("JSON values serialize");
     String::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
+/// YAML with sorted keys, as PyYAML's `dump` writes it for ansible-inventory `-y`.
+fn yaml(v: &Value) -> Result<String, Diagnostic> {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                sorted(m.clone())
+                    .into_iter()
+                    .map(|(k, v)| (k, sort(&v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_saphyr::to_string(&sort(v))
+        .map(|s| s.trim_end().to_string())
+        .map_err(|e| Diagnostic::new(Default::default(), format!("cannot write YAML: {e}")))
 }
 
 /// Python's `str()` of a value: strings bare, containers with `repr()` items.
