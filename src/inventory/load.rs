@@ -32,6 +32,15 @@ pub fn load(sources: &[PathBuf]) -> Result<Inventory, Diagnostic> {
         } else {
             dir
         };
+        for sub in ["group_vars", "host_vars"] {
+            let p = dir.join(sub);
+            if p.exists() && !p.is_dir() {
+                inv.warn(format!(
+                    "Found {sub} that is not a directory, skipping: {}",
+                    p.display()
+                ));
+            }
+        }
         dirs.push(load_vars_dir(dir, &inv)?);
     }
     inv.vars_dirs = dirs;

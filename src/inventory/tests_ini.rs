@@ -215,3 +215,19 @@ fn bad_vars_files_are_located() {
     assert_eq!(e.span.line, 1);
     assert!(e.span.file.unwrap().ends_with("group_vars/web.yml"));
 }
+
+#[test]
+fn vars_path_that_is_a_file_is_skipped_with_a_warning() {
+    let d = tmpdir();
+    let inv = put(&d, "hosts", "[web]\nh\n");
+    put(&d, "group_vars", "x: 1\n");
+    let i = load(&[inv]).unwrap();
+    assert!(!i.host_vars("h").contains_key("x"));
+    assert!(
+        i.warnings()
+            .iter()
+            .any(|w| w.starts_with("Found group_vars that is not a directory, skipping")),
+        "{:?}",
+        i.warnings()
+    );
+}
