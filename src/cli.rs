@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Run playbooks against an inventory.
     Playbook(PlaybookArgs),
+    /// Show the inventory as Ansible sees it (`ansible-inventory`).
+    Inventory(InventoryArgs),
     /// Throwaway real OpenSSH hosts on this machine (needs root).
     Lab(LabArgs),
     /// Time a 17-step playbook on lab hosts against plain OpenSSH multiplexing.
@@ -84,6 +86,45 @@ pub struct PlaybookArgs {
     /// SSH connect timeout in seconds.
     #[arg(long = "timeout", default_value_t = 10)]
     pub timeout: u64,
+    /// Accepted for Ansible compatibility; static inventories have no cache.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
+}
+
+/// `ansible-inventory`'s options; exactly one of `--list`, `--host`, `--graph`.
+#[derive(Args, Debug, Clone, Default)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["list", "host", "graph"])))]
+pub struct InventoryArgs {
+    /// Inventory sources: YAML or INI files, directories, or `host1,host2,`. Repeatable.
+    #[arg(short = 'i', long = "inventory", required = true)]
+    pub inventory: Vec<PathBuf>,
+    /// Print all groups and hosts as JSON, with host variables under `_meta.hostvars`.
+    #[arg(long)]
+    pub list: bool,
+    /// Print the variables of one host as JSON.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Print a tree of groups and hosts, from GROUP (default `all`).
+    #[arg(long)]
+    pub graph: bool,
+    /// With --graph: show variables too.
+    #[arg(long)]
+    pub vars: bool,
+    /// With --list or --host: YAML instead of JSON (ansible-inventory's `-y`).
+    #[arg(short = 'y', long)]
+    pub yaml: bool,
+    /// Also read group_vars/ and host_vars/ from this directory, as a playbook there would.
+    #[arg(long = "playbook-dir")]
+    pub playbook_dir: Option<PathBuf>,
+    /// Only show hosts matching this pattern (or @file).
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Accepted for Ansible compatibility; static inventories have no cache.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
+    /// The group to start --graph from.
+    #[arg(value_name = "GROUP")]
+    pub group: Option<String>,
 }
 
 #[derive(Args, Debug)]

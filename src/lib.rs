@@ -61,6 +61,7 @@ where
     let code = rt.block_on(async move {
         match cli.command {
             Command::Playbook(a) => commands::playbook::run(a).await,
+            Command::Inventory(a) => commands::inventory::run(&a),
             Command::Lab(a) => commands::lab::run(a).await,
             Command::Bench(a) => commands::bench::run(a).await,
         }

@@ -49,10 +49,15 @@ impl Case {
 
     /// Runs strata on `playbook`; returns (exit code, stderr).
     fn run(&self, playbook: &Path, extra: &[&str]) -> (i32, String) {
+        self.run_with(&self.dir.join("inv.yml"), playbook, extra)
+    }
+
+    /// Like [`Case::run`] with another inventory source.
+    fn run_with(&self, inventory: &Path, playbook: &Path, extra: &[&str]) -> (i32, String) {
         let out = Command::new(env!("CARGO_BIN_EXE_strata"))
             .arg("playbook")
             .arg("-i")
-            .arg(self.dir.join("inv.yml"))
+            .arg(inventory)
             .arg(playbook)
             .args(extra)
             .args(["--timeout", "2"])
@@ -66,9 +71,23 @@ impl Case {
 
     /// Asserts a located error with a caret and that the listener saw no connection.
     fn expect_error(&self, playbook: &Path, line: u32, col: u32, needle: &str) -> String {
-        let (code, err) = self.run(playbook, &[]);
+        let inv = self.dir.join("inv.yml");
+        self.expect_error_in(&inv, playbook, playbook, line, col, needle)
+    }
+
+    /// Runs `playbook` with `inventory` and expects the located error to be in `file`.
+    fn expect_error_in(
+        &self,
+        inventory: &Path,
+        playbook: &Path,
+        file: &Path,
+        line: u32,
+        col: u32,
+        needle: &str,
+    ) -> String {
+        let (code, err) = self.run_with(inventory, playbook, &[]);
         assert_eq!(code, 5, "exit code for bad input\n{err}");
-        let loc = format!("{}:{line}:{col}", playbook.display());
+        let loc = format!("{}:{line}:{col}", file.display());
         assert!(err.contains(&loc), "expected location {loc} in:\n{err}");
         assert!(err.contains(needle), "expected `{needle}` in:\n{err}");
         assert!(err.contains('^'), "expected a caret snippet in:\n{err}");
@@ -201,4 +220,54 @@ fn bad_cli_option_is_exit_5() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(5));
+}
+
+/// An INI inventory whose hosts are real (the listener) but with a malformed line.
+fn ini_case(name: &str, tail: &str) -> (Case, PathBuf, PathBuf) {
+    let c = Case::new(name);
+    let inv = c.file(
+        "hosts",
+        &format!(
+            "[web]\ntarget ansible_host=127.0.0.1 ansible_port={} ansible_user=root\n{tail}",
+            c.port
+        ),
+    );
+    let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - ping:\n");
+    (c, inv, p)
+}
+
+#[test]
+fn malformed_ini_host_line() {
+    let (c, inv, p) = ini_case("ini-host", "[dbs]\n  db1 port 5432\n");
+    let err = c.expect_error_in(
+        &inv,
+        &p,
+        &inv,
+        4,
+        7,
+        "Expected key=value host variable assignment, got: port",
+    );
+    assert!(err.contains("4 |   db1 port 5432"), "{err}");
+}
+
+#[test]
+fn malformed_ini_section_and_vars() {
+    let (c, inv, p) = ini_case("ini-section", "[web:variables]\nx=1\n");
+    c.expect_error_in(&inv, &p, &inv, 3, 6, "has unknown type: variables");
+    let (c, inv, p) = ini_case("ini-vars", "[web:vars]\njust words\n");
+    c.expect_error_in(&inv, &p, &inv, 4, 1, "Expected key=value, got: just words");
+    let (c, inv, p) = ini_case("ini-undeclared", "[db:vars]\nx=1\n");
+    c.expect_error_in(&inv, &p, &inv, 3, 1, "not valid for undefined group 'db'");
+}
+
+#[test]
+fn malformed_group_vars_file() {
+    let (c, inv, p) = ini_case("ini-gv", "");
+    std::fs::create_dir_all(c.dir.join("group_vars")).unwrap();
+    let gv = c.file("group_vars/web.yml", "port: 1\n- oops\n");
+    c.expect_error_in(&inv, &p, &gv, 2, 3, "malformed YAML");
+    let (c, inv, p) = ini_case("ini-gv-list", "");
+    std::fs::create_dir_all(c.dir.join("host_vars")).unwrap();
+    let hv = c.file("host_vars/target", "- a\n- b\n");
+    c.expect_error_in(&inv, &p, &hv, 1, 1, "must be a mapping");
 }

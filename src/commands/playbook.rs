@@ -15,7 +15,7 @@ use crate::events::Event;
 use crate::executor::vars::{HostStore, World};
 use crate::executor::{PlayEnd, RunOptions, Runner};
 use crate::exit::ExitCode;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, VarsDir, load_vars_dir};
 use crate::playbook::model::Playbook;
 use crate::playbook::{LoadOptions, load_playbook};
 use crate::reporter::{Reporter, ReporterOptions};
@@ -54,8 +54,10 @@ impl From<Diagnostic> for InputErrors {
 pub struct Plan {
     pub playbooks: Vec<Playbook>,
     pub inventory: Inventory,
-    /// Hosts of each play, per playbook, in inventory order.
+    /// Hosts of each play, per playbook, in Ansible's pattern order.
     pub play_hosts: Vec<Vec<Vec<String>>>,
+    /// `group_vars`/`host_vars` beside each playbook (Ansible's playbook-adjacent vars).
+    pub playbook_vars: Vec<VarsDir>,
     pub extra_vars: Map<String, Value>,
     pub warnings: Vec<String>,
 }
@@ -86,6 +88,11 @@ pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors>
     }
     if !errors.is_empty() {
         return Err(InputErrors(errors));
+    }
+    let mut playbook_vars = Vec::new();
+    for pb in &playbooks {
+        let dir = pb.path.parent().filter(|d| !d.as_os_str().is_empty());
+        playbook_vars.push(load_vars_dir(dir.unwrap_or(Path::new(".")), &inventory)?);
     }
     let ctx = minijinja::Value::from_serialize(&extra_vars);
     let mut warnings: Vec<String> = inventory.warnings().to_vec();
@@ -129,6 +136,7 @@ pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors>
         playbooks,
         inventory,
         play_hosts,
+        playbook_vars,
         extra_vars,
         warnings,
     })
@@ -147,15 +155,24 @@ fn roles_path() -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-fn build_world(inv: &Inventory, extra: &Map<String, Value>) -> World {
+/// The variable world of one playbook: inventory vars with that playbook's adjacent
+/// `group_vars`/`host_vars`, and the facts and registered vars of earlier playbooks.
+fn build_world(
+    inv: &Inventory,
+    extra: &Map<String, Value>,
+    playbook_vars: Option<&VarsDir>,
+    previous: Option<&World>,
+) -> World {
     let mut hosts = HashMap::new();
     let mut order = Vec::new();
     let mut group_names = HashMap::new();
     for h in inv.hosts() {
-        hosts.insert(
-            h.name.clone(),
-            Arc::new(HostStore::new(inv.host_vars(&h.name))),
-        );
+        let mut store = HostStore::new(inv.host_vars_with(&h.name, playbook_vars));
+        if let Some(prev) = previous.and_then(|w| w.hosts.get(&h.name)) {
+            store.facts = std::sync::RwLock::new(prev.facts());
+            store.vars = std::sync::RwLock::new(prev.vars());
+        }
+        hosts.insert(h.name.clone(), Arc::new(store));
         group_names.insert(h.name.clone(), json!(inv.group_names_of(&h.name)));
         order.push(h.name.clone());
     }
@@ -208,10 +225,18 @@ pub async fn run(args: PlaybookArgs) -> ExitCode {
     };
     let mut targets = HashMap::new();
     let mut errors = Vec::new();
-    let used: std::collections::BTreeSet<&String> =
-        plan.play_hosts.iter().flatten().flatten().collect();
-    for h in used {
-        match target(h, &plan.inventory.host_vars(h), &defaults) {
+    // Each host's connection comes from the first playbook that uses it, with that playbook's
+    // adjacent vars (where `ansible_user` and friends often live).
+    let mut used: Vec<(&String, &VarsDir)> = Vec::new();
+    for (per, pv) in plan.play_hosts.iter().zip(&plan.playbook_vars) {
+        for h in per.iter().flatten() {
+            if !used.iter().any(|(u, _)| *u == h) {
+                used.push((h, pv));
+            }
+        }
+    }
+    for (h, pv) in used {
+        match target(h, &plan.inventory.host_vars_with(h, Some(pv)), &defaults) {
             Ok(t) => {
                 targets.insert(h.clone(), t);
             }
@@ -249,11 +274,23 @@ async fn execute(
         targets,
         local: local.clone(),
     });
-    let world = Arc::new(build_world(&plan.inventory, &plan.extra_vars));
+    let mut world: Option<Arc<World>> = None;
     let mut exit = ExitCode::Ok;
     let mut all_stats_order = Vec::new();
     let mut runner_stats = Vec::new();
-    'books: for (pb, hosts) in plan.playbooks.iter().zip(&plan.play_hosts) {
+    'books: for ((pb, hosts), pv) in plan
+        .playbooks
+        .iter()
+        .zip(&plan.play_hosts)
+        .zip(&plan.playbook_vars)
+    {
+        let w = Arc::new(build_world(
+            &plan.inventory,
+            &plan.extra_vars,
+            Some(pv),
+            world.as_deref(),
+        ));
+        world = Some(w.clone());
         let _ = tx.send(Event::PlaybookStart {
             file: pb.path.display().to_string(),
         });
@@ -274,7 +311,7 @@ async fn execute(
             opts,
             connector.clone(),
             local.clone(),
-            world.clone(),
+            w,
         );
         let interrupt = runner.interrupt_handle();
         let ctrlc = tokio::spawn(async move {

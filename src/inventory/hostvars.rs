@@ -7,19 +7,48 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde_json::{Map, Value};
 
-use super::{Group, Host, Inventory};
+use super::{Group, Host, Inventory, VarsDir};
 
 impl Inventory {
-    /// Inventory variables of a host with Ansible's precedence. Unknown hosts get an empty map;
-    /// the implicit localhost gets `all` vars under its own.
+    /// Inventory variables of a host with Ansible's precedence, without playbook-adjacent
+    /// vars (what `ansible-inventory` shows without `--playbook-dir`).
     pub fn host_vars(&self, host: &str) -> Map<String, Value> {
+        self.host_vars_with(host, None)
+    }
+
+    /// Inventory variables of a host, `playbook` being the `group_vars`/`host_vars` beside the
+    /// playbook. Ansible's default `VARIABLE_PRECEDENCE`, lowest first: `all` from inventory
+    /// files, the host's other groups from inventory files, `group_vars/all` beside the
+    /// inventory then beside the playbook, the other groups' `group_vars` beside the inventory
+    /// then the playbook, the host's inventory-file vars, then `host_vars` likewise. So a
+    /// `group_vars/all.yml` beats `[web:vars]`, as in Ansible. Unknown hosts get an empty map;
+    /// the implicit localhost gets only the `all` layers and its own.
+    pub fn host_vars_with(&self, host: &str, playbook: Option<&VarsDir>) -> Map<String, Value> {
         let mut out = Map::new();
         let Some(h) = self.host(host) else {
             return out;
         };
+        let groups = if h.implicit {
+            Vec::new()
+        } else {
+            self.sorted_groups_of(h)
+        };
+        let dirs: Vec<&VarsDir> = self.vars_dirs.iter().chain(playbook).collect();
         merge(&mut out, &self.groups["all"].vars);
-        for g in self.sorted_groups_of(h) {
+        for g in &groups {
             merge(&mut out, &g.vars);
+        }
+        for d in &dirs {
+            if let Some(v) = d.group("all") {
+                merge(&mut out, v);
+            }
+        }
+        // Per directory, then per group: a later source's parent group beats an earlier
+        // source's child group, exactly as Ansible iterates its sources.
+        for d in &dirs {
+            for v in groups.iter().filter_map(|g| d.group(&g.name)) {
+                merge(&mut out, v);
+            }
         }
         // Ansible sets these on the host when it is first created, so the host's own
         // variables (and nothing else) can override them.
@@ -37,6 +66,28 @@ impl Inventory {
             out.insert("inventory_dir".into(), dir.map_or(Value::Null, Value::from));
         }
         merge(&mut out, &h.vars);
+        for v in dirs.iter().filter_map(|d| d.host(&h.name)) {
+            merge(&mut out, v);
+        }
+        out
+    }
+
+    /// A group's own variables: inventory-file vars, then its `group_vars` files beside each
+    /// source and the playbook (what `ansible-inventory --graph --vars` shows for a group).
+    pub fn group_vars_with(&self, group: &str, playbook: Option<&VarsDir>) -> Map<String, Value> {
+        let mut out = Map::new();
+        let Some(g) = self.groups.get(group) else {
+            return out;
+        };
+        merge(&mut out, &g.vars);
+        for v in self
+            .vars_dirs
+            .iter()
+            .chain(playbook)
+            .filter_map(|d| d.group(group))
+        {
+            merge(&mut out, v);
+        }
         out
     }
 

@@ -1,5 +1,6 @@
 //! Inventory sources (`-i`): decides what kind each one is and feeds it into one [`Inventory`].
-//! Several sources merge in order, later definitions winning, as in Ansible.
+//! Several sources merge in order, later definitions winning, as in Ansible. After parsing, the
+//! `group_vars/`/`host_vars/` beside each source are read (see [`super::vars_files`]).
 
 use std::path::{Path, PathBuf};
 
@@ -7,16 +8,75 @@ use crate::diagnostic::{Diagnostic, Span};
 
 use super::Inventory;
 use super::address::parse_address;
+use super::vars_files::load_vars_dir;
 
-/// Loads and merges inventory sources. A source is a YAML file, or a comma-separated host list
-/// (`-i 'web1,web2,'`) when no such path exists.
+/// Loads and merges inventory sources. A source is a YAML or INI file, a directory of them,
+/// or a comma-separated host list (`-i 'web1,web2,'`) when no such path exists.
 pub fn load(sources: &[PathBuf]) -> Result<Inventory, Diagnostic> {
     let mut inv = Inventory::new();
     for source in sources {
         load_source(&mut inv, source)?;
     }
     inv.reconcile();
+    // Ansible looks for group_vars/host_vars in each `-i` source's directory (the source
+    // itself for a directory), once per source, in `-i` order.
+    let mut dirs = Vec::new();
+    for source in sources.iter().filter(|s| s.exists()) {
+        let dir = if source.is_dir() {
+            source.as_path()
+        } else {
+            source.parent().unwrap_or(Path::new(""))
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        for sub in ["group_vars", "host_vars"] {
+            let p = dir.join(sub);
+            if p.exists() && !p.is_dir() {
+                inv.warn(format!(
+                    "Found {sub} that is not a directory, skipping: {}",
+                    p.display()
+                ));
+            }
+        }
+        dirs.push(load_vars_dir(dir, &inv)?);
+    }
+    inv.vars_dirs = dirs;
     Ok(inv)
+}
+
+/// Ansible's `IGNORED` for directory sources: hidden entries, vars directories and these
+/// extensions (`REJECT_EXTS` plus `.orig`, `.cfg`, `.retry`).
+fn ignored_in_dir(name: &str) -> bool {
+    const EXTS: [&str; 12] = [
+        ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg",
+        ".retry",
+    ];
+    name.starts_with('.')
+        || matches!(name, "host_vars" | "group_vars" | "vars_plugins")
+        || EXTS.iter().any(|e| name.ends_with(e))
+}
+
+/// Every entry of a directory source, sorted by name, recursing into subdirectories.
+fn load_directory(inv: &mut Inventory, dir: &Path) -> Result<(), Diagnostic> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Diagnostic::new(
+            Span::file_only(dir),
+            format!("cannot read inventory directory: {e}"),
+        )
+    })?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !ignored_in_dir(n))
+        .collect();
+    names.sort();
+    for n in names {
+        load_source(inv, &dir.join(n))?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -61,12 +121,8 @@ fn load_source(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
             Ok(())
         }
         SourceKind::Yaml => load_yaml(inv, path),
-        SourceKind::Directory => Err(Diagnostic::new(
-            Span::file_only(path),
-            format!("inventory directories are not supported yet: {shown}"),
-        )
-        .help("point -i at a YAML inventory file (INI inventories are not supported yet)")),
-        SourceKind::Ini => Err(unsupported_ini(path, None)),
+        SourceKind::Directory => load_directory(inv, path),
+        SourceKind::Ini => load_ini(inv, path, None),
         SourceKind::Script => Err(Diagnostic::new(
             Span::file_only(path),
             format!("dynamic inventory scripts are not supported: {shown}"),
@@ -77,7 +133,7 @@ fn load_source(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
             format!("inventory source not found: {shown}"),
         )
         .help(
-            "give a YAML inventory file, or a comma-separated host list such as `-i 'web1,web2,'`",
+            "give a YAML or INI inventory file or directory, or a comma-separated host list such as `-i 'web1,web2,'`",
         )),
         // No extension: Ansible tries the YAML parser first and falls back to INI.
         SourceKind::Unknown => {
@@ -86,8 +142,8 @@ fn load_source(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
                 Ok(doc) if super::yaml::looks_like_inventory(&doc) => {
                     super::yaml::populate(inv, &doc, path)
                 }
-                Ok(_) => Err(unsupported_ini(path, None)),
-                Err(e) => Err(unsupported_ini(path, Some(e))),
+                Ok(_) => load_ini(inv, path, None),
+                Err(e) => load_ini(inv, path, Some(e)),
             }
         }
     }
@@ -111,17 +167,25 @@ fn load_yaml(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
     super::yaml::populate(inv, &doc, path)
 }
 
-fn unsupported_ini(path: &Path, yaml_error: Option<Diagnostic>) -> Diagnostic {
-    let d = Diagnostic::new(
-        Span::file_only(path),
-        format!("INI inventories are not supported yet: {}", path.display()),
-    );
-    match yaml_error {
-        Some(e) => d.help(format!(
-            "rewrite it in Ansible's YAML inventory format; it is not valid YAML either ({e})"
+/// An INI inventory. `yaml_error` is why a file without extension was not taken as YAML: it
+/// is shown as a hint when the INI parse fails too, since the author may have meant YAML.
+fn load_ini(
+    inv: &mut Inventory,
+    path: &Path,
+    yaml_error: Option<Diagnostic>,
+) -> Result<(), Diagnostic> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostic::new(
+            Span::file_only(path),
+            format!("cannot read inventory {}: {e}", path.display()),
+        )
+    })?;
+    super::ini::populate(inv, &text, path).map_err(|d| match (yaml_error, &d.help) {
+        (Some(y), None) => d.help(format!(
+            "read as an INI inventory because it is not valid YAML ({y})"
         )),
-        None => d.help("rewrite it in Ansible's YAML inventory format (`all: {hosts: ...}`)"),
-    }
+        _ => d,
+    })
 }
 
 /// Ansible's `host_list` source: every entry goes to `ungrouped`, `host:port` sets the port.

@@ -1,6 +1,6 @@
 //! The inventory: hosts, groups and their variables, whatever source they came from.
 //!
-//! Every source format (YAML today; INI, `group_vars`/`host_vars` and cloud sources later) feeds
+//! Every source format (YAML, INI, directories of them; cloud sources later) feeds
 //! the same small set of building operations on [`Inventory`], mirroring Ansible's
 //! `InventoryData`, and [`load`] is the single entry point that picks the format. Everything
 //! downstream (host patterns, variable layering, magic variables) only sees the built model.
@@ -16,13 +16,17 @@ use crate::diagnostic::Span;
 mod address;
 pub mod connection;
 mod hostvars;
+mod ini;
 mod load;
 pub mod pattern;
+mod pyliteral;
+mod vars_files;
 mod yaml;
 
 pub use connection::{ConnectionKind, ConnectionVars, connection_vars};
 pub use load::load;
 pub use pattern::{PatternError, Selection, limit_from_arg, split_host_pattern};
+pub use vars_files::{VarsDir, load_vars_dir};
 
 /// Names Ansible resolves to an implicit `localhost` when the inventory does not define them.
 pub const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -103,6 +107,8 @@ pub struct Inventory {
     /// first name used sticks, later aliases resolve to the same host.
     implicit_localhost: OnceLock<Host>,
     warnings: Vec<String>,
+    /// `group_vars`/`host_vars` beside each inventory source, in `-i` order.
+    vars_dirs: Vec<VarsDir>,
 }
 
 impl Default for Inventory {
@@ -119,6 +125,7 @@ impl Inventory {
             groups: IndexMap::new(),
             implicit_localhost: OnceLock::new(),
             warnings: Vec::new(),
+            vars_dirs: Vec::new(),
         };
         inv.add_group("all", Span::unknown());
         inv.add_group("ungrouped", Span::unknown());
@@ -386,3 +393,5 @@ impl Inventory {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ini;

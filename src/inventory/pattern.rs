@@ -6,8 +6,9 @@
 //! children included) and, when it names no group or is a glob/regex, host names. Terms may
 //! carry an index or range subscript (`web[0]`, `web[-1]`, `web[1:3]`, `web[2:]`).
 //!
-//! Which hosts a pattern selects is Ansible's; the order they come back in is inventory
-//! (definition) order, without duplicates.
+//! Hosts come back in Ansible's order, which is the order the pattern found them (for a group:
+//! its own hosts, then its descendants'), without duplicates: `hosts: dbs:web` runs the
+//! `dbs` hosts first, as `ansible-playbook` does with the default `order: inventory`.
 
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -144,8 +145,8 @@ enum Subscript {
     Range(usize, Option<usize>, bool),
 }
 
-/// Host references during evaluation: inventory index, or `implicit` for the implicit
-/// localhost, which sorts after every inventory host.
+/// Host references during evaluation: inventory index, or one past the last for the implicit
+/// localhost.
 type HostIx = usize;
 
 struct Eval<'a> {
@@ -154,7 +155,7 @@ struct Eval<'a> {
 }
 
 impl Inventory {
-    /// Hosts selected by a pattern, in inventory order.
+    /// Hosts selected by a pattern, in the order Ansible's `get_hosts` returns them.
     pub fn select(&self, pattern: &str) -> Result<Selection, PatternError> {
         self.select_terms(split_host_pattern(pattern), None)
     }
@@ -192,7 +193,6 @@ impl Inventory {
             let subset = ev.evaluate(limit)?;
             hosts.retain(|h| subset.contains(h));
         }
-        hosts.sort_unstable();
         let names = hosts.into_iter().map(|i| ev.name(i)).collect();
         Ok(Selection {
             hosts: names,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::jump::parse_jump;
 use super::{HostKeyPolicy, SshParams, expand_tilde};
 
 /// Options that only tune the OpenSSH binary (multiplexing, logging, prompts, other
@@ -56,7 +57,7 @@ pub(super) fn apply(p: &mut SshParams, args: &str) -> Result<(), String> {
             "p" => set_port(p, &value("p")?)?,
             "l" => p.user = value("l")?,
             "i" => p.key_file = Some(expand_tilde(&value("i")?)),
-            "J" => return Err("ssh option -J (ProxyJump) is not supported yet".into()),
+            "J" => p.jump = parse_jump(&value("J")?)?,
             // Quiet, no tty (never requested anyway), compression, verbosity: no effect here.
             "q" | "T" | "C" | "v" if attached.chars().all(|c| c == 'v') => {}
             _ => return Err(format!("unsupported ssh option -{flag}")),
@@ -112,8 +113,11 @@ fn apply_option(p: &mut SshParams, opt: &str) -> Result<(), String> {
         }
         "forwardagent" | "forwardx11" | "requesttty" if is_off(val) => {}
         "pubkeyauthentication" if !is_off(val) => {}
-        "proxyjump" | "proxycommand" => {
-            return Err(format!("ssh option {key} is not supported yet"));
+        "proxyjump" => p.jump = parse_jump(val)?,
+        "proxycommand" => {
+            return Err(format!(
+                "ssh option {key} is not supported; use ProxyJump for a bastion host"
+            ));
         }
         k if HARMLESS.contains(&k) || k.starts_with("serveralive") => {}
         _ => return Err(format!("unsupported ssh option -o {key}={val}")),
@@ -242,8 +246,12 @@ mod tests {
             .unwrap();
         let err = p.apply_ssh_args("-o Ciphers=aes128-ctr").unwrap_err();
         assert!(err.contains("Ciphers"), "{err}");
-        let err = p.apply_ssh_args("-o ProxyJump=bastion").unwrap_err();
-        assert!(err.contains("not supported yet"), "{err}");
+        let err = p.apply_ssh_args("-o ProxyCommand='nc %h %p'").unwrap_err();
+        assert!(err.contains("ProxyJump"), "{err}");
+        p.apply_ssh_args("-o ProxyJump=ops@bastion:2222").unwrap();
+        assert_eq!((p.jump[0].host.as_str(), p.jump[0].port), ("bastion", 2222));
+        p.apply_ssh_args("-J a,b").unwrap();
+        assert_eq!(p.jump.len(), 2);
         let err = p.apply_ssh_args("-o ForwardAgent=yes").unwrap_err();
         assert!(err.contains("ForwardAgent"), "{err}");
     }

@@ -88,10 +88,42 @@ pub struct SshConnection {
     channels: Semaphore,
     sftp: SftpSlot,
     describe: String,
+    /// The ProxyJump hops this connection is tunnelled through, kept open as long as it is.
+    _jumps: Vec<Handle<Client>>,
 }
 
-/// Connects and authenticates, retrying transient refusals within `p.connect_timeout`.
+/// Connects and authenticates (through the ProxyJump hops, if any, each one tunnelled through
+/// the previous), retrying transient refusals within `p.connect_timeout`.
 pub async fn connect(p: &SshParams) -> Result<SshConnection, TransportError> {
+    let mut jumps: Vec<Handle<Client>> = Vec::new();
+    for hop in &p.jump {
+        let jp = p.for_jump(hop);
+        let h = session(&jp, jumps.last()).await.map_err(|e| {
+            let via = |m: String| format!("{}: via ProxyJump {}: {m}", p.describe(), jp.describe());
+            match e {
+                TransportError::Unreachable(m) => TransportError::Unreachable(via(m)),
+                TransportError::Refused(m) => TransportError::Refused(via(m)),
+                TransportError::Failed(m) => TransportError::Failed(via(m)),
+            }
+        })?;
+        jumps.push(h);
+    }
+    let handle = session(p, jumps.last()).await?;
+    Ok(SshConnection {
+        handle: Arc::new(handle),
+        channels: Semaphore::new(EXEC_CHANNELS),
+        sftp: SftpSlot::default(),
+        describe: p.describe(),
+        _jumps: jumps,
+    })
+}
+
+/// One authenticated SSH session to `p`, over TCP or, with `via`, over a `direct-tcpip`
+/// channel of that session.
+async fn session(
+    p: &SshParams,
+    via: Option<&Handle<Client>>,
+) -> Result<Handle<Client>, TransportError> {
     let describe = p.describe();
     let known = match p.host_key_policy {
         HostKeyPolicy::Insecure => None,
@@ -122,7 +154,8 @@ pub async fn connect(p: &SshParams) -> Result<SshConnection, TransportError> {
             policy: p.host_key_policy,
             known: known.clone(),
         };
-        let err = match tokio::time::timeout_at(deadline, open(config.clone(), p, client)).await {
+        let attempt_open = open(config.clone(), p, client, via);
+        let err = match tokio::time::timeout_at(deadline, attempt_open).await {
             Ok(Ok(handle)) => break handle,
             Ok(Err(e)) => e,
             Err(_) => {
@@ -152,12 +185,7 @@ pub async fn connect(p: &SshParams) -> Result<SshConnection, TransportError> {
             )));
         }
     }
-    Ok(SshConnection {
-        handle: Arc::new(handle),
-        channels: Semaphore::new(EXEC_CHANNELS),
-        sftp: SftpSlot::default(),
-        describe,
-    })
+    Ok(handle)
 }
 
 fn client_config(p: &SshParams, known: Option<&KnownHosts>) -> Config {
@@ -183,12 +211,22 @@ fn client_config(p: &SshParams, known: Option<&KnownHosts>) -> Config {
     }
 }
 
-/// One TCP connect plus SSH handshake (no authentication).
+/// One TCP connect (or tunnel through `via`) plus SSH handshake (no authentication).
 async fn open(
     config: Arc<Config>,
     p: &SshParams,
     client: Client,
+    via: Option<&Handle<Client>>,
 ) -> Result<Handle<Client>, AttemptError> {
+    if let Some(jump) = via {
+        let tunnel = jump
+            .channel_open_direct_tcpip(p.host.clone(), u32::from(p.port), "127.0.0.1", 0)
+            .await
+            .map_err(AttemptError::Tunnel)?;
+        return russh::client::connect_stream(config, tunnel.into_stream(), client)
+            .await
+            .map_err(AttemptError::Session);
+    }
     let stream = TcpStream::connect((p.host.as_str(), p.port))
         .await
         .map_err(AttemptError::Tcp)?;
@@ -208,6 +246,9 @@ fn backoff(attempt: u32) -> Duration {
 #[derive(Debug)]
 enum AttemptError {
     Tcp(std::io::Error),
+    /// The jump host would not open a tunnel to the next hop (refused, unresolvable, or
+    /// forwarding disabled): as final as a refused TCP connect.
+    Tunnel(russh::Error),
     Session(SessionError),
 }
 
@@ -228,7 +269,7 @@ impl AttemptError {
             AttemptError::Session(SessionError::Ssh(
                 russh::Error::Disconnect | russh::Error::HUP,
             )) => true,
-            AttemptError::Session(_) => false,
+            AttemptError::Session(_) | AttemptError::Tunnel(_) => false,
         }
     }
 
@@ -241,6 +282,9 @@ impl AttemptError {
         match self {
             AttemptError::Session(SessionError::HostKey(msg)) => TransportError::Refused(msg),
             AttemptError::Tcp(e) => TransportError::Unreachable(format!("{describe}: {e}{tries}")),
+            AttemptError::Tunnel(e) => TransportError::Unreachable(format!(
+                "{describe}: the jump host cannot open a tunnel here: {e}"
+            )),
             AttemptError::Session(SessionError::Ssh(e)) => {
                 TransportError::Unreachable(format!("{describe}: SSH handshake failed: {e}{tries}"))
             }

@@ -8,6 +8,7 @@
 mod args;
 mod auth;
 mod connection;
+mod jump;
 mod known_hosts;
 mod sftp;
 
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use connection::{SshConnection, connect};
+pub use jump::JumpHost;
 
 /// What to do with the server's host key.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct SshParams {
     pub keepalive_interval: Duration,
     /// Unanswered keepalives before the connection is declared dead (`ServerAliveCountMax`).
     pub keepalive_max: usize,
+    /// Hosts to tunnel through, first to last (`ProxyJump` / `-J`).
+    pub jump: Vec<JumpHost>,
 }
 
 impl SshParams {
@@ -70,6 +74,7 @@ impl SshParams {
             identity_agent: None,
             keepalive_interval: Duration::from_secs(15),
             keepalive_max: 4,
+            jump: Vec::new(),
         }
     }
 
