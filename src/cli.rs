@@ -84,6 +84,9 @@ pub struct PlaybookArgs {
     /// SSH connect timeout in seconds.
     #[arg(long = "timeout", default_value_t = 10)]
     pub timeout: u64,
+    /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
 }
 
 #[derive(Args, Debug)]

@@ -8,12 +8,20 @@ use crate::diagnostic::{Diagnostic, Span};
 use super::Inventory;
 use super::address::parse_address;
 
-/// Loads and merges inventory sources. A source is a YAML file, or a comma-separated host list
+/// How sources are loaded; grows with the command-line flags that affect inventory sources.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Ignore cached results of dynamic sources (and refresh the cache): `--flush-cache`.
+    pub flush_cache: bool,
+}
+
+/// Loads and merges inventory sources. A source is a YAML file (a static inventory, or the
+/// configuration of a dynamic source such as `*.aws_ec2.yml`), or a comma-separated host list
 /// (`-i 'web1,web2,'`) when no such path exists.
-pub fn load(sources: &[PathBuf]) -> Result<Inventory, Diagnostic> {
+pub fn load(sources: &[PathBuf], opts: &LoadOptions) -> Result<Inventory, Diagnostic> {
     let mut inv = Inventory::new();
     for source in sources {
-        load_source(&mut inv, source)?;
+        load_source(&mut inv, source, opts)?;
     }
     inv.reconcile();
     Ok(inv)
@@ -53,14 +61,14 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
-fn load_source(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
+fn load_source(inv: &mut Inventory, path: &Path, opts: &LoadOptions) -> Result<(), Diagnostic> {
     let shown = path.display();
     match kind_of(path) {
         SourceKind::HostList => {
             parse_host_list(inv, &path.to_string_lossy());
             Ok(())
         }
-        SourceKind::Yaml => load_yaml(inv, path),
+        SourceKind::Yaml => load_yaml(inv, path, opts),
         SourceKind::Directory => Err(Diagnostic::new(
             Span::file_only(path),
             format!("inventory directories are not supported yet: {shown}"),
@@ -93,7 +101,7 @@ fn load_source(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
     }
 }
 
-fn load_yaml(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
+fn load_yaml(inv: &mut Inventory, path: &Path, opts: &LoadOptions) -> Result<(), Diagnostic> {
     let doc = crate::yaml::load_file(path)?;
     if doc.is_null() {
         inv.warn(format!("inventory {} is empty", path.display()));
@@ -104,6 +112,9 @@ fn load_yaml(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
         .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("plugin")))
     {
         let plugin = v.scalar_string().unwrap_or_default();
+        if super::ec2::is_ec2_plugin(&plugin) {
+            return super::ec2::load(inv, &doc, path, opts);
+        }
         return Err(k
             .error(format!("inventory plugin `{plugin}` is not supported yet"))
             .label("plugin configuration, not a YAML inventory"));

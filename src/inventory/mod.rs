@@ -15,13 +15,15 @@ use crate::diagnostic::Span;
 
 mod address;
 pub mod connection;
+pub mod constructed;
+pub mod ec2;
 mod hostvars;
 mod load;
 pub mod pattern;
 mod yaml;
 
 pub use connection::{ConnectionKind, ConnectionVars, connection_vars};
-pub use load::load;
+pub use load::{LoadOptions, load};
 pub use pattern::{PatternError, Selection, limit_from_arg, split_host_pattern};
 
 /// Names Ansible resolves to an implicit `localhost` when the inventory does not define them.

@@ -1,0 +1,348 @@
+//! The native EC2 inventory source: a `*.aws_ec2.yml` file with `plugin: aws_ec2` (or
+//! `amazon.aws.aws_ec2`, `strata.aws_ec2`) builds hosts from `DescribeInstances`, with the
+//! host variables, host names and constructed groups amazon.aws.aws_ec2 would give, without
+//! Python or boto3.
+//!
+//! Order of work: parse and validate the configuration and resolve regions, endpoints and
+//! static credentials (all errors located, nothing sent yet); then the cache or the API; then
+//! the inventory. Any failure aborts the whole run before a host is contacted; Ansible would
+//! only warn and carry on with no hosts.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::template::Templar;
+use crate::yaml::Node;
+
+use super::{Inventory, LoadOptions};
+
+pub mod cache;
+pub mod client;
+pub mod config;
+pub mod credentials;
+pub mod hostnames;
+pub mod imds;
+pub mod instances;
+pub mod sigv4;
+
+use client::{Client, Ec2Error, Retry};
+use config::Ec2Config;
+use credentials::{Env, Source};
+
+/// The group every EC2 host is put in (aws_ec2 does the same).
+pub const GROUP: &str = "aws_ec2";
+
+/// Whether a YAML document configures this source (its `plugin:` names it).
+pub fn is_ec2_plugin(name: &str) -> bool {
+    config::PLUGIN_NAMES.contains(&name)
+}
+
+/// One region to query.
+struct Target {
+    region: String,
+    endpoint: String,
+    aws_endpoint: bool,
+}
+
+fn region_shape_ok(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// Regions from the config, else `region`, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else the
+/// active profile's `region`. aws_ec2 would fall back to "every region"; strata asks instead,
+/// since a surprise fan-out over all regions is slow and rarely meant.
+fn regions(cfg: &Ec2Config, env: &Env) -> Result<Vec<String>, Diagnostic> {
+    let mut out = cfg.regions.clone();
+    if out.is_empty() {
+        if let Some(r) = &cfg.region {
+            out.push(r.value.clone());
+        } else if let Some(r) = env.get("AWS_REGION").or(env.get("AWS_DEFAULT_REGION")) {
+            out.push(r.to_string());
+        } else if let Some(r) =
+            credentials::active_profile(cfg, env).and_then(|p| p.settings.get("region").cloned())
+        {
+            out.push(r);
+        }
+    }
+    if out.is_empty() {
+        return Err(Diagnostic::new(
+            cfg.span.clone(),
+            format!("no AWS region for the EC2 inventory {}", cfg.path.display()),
+        )
+        .label("aws_ec2 configuration")
+        .help("add `regions: [eu-west-1]` to the file, or set AWS_REGION"));
+    }
+    for r in &out {
+        if !region_shape_ok(r) {
+            return Err(Diagnostic::new(
+                cfg.span.clone(),
+                format!(
+                    "unknown region `{r}` in the EC2 inventory {}: region names look like `eu-west-1`",
+                    cfg.path.display()
+                ),
+            )
+            .label("aws_ec2 configuration"));
+        }
+    }
+    Ok(out)
+}
+
+fn targets(cfg: &Ec2Config, env: &Env, regions: &[String]) -> Vec<Target> {
+    let custom = cfg
+        .endpoint_url
+        .as_ref()
+        .map(|e| e.value.clone())
+        .or(env.get("AWS_ENDPOINT_URL_EC2").map(str::to_string))
+        .or(env.get("AWS_ENDPOINT_URL").map(str::to_string));
+    regions
+        .iter()
+        .map(|r| Target {
+            region: r.clone(),
+            endpoint: custom.clone().unwrap_or_else(|| client::aws_endpoint(r)),
+            aws_endpoint: custom.is_none(),
+        })
+        .collect()
+}
+
+fn fail(cfg: &Ec2Config, msg: String, help: &str) -> Diagnostic {
+    Diagnostic::new(
+        cfg.span.clone(),
+        format!("EC2 inventory {}: {msg}", cfg.path.display()),
+    )
+    .label("while querying this aws_ec2 source")
+    .help(help.to_string())
+}
+
+fn ec2_failure(cfg: &Ec2Config, e: Ec2Error, source: &Source) -> Diagnostic {
+    let help = match &e {
+        Ec2Error::Auth { .. } => {
+            format!("the credentials came from {source}; check the key, secret and session token")
+        }
+        Ec2Error::Forbidden { .. } => {
+            format!("grant ec2:DescribeInstances to the identity from {source}")
+        }
+        Ec2Error::Unreachable { .. } => {
+            "check the network, a proxy, or `endpoint_url`/AWS_ENDPOINT_URL".into()
+        }
+        Ec2Error::UnknownRegion { .. } => "fix `regions` (or AWS_REGION)".into(),
+        Ec2Error::Throttled { .. } => {
+            "the account's API rate limit is exhausted; retry later or enable `cache: true`".into()
+        }
+        _ => "see the message above".into(),
+    };
+    fail(cfg, e.to_string(), &help)
+}
+
+/// Runs the async query on its own small runtime on a separate thread, so inventory loading
+/// stays a plain function whether or not the caller is inside tokio.
+fn block_on<F: std::future::Future + Send>(f: F) -> F::Output
+where
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cannot start a tokio runtime for the EC2 inventory")
+                .block_on(f)
+        })
+        .join()
+        .expect("EC2 inventory thread panicked")
+    })
+}
+
+/// Queries every region: instances matched by an `exclude_filters` set are dropped, the rest
+/// of every include set is merged without duplicates and sorted by instance id (aws_ec2's
+/// `_query`).
+async fn query(
+    cfg: &Ec2Config,
+    env: &Env,
+    targets: &[Target],
+    creds: Option<(sigv4::Credentials, Source)>,
+) -> Result<Vec<Map<String, Value>>, Diagnostic> {
+    let (creds, source) = match creds {
+        Some(c) => c,
+        None => match imds::role_credentials(env).await {
+            Ok((c, role)) => (c, Source::InstanceRole { role }),
+            Err(e) => {
+                return Err(fail(
+                    cfg,
+                    format!("no AWS credentials found ({e})"),
+                    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE (~/.aws/credentials), `profile:` in the file, or run on an instance with a role",
+                ));
+            }
+        },
+    };
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| fail(cfg, format!("cannot set up HTTP: {e}"), "this is a bug"))?;
+    let mut instances: Vec<Map<String, Value>> = Vec::new();
+    for t in targets {
+        let c = Client {
+            http: http.clone(),
+            endpoint: t.endpoint.clone(),
+            aws_endpoint: t.aws_endpoint,
+            region: t.region.clone(),
+            credentials: creds.clone(),
+            retry: retry_policy(env),
+        };
+        let mut ignore = std::collections::HashSet::new();
+        for set in &cfg.exclude_filters {
+            let found = c
+                .describe_instances(&config::with_state_default(set.clone()))
+                .await
+                .map_err(|e| ec2_failure(cfg, e, &source))?;
+            ignore.extend(found.iter().map(instance_id));
+        }
+        for set in &cfg.include_filters {
+            let found = c
+                .describe_instances(&config::with_state_default(set.clone()))
+                .await
+                .map_err(|e| ec2_failure(cfg, e, &source))?;
+            for i in found {
+                if ignore.insert(instance_id(&i)) {
+                    instances.push(i);
+                }
+            }
+        }
+    }
+    instances.sort_by_key(instance_id);
+    Ok(instances)
+}
+
+/// Throttling retries; `STRATA_EC2_MAX_ATTEMPTS` tunes the count (at least 1).
+fn retry_policy(env: &Env) -> Retry {
+    let mut r = Retry::default();
+    if let Some(n) = env
+        .get("STRATA_EC2_MAX_ATTEMPTS")
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        r.attempts = n.max(1);
+    }
+    r
+}
+
+fn instance_id(i: &Map<String, Value>) -> String {
+    i.get("instance_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Loads one aws_ec2 configuration into the inventory.
+pub fn load(
+    inv: &mut Inventory,
+    doc: &Node,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<(), Diagnostic> {
+    let templar = Templar::new();
+    let cfg = config::parse(doc, path, &templar)?;
+    let env = Env::from_process();
+    let regions = regions(&cfg, &env)?;
+    let targets = targets(&cfg, &env, &regions);
+    let creds = credentials::static_chain(&cfg, &env).map_err(|m| {
+        let span = cfg
+            .profile
+            .as_ref()
+            .map(|p| p.span.clone())
+            .unwrap_or_else(|| cfg.span.clone());
+        Diagnostic::new(span, format!("EC2 inventory {}: {m}", path.display())).label("credentials")
+    })?;
+    let identity = match &creds {
+        Some((c, _)) => format!("key:{}", c.access_key_id),
+        None => format!("instance-role:{}", imds::endpoint(&env)),
+    };
+    let endpoints: Vec<String> = targets
+        .iter()
+        .map(|t| format!("{}={}", t.region, t.endpoint))
+        .collect();
+    let cache_file = cache::path(
+        &cache::dir(&env),
+        &cache::key(&[&cfg.text, &endpoints.join(","), &identity]),
+    );
+    let cached = if cfg.cache && !opts.flush_cache {
+        cache::get(&cache_file, Duration::from_secs(cfg.cache_timeout))
+    } else {
+        None
+    };
+    let instances = match cached {
+        Some(i) => i,
+        None => {
+            let fresh = block_on(query(&cfg, &env, &targets, creds))?;
+            if cfg.cache
+                && let Err(e) = cache::put(&cache_file, &fresh)
+            {
+                inv.warn(format!(
+                    "cannot write the EC2 inventory cache {}: {e}",
+                    cache_file.display()
+                ));
+            }
+            fresh
+        }
+    };
+    populate(inv, &cfg, &instances, &templar)
+}
+
+fn populate(
+    inv: &mut Inventory,
+    cfg: &Ec2Config,
+    instances: &[Map<String, Value>],
+    templar: &Templar,
+) -> Result<(), Diagnostic> {
+    let source = std::path::absolute(&cfg.path).unwrap_or_else(|_| cfg.path.clone());
+    let span: Span = cfg.span.clone();
+    inv.add_group(GROUP, span.clone());
+    for vars in instances {
+        let Some(name) = hostnames::hostname(&cfg.hostnames, vars) else {
+            continue;
+        };
+        inv.add_host(&name, Some(GROUP), span.clone(), Some(source.clone()));
+        for (k, v) in vars {
+            inv.set_host_var(&name, k, v.clone());
+        }
+        // strata connects over SSH: without `compose: {ansible_host: ...}` the private address
+        // is the one reachable from inside the VPC, where an orchestrator normally runs.
+        if let Some(ip) = vars.get("private_ip_address").and_then(Value::as_str)
+            && !ip.is_empty()
+        {
+            inv.set_host_var(&name, "ansible_host", Value::from(ip));
+        }
+        cfg.constructed.apply(inv, &name, vars, templar)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names_are_checked_for_shape() {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-4",
+        ] {
+            assert!(region_shape_ok(ok), "{ok}");
+        }
+        for bad in ["useast1", "us-east", "mars", "US-EAST-1", "us-east-x"] {
+            assert!(!region_shape_ok(bad), "{bad}");
+        }
+    }
+}
