@@ -52,6 +52,32 @@ const INTS: [&str; 13] = [
     "udpTimeout",
 ];
 
+/// Structure-typed members: an empty element is `{}` for these (boto3 builds a dict), `""`
+/// for everything else.
+const STRUCTS: [&str; 21] = [
+    "association",
+    "attachment",
+    "capacityReservationSpecification",
+    "capacityReservationTarget",
+    "connectionTrackingConfiguration",
+    "cpuOptions",
+    "ebs",
+    "enaSrdSpecification",
+    "enaSrdUdpSpecification",
+    "enclaveOptions",
+    "hibernationOptions",
+    "iamInstanceProfile",
+    "instanceState",
+    "maintenanceOptions",
+    "metadataOptions",
+    "monitoring",
+    "networkPerformanceOptions",
+    "operator",
+    "placement",
+    "privateDnsNameOptions",
+    "stateReason",
+];
+
 const TIMESTAMPS: [&str; 4] = [
     "attachTime",
     "elasticInferenceAcceleratorAssociationTime",
@@ -108,6 +134,10 @@ fn var_name(element: &str, parent: &str) -> String {
     if element == "reason" && parent == "instancesSet" {
         return "state_transition_reason".into();
     }
+    // A network interface's security groups are `Groups`, the instance's `SecurityGroups`.
+    if element == "groupSet" && parent == "networkInterfaceSet" {
+        return "groups".into();
+    }
     RENAMES
         .iter()
         .find(|(x, _)| *x == element)
@@ -161,6 +191,9 @@ fn convert(node: roxmltree::Node, parent: &str) -> Value {
         return Value::Array(elements(node).map(|item| convert(item, name)).collect());
     }
     if elements(node).next().is_none() {
+        if STRUCTS.contains(&name) {
+            return Value::Object(Map::new());
+        }
         return scalar(name, node.text().unwrap_or(""));
     }
     let mut m = Map::new();
@@ -171,7 +204,7 @@ fn convert(node: roxmltree::Node, parent: &str) -> Value {
             convert(child, name),
         );
     }
-    m.into_iter().collect::<Map<_, _>>().into()
+    Value::Object(m)
 }
 
 fn child_text(n: roxmltree::Node, name: &str) -> Option<String> {
@@ -308,7 +341,8 @@ mod tests {
             <item><key>Name</key><value>web-1</value></item>
             <item><key>strata:layer</key><value>web,app</value></item>
           </tagSet>
-          <networkInterfaceSet><item><networkInterfaceId>eni-1</networkInterfaceId><attachment><deviceIndex>0</deviceIndex></attachment><privateIpAddressesSet><item><privateIpAddress>10.0.0.5</privateIpAddress><primary>true</primary></item></privateIpAddressesSet></item></networkInterfaceSet>
+          <hibernationOptions/>
+          <networkInterfaceSet><item><networkInterfaceId>eni-1</networkInterfaceId><groupSet><item><groupId>sg-1</groupId></item></groupSet><attachment><deviceIndex>0</deviceIndex></attachment><privateIpAddressesSet><item><privateIpAddress>10.0.0.5</privateIpAddress><primary>true</primary></item></privateIpAddressesSet></item></networkInterfaceSet>
         </item>
       </instancesSet>
     </item>
@@ -332,6 +366,8 @@ mod tests {
         assert_eq!(v["placement"]["availability_zone"], json!("eu-west-1b"));
         assert_eq!(v["launch_time"], json!("2024-05-01T10:00:00+00:00"));
         assert_eq!(v["source_dest_check"], json!(true));
+        assert_eq!(v["hibernation_options"], json!({}));
+        assert_eq!(v["network_interfaces"][0]["groups"], json!([{"group_id": "sg-1"}]));
         assert_eq!(v["product_codes"], json!([]));
         assert_eq!(
             v["security_groups"],
