@@ -11,6 +11,7 @@ pub mod aptrepo;
 pub mod artifacts;
 pub mod compat;
 pub mod http;
+pub mod moto;
 pub mod playbook;
 
 use std::hash::{Hash, Hasher};

@@ -367,7 +367,10 @@ mod tests {
         assert_eq!(v["launch_time"], json!("2024-05-01T10:00:00+00:00"));
         assert_eq!(v["source_dest_check"], json!(true));
         assert_eq!(v["hibernation_options"], json!({}));
-        assert_eq!(v["network_interfaces"][0]["groups"], json!([{"group_id": "sg-1"}]));
+        assert_eq!(
+            v["network_interfaces"][0]["groups"],
+            json!([{"group_id": "sg-1"}])
+        );
         assert_eq!(v["product_codes"], json!([]));
         assert_eq!(
             v["security_groups"],
