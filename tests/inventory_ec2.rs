@@ -572,11 +572,9 @@ fn failures_are_located_classified_and_bounded() {
         &[],
     );
     assert_eq!(o.status.code(), Some(5));
-    assert!(
-        stderr(&o).contains("unknown region `mars`"),
-        "{}",
-        stderr(&o)
-    );
+    let err = stderr(&o);
+    assert!(err.contains("unknown region `mars`"), "{err}");
+    assert!(err.contains("mars.aws_ec2.yml:2:11"), "{err}");
     let o = run(
         "nowhere.aws_ec2.yml",
         format!(

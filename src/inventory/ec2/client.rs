@@ -13,6 +13,9 @@ use super::sigv4::{self, Credentials};
 
 pub const API_VERSION: &str = "2016-11-15";
 
+/// A region that exists in every AWS account, used to check that DNS works.
+const REFERENCE_REGION: &str = "us-east-1";
+
 /// Error codes meaning "these credentials are wrong" (as opposed to "not allowed").
 const AUTH_CODES: [&str; 7] = [
     "AuthFailure",
@@ -292,22 +295,32 @@ impl Client {
             req = req.header(k, v);
         }
         req = req.header("authorization", signed.authorization);
-        let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return Err(self.transport_error(&e).await),
+        };
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| self.transport_error(&e))?;
-        Ok((status, text))
+        match resp.text().await {
+            Ok(text) => Ok((status, text)),
+            Err(e) => Err(self.transport_error(&e).await),
+        }
     }
 
-    fn transport_error(&self, e: &reqwest::Error) -> Ec2Error {
+    /// A region endpoint that does not resolve means an unknown region, but only if DNS works
+    /// at all: the endpoint of a region that surely exists is looked up to tell the two apart.
+    async fn transport_error(&self, e: &reqwest::Error) -> Ec2Error {
         let reason = source_chain(e);
         let dns = reason.contains("dns error")
             || reason.contains("failed to lookup address")
             || reason.contains("Name or service not known");
-        if self.aws_endpoint && dns {
-            return Ec2Error::UnknownRegion {
-                region: self.region.clone(),
-                reason: format!("{} does not resolve ({reason})", self.endpoint),
-            };
+        if self.aws_endpoint && dns && self.region != REFERENCE_REGION {
+            let reference = format!("ec2.{REFERENCE_REGION}.amazonaws.com:443");
+            if tokio::net::lookup_host(reference).await.is_ok() {
+                return Ec2Error::UnknownRegion {
+                    region: self.region.clone(),
+                    reason: format!("{} does not resolve", self.endpoint),
+                };
+            }
         }
         Ec2Error::Unreachable {
             endpoint: self.endpoint.clone(),

@@ -47,6 +47,8 @@ pub struct Ec2Config {
     /// The file's text, part of the cache key.
     pub text: String,
     pub regions: Vec<String>,
+    /// Where each of `regions` was written.
+    pub region_spans: Vec<Span>,
     pub region: Option<Opt>,
     /// `filters` first (if any), then `include_filters`: each set is one query, results merge.
     pub include_filters: Vec<Vec<Filter>>,
@@ -253,6 +255,7 @@ pub fn parse(doc: &Node, path: &Path, templar: &Templar) -> Result<Ec2Config, Di
         path: path.to_path_buf(),
         text,
         regions: Vec::new(),
+        region_spans: Vec::new(),
         region: None,
         include_filters: Vec::new(),
         exclude_filters: Vec::new(),
@@ -272,7 +275,13 @@ pub fn parse(doc: &Node, path: &Path, templar: &Templar) -> Result<Ec2Config, Di
         let key = k.scalar_string().unwrap_or_default();
         match key.as_str() {
             "plugin" => {}
-            "regions" => c.regions = string_list(v, "regions")?,
+            "regions" => {
+                c.regions = string_list(v, "regions")?;
+                c.region_spans = match v.as_seq() {
+                    Some(items) => items.iter().map(|i| i.span.clone()).collect(),
+                    None => vec![v.span.clone(); c.regions.len()],
+                };
+            }
             "region" | "aws_region" => c.region = Some(opt(v, &key)?),
             "filters" => filters = Some(filter_set(v, "filters")?),
             "include_filters" => c.include_filters = filter_sets(v, "include_filters")?,

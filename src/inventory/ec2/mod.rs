@@ -83,16 +83,23 @@ fn regions(cfg: &Ec2Config, env: &Env) -> Result<Vec<String>, Diagnostic> {
         .label("aws_ec2 configuration")
         .help("add `regions: [eu-west-1]` to the file, or set AWS_REGION"));
     }
-    for r in &out {
+    for (i, r) in out.iter().enumerate() {
         if !region_shape_ok(r) {
+            let span = cfg
+                .region_spans
+                .get(i)
+                .or(cfg.region.as_ref().map(|o| &o.span))
+                .cloned()
+                .unwrap_or_else(|| cfg.span.clone());
             return Err(Diagnostic::new(
-                cfg.span.clone(),
+                span,
                 format!(
-                    "unknown region `{r}` in the EC2 inventory {}: region names look like `eu-west-1`",
+                    "unknown region `{r}` in the EC2 inventory {}",
                     cfg.path.display()
                 ),
             )
-            .label("aws_ec2 configuration"));
+            .label("not a region name")
+            .help("region names look like `eu-west-1`"));
         }
     }
     Ok(out)
