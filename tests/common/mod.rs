@@ -10,6 +10,7 @@
 pub mod aptrepo;
 pub mod artifacts;
 pub mod compat;
+pub mod ec2;
 pub mod http;
 pub mod moto;
 pub mod playbook;
