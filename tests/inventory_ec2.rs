@@ -153,7 +153,7 @@ fn host_names_variables_and_groups_match_ansible_aws_ec2() {
     let out = Command::new(format!("{VENV}/bin/ansible-inventory"))
         .args(["-i", "stack.aws_ec2.yml", "--list"])
         .current_dir(&dir)
-        .env("HOME", &dir)
+        .env("HOME", dir.as_os_str())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_ENDPOINT_URL", &moto.endpoint)

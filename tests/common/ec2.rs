@@ -8,12 +8,36 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// A fresh directory (also used as HOME and cache dir, so no real ~/.aws leaks in).
-pub fn workdir(name: &str) -> PathBuf {
+/// A fresh directory, also used as HOME and cache dir so no real ~/.aws leaks in. Removed on
+/// drop unless the test failed (then it is kept for a look).
+pub struct WorkDir(PathBuf);
+
+impl std::ops::Deref for WorkDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for WorkDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn workdir(name: &str) -> WorkDir {
     let d = std::env::temp_dir().join(format!("strata-ec2-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    WorkDir(d)
 }
 
 pub const LIST: &str = "- hosts: all\n  gather_facts: false\n  tasks: []\n";
