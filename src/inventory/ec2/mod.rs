@@ -314,10 +314,19 @@ fn populate(
     let source = std::path::absolute(&cfg.path).unwrap_or_else(|_| cfg.path.clone());
     let span: Span = cfg.span.clone();
     inv.add_group(GROUP, span.clone());
+    let mut seen: std::collections::HashMap<String, String> = Default::default();
     for vars in instances {
         let Some(name) = hostnames::hostname(&cfg.hostnames, vars) else {
             continue;
         };
+        // aws_ec2 silently merges instances that get the same name; say so at least.
+        let id = instance_id(vars);
+        if let Some(first) = seen.insert(name.clone(), id.clone()) {
+            inv.warn(format!(
+                "EC2 inventory {}: instances {first} and {id} both get host name `{name}`; the variables of {id} win (choose unique `hostnames`)",
+                cfg.path.display()
+            ));
+        }
         inv.add_host(&name, Some(GROUP), span.clone(), Some(source.clone()));
         for (k, v) in vars {
             inv.set_host_var(&name, k, v.clone());
@@ -337,6 +346,102 @@ fn populate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cfg(text: &str) -> Ec2Config {
+        let dir = std::env::temp_dir().join(format!("strata-ec2mod-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("r.aws_ec2.yml");
+        std::fs::write(&p, text).unwrap();
+        let doc = crate::yaml::load_file(&p).unwrap();
+        config::parse(&doc, &p, &Templar::new()).unwrap()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env(pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
+    #[test]
+    fn regions_and_endpoints_fall_back_to_the_environment() {
+        let none = env(&[("HOME", "/nonexistent")]);
+        let c = cfg("plugin: aws_ec2\n");
+        let e = regions(&c, &none).unwrap_err();
+        assert!(e.message.contains("no AWS region"), "{e}");
+        let r = regions(&c, &env(&[("AWS_DEFAULT_REGION", "eu-west-1")])).unwrap();
+        assert_eq!(r, ["eu-west-1"]);
+        let both = env(&[
+            ("AWS_REGION", "eu-west-2"),
+            ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ]);
+        assert_eq!(regions(&c, &both).unwrap(), ["eu-west-2"]);
+        let c2 = cfg("plugin: aws_ec2\nregions: [us-east-1, us-west-2]\n");
+        assert_eq!(regions(&c2, &both).unwrap(), ["us-east-1", "us-west-2"]);
+        let e = regions(
+            &cfg("plugin: aws_ec2\nregions:\n  - us-east-1\n  - moon\n"),
+            &none,
+        )
+        .unwrap_err();
+        assert_eq!((e.span.line, e.span.col), (4, 5));
+
+        let t = targets(&c2, &none, &["us-east-1".into()]);
+        assert_eq!(t[0].endpoint, "https://ec2.us-east-1.amazonaws.com");
+        assert!(t[0].aws_endpoint);
+        let generic = env(&[("AWS_ENDPOINT_URL", "http://a:1")]);
+        assert_eq!(
+            targets(&c2, &generic, &["us-east-1".into()])[0].endpoint,
+            "http://a:1"
+        );
+        let specific = env(&[
+            ("AWS_ENDPOINT_URL", "http://a:1"),
+            ("AWS_ENDPOINT_URL_EC2", "http://b:2"),
+        ]);
+        let t = targets(&c2, &specific, &["us-east-1".into()]);
+        assert_eq!(t[0].endpoint, "http://b:2");
+        assert!(!t[0].aws_endpoint);
+        let own = cfg("plugin: aws_ec2\nendpoint_url: http://c:3\n");
+        assert_eq!(
+            targets(&own, &specific, &["x".into()])[0].endpoint,
+            "http://c:3"
+        );
+    }
+
+    #[test]
+    fn populate_sets_address_groups_and_warns_about_shared_names() {
+        let c = cfg(
+            "plugin: aws_ec2\nhostnames: [tag:Name]\ncompose:\n  ansible_host: public_ip_address\n",
+        );
+        let inst = |id: &str, name: &str, ip: &str| {
+            serde_json::json!({"instance_id": id, "tags": {"Name": name}, "private_ip_address": ip, "public_ip_address": "54.0.0.1"})
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let mut inv = Inventory::new();
+        let list = [
+            inst("i-1", "web", "10.0.0.1"),
+            inst("i-2", "web", "10.0.0.2"),
+            inst("i-3", "db", "10.0.0.3"),
+        ];
+        populate(&mut inv, &c, &list, &Templar::new()).unwrap();
+        inv.reconcile();
+        assert_eq!(inv.group_hosts(GROUP), ["web", "db"]);
+        assert_eq!(inv.host("web").unwrap().vars["instance_id"], "i-2");
+        // compose wins over the private-IP default.
+        assert_eq!(inv.host("db").unwrap().vars["ansible_host"], "54.0.0.1");
+        assert!(
+            inv.warnings()
+                .iter()
+                .any(|w| w.contains("i-1 and i-2 both get host name `web`")),
+            "{:?}",
+            inv.warnings()
+        );
+        let plain = cfg("plugin: aws_ec2\nhostnames: [tag:Name]\n");
+        let mut inv = Inventory::new();
+        populate(&mut inv, &plain, &list[2..], &Templar::new()).unwrap();
+        assert_eq!(inv.host("db").unwrap().vars["ansible_host"], "10.0.0.3");
+    }
 
     #[test]
     fn region_names_are_checked_for_shape() {
