@@ -259,6 +259,7 @@ fn credentials_from_env_profile_and_imds_with_signature_checking() {
     let key = moto.helper("iam_key", &json!({}));
     let (id, secret) = (key["id"].as_str().unwrap(), key["secret"].as_str().unwrap());
     let role = moto.helper("role_credentials", &json!({}));
+    let nobody = moto.helper("iam_key", &json!({"user": "nobody", "allow": false}));
     // From here on moto recomputes every request's SigV4 signature with the real secret.
     moto.helper("enable_auth", &json!({}));
     let dir = workdir("creds");
@@ -298,6 +299,33 @@ fn credentials_from_env_profile_and_imds_with_signature_checking() {
     assert!(err.contains("AWS rejected the credentials"), "{err}");
     assert!(err.contains("e.aws_ec2.yml"), "{err}");
     assert!(err.contains("no host was contacted"), "{err}");
+
+    // A valid key without permission: a distinct error, or a skipped region (with a warning)
+    // under `strict_permissions: false`, as aws_ec2 does.
+    let weak = [
+        ("AWS_ACCESS_KEY_ID", nobody["id"].as_str().unwrap()),
+        ("AWS_SECRET_ACCESS_KEY", nobody["secret"].as_str().unwrap()),
+    ];
+    let o = strata(&dir, &list, &weak);
+    assert_eq!(o.status.code(), Some(5));
+    assert!(
+        stderr(&o).contains("not allowed to call DescribeInstances (AccessDenied"),
+        "{}",
+        stderr(&o)
+    );
+    cfg("lax.aws_ec2.yml", "strict_permissions: false\n");
+    let o = strata(
+        &dir,
+        &["playbook", "-i", "lax.aws_ec2.yml", "p.yml", "--list-hosts"],
+        &weak,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(listed(&o).is_empty());
+    assert!(
+        stderr(&o).contains("skipping region eu-west-1"),
+        "{}",
+        stderr(&o)
+    );
 
     // 3. Shared credentials file with AWS_PROFILE, and the config file's [profile x] through
     //    the inventory's own `profile:`.

@@ -173,14 +173,7 @@ impl Constructed {
             };
             inv.set_host_var(host, &c.name, v);
         }
-        // Later steps see the composed variables too (Ansible's fetch_hostvars).
-        let mut all = source_vars.clone();
-        if let Some(h) = inv.host(host) {
-            for (k, v) in &h.vars {
-                all.insert(k.clone(), v.clone());
-            }
-        }
-        let ctx = minijinja::Value::from_serialize(&all);
+        let ctx = context(inv, host, source_vars);
         for g in &self.groups {
             let ok = match &g.value {
                 Value::String(expr) => match templar.eval_bool(expr, &ctx, &g.span) {
@@ -201,6 +194,7 @@ impl Constructed {
             }
         }
         for kg in &self.keyed_groups {
+            let ctx = context(inv, host, source_vars);
             self.apply_keyed(inv, host, kg, &ctx, templar)?;
         }
         Ok(())
@@ -289,6 +283,30 @@ impl Constructed {
         }
         Ok(())
     }
+}
+
+/// What `groups` and `keyed_groups` expressions see (Ansible's fetch_hostvars): the source's
+/// variables, then the host's inventory variables (so what `compose` set), then the host's
+/// magic variables `inventory_hostname`, `inventory_hostname_short` and `group_names`.
+fn context(inv: &Inventory, host: &str, source_vars: &Map<String, Value>) -> minijinja::Value {
+    let mut all = source_vars.clone();
+    if let Some(h) = inv.host(host) {
+        for (k, v) in &h.vars {
+            all.insert(k.clone(), v.clone());
+        }
+    }
+    let mut groups: Vec<String> = inv
+        .groups_of(host)
+        .iter()
+        .map(|g| g.name.clone())
+        .filter(|g| g != "all")
+        .collect();
+    groups.sort();
+    all.insert("inventory_hostname".into(), Value::from(host));
+    let short = host.split('.').next().unwrap_or(host);
+    all.insert("inventory_hostname_short".into(), Value::from(short));
+    all.insert("group_names".into(), Value::from(groups));
+    minijinja::Value::from_serialize(&all)
 }
 
 /// A value as Python's `str()` would print it inside a group name.
@@ -458,6 +476,16 @@ mod tests {
         assert!(!inv.host("h1").unwrap().vars.contains_key("broken"));
         let g = groups(&inv);
         assert!(g.contains(&"reachable".to_string()) && !g.contains(&"bad".to_string()));
+    }
+
+    #[test]
+    fn groups_and_keyed_groups_see_magic_variables() {
+        let c = parse(
+            "groups:\n  named_web: inventory_hostname.startswith('h')\nkeyed_groups:\n  - key: group_names\n    prefix: also\n",
+        );
+        let g = groups(&run(&c, json!({})));
+        assert!(g.contains(&"named_web".to_string()), "{g:?}");
+        assert!(g.contains(&"also_named_web".to_string()), "{g:?}");
     }
 
     #[test]

@@ -57,6 +57,12 @@ pub struct Ec2Config {
     pub constructed: Constructed,
     pub cache: bool,
     pub cache_timeout: u64,
+    /// false: a region where DescribeInstances is not allowed is skipped (with a warning).
+    pub strict_permissions: bool,
+    pub hostvars_prefix: String,
+    pub hostvars_suffix: String,
+    /// `use_contrib_script_compatible_ec2_tag_keys`: also `ec2_tag_<Key>` variables.
+    pub ec2_tag_keys: bool,
     pub access_key: Option<Opt>,
     pub secret_key: Option<Opt>,
     pub session_token: Option<Opt>,
@@ -68,13 +74,9 @@ pub struct Ec2Config {
 
 /// Options of amazon.aws.aws_ec2 that strata does not implement: refused by name, so a config
 /// that relies on them fails loudly instead of silently building a different inventory.
-const UNSUPPORTED: [&str; 16] = [
+const UNSUPPORTED: [&str; 12] = [
     "allow_duplicated_hosts",
-    "strict_permissions",
     "use_contrib_script_compatible_sanitization",
-    "use_contrib_script_compatible_ec2_tag_keys",
-    "hostvars_prefix",
-    "hostvars_suffix",
     "use_ssm_inventory",
     "include_route53_records",
     "route53_hostnames",
@@ -88,7 +90,7 @@ const UNSUPPORTED: [&str; 16] = [
 ];
 
 /// (key, aliases) of the supported options, for the unknown-key help.
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 22] = [
     "plugin",
     "regions",
     "region",
@@ -105,6 +107,10 @@ const KEYS: [&str; 18] = [
     "session_token",
     "profile",
     "endpoint_url",
+    "strict_permissions",
+    "hostvars_prefix",
+    "hostvars_suffix",
+    "use_contrib_script_compatible_ec2_tag_keys",
     "compose | groups | keyed_groups",
     "strict | leading_separator",
 ];
@@ -263,6 +269,10 @@ pub fn parse(doc: &Node, path: &Path, templar: &Templar) -> Result<Ec2Config, Di
         constructed: Constructed::default(),
         cache: false,
         cache_timeout: 3600,
+        strict_permissions: true,
+        hostvars_prefix: String::new(),
+        hostvars_suffix: String::new(),
+        ec2_tag_keys: false,
         access_key: None,
         secret_key: None,
         session_token: None,
@@ -288,6 +298,10 @@ pub fn parse(doc: &Node, path: &Path, templar: &Templar) -> Result<Ec2Config, Di
             "exclude_filters" => c.exclude_filters = filter_sets(v, "exclude_filters")?,
             "hostnames" => c.hostnames = hostnames(v)?,
             "cache" => c.cache = bool_of(v, "cache")?,
+            "strict_permissions" => c.strict_permissions = bool_of(v, &key)?,
+            "hostvars_prefix" => c.hostvars_prefix = string_of(v, &key)?,
+            "hostvars_suffix" => c.hostvars_suffix = string_of(v, &key)?,
+            "use_contrib_script_compatible_ec2_tag_keys" => c.ec2_tag_keys = bool_of(v, &key)?,
             "cache_timeout" => {
                 c.cache_timeout = match &v.value {
                     Yaml::Int(i) if *i >= 0 => *i as u64,

@@ -178,7 +178,7 @@ async fn query(
     env: &Env,
     targets: &[Target],
     creds: Option<(sigv4::Credentials, Source)>,
-) -> Result<Vec<Map<String, Value>>, Diagnostic> {
+) -> Result<(Vec<Map<String, Value>>, Vec<String>), Diagnostic> {
     let (creds, source) = match creds {
         Some(c) => c,
         None => match imds::role_credentials(env).await {
@@ -198,6 +198,7 @@ async fn query(
         .build()
         .map_err(|e| fail(cfg, format!("cannot set up HTTP: {e}"), "this is a bug"))?;
     let mut instances: Vec<Map<String, Value>> = Vec::new();
+    let mut warnings = Vec::new();
     for t in targets {
         let c = Client {
             http: http.clone(),
@@ -208,19 +209,29 @@ async fn query(
             retry: retry_policy(env),
         };
         let mut ignore = std::collections::HashSet::new();
-        for set in &cfg.exclude_filters {
-            let found = c
+        let mut fetch = async |set: &Vec<config::Filter>| {
+            match c
                 .describe_instances(&config::with_state_default(set.clone()))
                 .await
-                .map_err(|e| ec2_failure(cfg, e, &source))?;
-            ignore.extend(found.iter().map(instance_id));
+            {
+                Ok(found) => Ok(found),
+                // aws_ec2's strict_permissions: false skips a region it may not read.
+                Err(e @ Ec2Error::Forbidden { .. }) if !cfg.strict_permissions => {
+                    warnings.push(format!(
+                        "EC2 inventory {}: skipping region {}: {e}",
+                        cfg.path.display(),
+                        t.region
+                    ));
+                    Ok(Vec::new())
+                }
+                Err(e) => Err(ec2_failure(cfg, e, &source)),
+            }
+        };
+        for set in &cfg.exclude_filters {
+            ignore.extend(fetch(set).await?.iter().map(instance_id));
         }
         for set in &cfg.include_filters {
-            let found = c
-                .describe_instances(&config::with_state_default(set.clone()))
-                .await
-                .map_err(|e| ec2_failure(cfg, e, &source))?;
-            for i in found {
+            for i in fetch(set).await? {
                 if ignore.insert(instance_id(&i)) {
                     instances.push(i);
                 }
@@ -228,7 +239,7 @@ async fn query(
         }
     }
     instances.sort_by_key(instance_id);
-    Ok(instances)
+    Ok((instances, warnings))
 }
 
 /// Throttling retries; `STRATA_EC2_MAX_ATTEMPTS` tunes the count (at least 1).
@@ -290,7 +301,10 @@ pub fn load(
     let instances = match cached {
         Some(i) => i,
         None => {
-            let fresh = block_on(query(&cfg, &env, &targets, creds))?;
+            let (fresh, warnings) = block_on(query(&cfg, &env, &targets, creds))?;
+            for w in warnings {
+                inv.warn(w);
+            }
             if cfg.cache
                 && let Err(e) = cache::put(&cache_file, &fresh)
             {
@@ -303,6 +317,30 @@ pub fn load(
         }
     };
     populate(inv, &cfg, &instances, &templar)
+}
+
+/// aws_ec2's optional reshaping of the variables: `ec2_tag_<Key>` copies of the tags, then
+/// `hostvars_prefix`/`hostvars_suffix` on every name.
+fn host_vars(cfg: &Ec2Config, vars: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = vars.clone();
+    if cfg.ec2_tag_keys
+        && let Some(Value::Object(tags)) = vars.get("tags")
+    {
+        for (k, v) in tags {
+            out.insert(format!("ec2_tag_{k}"), v.clone());
+        }
+    }
+    if cfg.hostvars_prefix.is_empty() && cfg.hostvars_suffix.is_empty() {
+        return out;
+    }
+    out.into_iter()
+        .map(|(k, v)| {
+            (
+                format!("{}{k}{}", cfg.hostvars_prefix, cfg.hostvars_suffix),
+                v,
+            )
+        })
+        .collect()
 }
 
 fn populate(
@@ -328,7 +366,8 @@ fn populate(
             ));
         }
         inv.add_host(&name, Some(GROUP), span.clone(), Some(source.clone()));
-        for (k, v) in vars {
+        let shaped = host_vars(cfg, vars);
+        for (k, v) in &shaped {
             inv.set_host_var(&name, k, v.clone());
         }
         // strata connects over SSH: without `compose: {ansible_host: ...}` the private address
@@ -338,7 +377,7 @@ fn populate(
         {
             inv.set_host_var(&name, "ansible_host", Value::from(ip));
         }
-        cfg.constructed.apply(inv, &name, vars, templar)?;
+        cfg.constructed.apply(inv, &name, &shaped, templar)?;
     }
     Ok(())
 }
@@ -441,6 +480,28 @@ mod tests {
         let mut inv = Inventory::new();
         populate(&mut inv, &plain, &list[2..], &Templar::new()).unwrap();
         assert_eq!(inv.host("db").unwrap().vars["ansible_host"], "10.0.0.3");
+    }
+
+    #[test]
+    fn prefix_suffix_and_contrib_tag_keys_reshape_variables() {
+        let c = cfg(
+            "plugin: aws_ec2\nhostnames: [instance-id]\nhostvars_prefix: aws_\nhostvars_suffix: _x\nuse_contrib_script_compatible_ec2_tag_keys: true\nkeyed_groups:\n  - key: aws_tags_x.role\n",
+        );
+        let i = serde_json::json!({"instance_id": "i-9", "tags": {"role": "db"}, "private_ip_address": "10.1.1.1"});
+        let mut inv = Inventory::new();
+        populate(
+            &mut inv,
+            &c,
+            &[i.as_object().unwrap().clone()],
+            &Templar::new(),
+        )
+        .unwrap();
+        let v = &inv.host("i-9").unwrap().vars;
+        assert_eq!(v["aws_ec2_tag_role_x"], "db");
+        assert_eq!(v["aws_instance_id_x"], "i-9");
+        assert!(!v.contains_key("instance_id"));
+        assert_eq!(v["ansible_host"], "10.1.1.1");
+        assert_eq!(inv.group_hosts("_db"), ["i-9"]);
     }
 
     #[test]
