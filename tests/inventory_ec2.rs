@@ -247,6 +247,23 @@ fn cache_is_used_until_flushed() {
     fresh.remove(&gone);
     assert_eq!(hosts(&["--flush-cache"]), fresh);
     assert_eq!(hosts(&[]), fresh);
+
+    // Ansible's cache_connection/cache_prefix choose where the entry goes.
+    let elsewhere = dir.join("elsewhere");
+    std::fs::write(
+        dir.join("c.aws_ec2.yml"),
+        format!("plugin: aws_ec2\nregions: [us-east-1]\nendpoint_url: {}\nhostnames: [instance-id]\ncache: true\ncache_plugin: jsonfile\ncache_connection: {}\ncache_prefix: inv_\n", moto.endpoint, elsewhere.display()),
+    )
+    .unwrap();
+    assert_eq!(hosts(&[]), fresh);
+    let names: Vec<String> = std::fs::read_dir(&elsewhere)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.len() == 1 && names[0].starts_with("inv_"),
+        "{names:?}"
+    );
 }
 
 #[test]

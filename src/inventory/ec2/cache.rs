@@ -31,8 +31,8 @@ pub fn key(parts: &[&str]) -> String {
     super::sigv4::hex(&h.finalize())
 }
 
-pub fn path(dir: &Path, key: &str) -> PathBuf {
-    dir.join(format!("aws_ec2-{key}.json"))
+pub fn path(dir: &Path, prefix: &str, key: &str) -> PathBuf {
+    dir.join(format!("{prefix}{key}.json"))
 }
 
 /// The cached instances, if the entry exists, parses, and is younger than `ttl`.
@@ -81,7 +81,7 @@ mod tests {
     #[test]
     fn round_trip_and_expiry() {
         let d = std::env::temp_dir().join(format!("strata-ec2cache-{}", std::process::id()));
-        let f = path(&d, &key(&["cfg", "http://x"]));
+        let f = path(&d, "aws_ec2-", &key(&["cfg", "http://x"]));
         let mut m = Map::new();
         m.insert("instance_id".into(), Value::from("i-1"));
         put(&f, std::slice::from_ref(&m)).unwrap();

@@ -57,6 +57,10 @@ pub struct Ec2Config {
     pub constructed: Constructed,
     pub cache: bool,
     pub cache_timeout: u64,
+    /// `cache_connection`: the cache directory instead of strata's default.
+    pub cache_dir: Option<PathBuf>,
+    /// `cache_prefix`: start of the cache file name.
+    pub cache_prefix: Option<String>,
     /// false: a region where DescribeInstances is not allowed is skipped (with a warning).
     pub strict_permissions: bool,
     pub hostvars_prefix: String,
@@ -74,7 +78,7 @@ pub struct Ec2Config {
 
 /// Options of amazon.aws.aws_ec2 that strata does not implement: refused by name, so a config
 /// that relies on them fails loudly instead of silently building a different inventory.
-const UNSUPPORTED: [&str; 12] = [
+const UNSUPPORTED: [&str; 11] = [
     "allow_duplicated_hosts",
     "use_contrib_script_compatible_sanitization",
     "use_ssm_inventory",
@@ -85,12 +89,11 @@ const UNSUPPORTED: [&str; 12] = [
     "aws_ca_bundle",
     "validate_certs",
     "aws_config",
-    "cache_plugin",
     "use_extra_vars",
 ];
 
 /// (key, aliases) of the supported options, for the unknown-key help.
-const KEYS: [&str; 22] = [
+const KEYS: [&str; 23] = [
     "plugin",
     "regions",
     "region",
@@ -100,6 +103,7 @@ const KEYS: [&str; 22] = [
     "hostnames",
     "cache",
     "cache_timeout",
+    "cache_plugin",
     "cache_connection",
     "cache_prefix",
     "access_key",
@@ -269,6 +273,8 @@ pub fn parse(doc: &Node, path: &Path, templar: &Templar) -> Result<Ec2Config, Di
         constructed: Constructed::default(),
         cache: false,
         cache_timeout: 3600,
+        cache_dir: None,
+        cache_prefix: None,
         strict_permissions: true,
         hostvars_prefix: String::new(),
         hostvars_suffix: String::new(),
@@ -314,10 +320,26 @@ pub fn parse(doc: &Node, path: &Path, templar: &Templar) -> Result<Ec2Config, Di
                         })?,
                 }
             }
-            // Ansible's file cache settings: strata always caches to its own directory.
-            "cache_connection" | "cache_prefix" => {
-                string_of(v, &key)?;
+            // Ansible's cache settings map onto strata's JSON-file cache.
+            "cache_plugin" => {
+                let p = string_of(v, &key)?;
+                if !matches!(p.as_str(), "jsonfile" | "ansible.builtin.jsonfile") {
+                    return Err(v
+                        .error(format!("cache plugin `{p}` is not supported by strata"))
+                        .label("strata caches to JSON files")
+                        .help("use `cache_plugin: jsonfile` or leave it out"));
+                }
             }
+            "cache_connection" => {
+                let dir = string_of(v, &key)?;
+                c.cache_dir = Some(match dir.strip_prefix("~/") {
+                    Some(rest) => {
+                        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(rest)
+                    }
+                    None => PathBuf::from(dir),
+                });
+            }
+            "cache_prefix" => c.cache_prefix = Some(string_of(v, &key)?),
             "access_key" | "aws_access_key_id" | "aws_access_key" => {
                 c.access_key = Some(opt(v, &key)?)
             }

@@ -290,7 +290,8 @@ pub fn load(
         .map(|t| format!("{}={}", t.region, t.endpoint))
         .collect();
     let cache_file = cache::path(
-        &cache::dir(&env),
+        &cfg.cache_dir.clone().unwrap_or_else(|| cache::dir(&env)),
+        cfg.cache_prefix.as_deref().unwrap_or("aws_ec2-"),
         &cache::key(&[&cfg.text, &endpoints.join(","), &identity]),
     );
     let cached = if cfg.cache && !opts.flush_cache {
