@@ -555,6 +555,30 @@ fn failures_are_located_classified_and_bounded() {
     );
     assert_eq!(flaky.requests().len(), 3);
 
+    // A transient InternalError is retried too; a persistent one is reported as it is.
+    let internal = Scripted::start(|_, _| {
+        Reply::Respond {
+        status: 500,
+        content_type: "text/xml",
+        body: "<Response><Errors><Error><Code>InternalError</Code><Message>An internal error has occurred</Message></Error></Errors></Response>".into(),
+    }
+    });
+    let o = run(
+        "internal.aws_ec2.yml",
+        format!(
+            "plugin: aws_ec2\nregions: [us-east-1]\nendpoint_url: {}\n",
+            internal.url()
+        ),
+        &[("STRATA_EC2_MAX_ATTEMPTS", "2")],
+    );
+    assert_eq!(o.status.code(), Some(5));
+    assert!(
+        stderr(&o).contains("EC2 answered 500: InternalError"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(internal.requests().len(), 2);
+
     // Throttled for good: bounded attempts, then a clear failure.
     let o = run(
         "throttled.aws_ec2.yml",

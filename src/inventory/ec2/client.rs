@@ -35,6 +35,14 @@ const THROTTLE_CODES: [&str; 5] = [
     "SlowDown",
 ];
 
+/// Server-side errors worth another try (the SDKs' "transient" class).
+const TRANSIENT_CODES: [&str; 4] = [
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum Ec2Error {
     #[error("AWS rejected the credentials ({code}: {message})")]
@@ -182,6 +190,15 @@ impl Client {
                 Some(ApiError { code, .. }) => THROTTLE_CODES.contains(&code.as_str()),
                 None => status == 503 || status == 429,
             };
+            // AWS's own hiccups (InternalError and friends) get the same bounded retries; when
+            // they persist, the last error is reported as it is.
+            let transient = err
+                .as_ref()
+                .is_some_and(|e| TRANSIENT_CODES.contains(&e.code.as_str()));
+            if transient && attempt < self.retry.attempts {
+                tokio::time::sleep(self.backoff(attempt)).await;
+                continue;
+            }
             if throttled {
                 let code = err
                     .as_ref()
