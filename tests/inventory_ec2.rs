@@ -129,10 +129,18 @@ fn host_names_variables_and_groups_match_ansible_aws_ec2() {
         .map(|i| json!({"count": 1 + i % 2, "tags": {"strata:layer": combos[i % 3], "strata:stack": "prod"}, "name_prefix": "node"}))
         .chain([json!({"count": 1, "tags": {"strata:layer": "web"}})]) // no Name: falls back
         .collect();
-    let all = moto.helper(
+    let mut all = moto.helper(
         "launch",
         &json!({"region": "us-east-1", "batches": batches}),
     );
+    // A second region, queried concurrently and merged.
+    let eu = moto.helper(
+        "launch",
+        &json!({"region": "eu-west-1", "batches": [{"count": 2, "tags": {"strata:layer": "db"}, "name_prefix": "eu"}]}),
+    );
+    all.as_array_mut()
+        .unwrap()
+        .extend(eu.as_array().unwrap().iter().cloned());
     let dir = workdir("compat");
     std::fs::write(
         dir.join("stack.aws_ec2.yml"),
@@ -140,6 +148,7 @@ fn host_names_variables_and_groups_match_ansible_aws_ec2() {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory/stack.aws_ec2.yml"),
         )
         .unwrap()
+        .replace("  - us-east-1\n", "  - us-east-1\n  - eu-west-1\n")
         .replace(
             "  tag:strata:stack: prod\n",
             "  tag:strata:layer: [web, 'app,db', db]\n",

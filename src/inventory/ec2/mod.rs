@@ -197,10 +197,9 @@ async fn query(
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| fail(cfg, format!("cannot set up HTTP: {e}"), "this is a bug"))?;
-    let mut instances: Vec<Map<String, Value>> = Vec::new();
-    let mut warnings = Vec::new();
-    for t in targets {
-        let c = Client {
+    // Regions are independent: query them concurrently, merge in the configured order.
+    let per_region = targets.iter().map(|t| {
+        let client = Client {
             http: http.clone(),
             endpoint: t.endpoint.clone(),
             aws_endpoint: t.aws_endpoint,
@@ -208,37 +207,55 @@ async fn query(
             credentials: creds.clone(),
             retry: retry_policy(env),
         };
-        let mut ignore = std::collections::HashSet::new();
-        let mut fetch = async |set: &Vec<config::Filter>| {
-            match c
-                .describe_instances(&config::with_state_default(set.clone()))
-                .await
-            {
-                Ok(found) => Ok(found),
-                // aws_ec2's strict_permissions: false skips a region it may not read.
-                Err(e @ Ec2Error::Forbidden { .. }) if !cfg.strict_permissions => {
-                    warnings.push(format!(
-                        "EC2 inventory {}: skipping region {}: {e}",
-                        cfg.path.display(),
-                        t.region
-                    ));
-                    Ok(Vec::new())
-                }
-                Err(e) => Err(ec2_failure(cfg, e, &source)),
+        query_region(cfg, client, &source)
+    });
+    let mut instances: Vec<Map<String, Value>> = Vec::new();
+    let mut warnings = Vec::new();
+    for (found, warned) in futures::future::try_join_all(per_region).await? {
+        instances.extend(found);
+        warnings.extend(warned);
+    }
+    instances.sort_by_key(instance_id);
+    Ok((instances, warnings))
+}
+
+/// One region: exclude sets first, then every include set, without duplicates.
+async fn query_region(
+    cfg: &Ec2Config,
+    client: Client,
+    source: &Source,
+) -> Result<(Vec<Map<String, Value>>, Vec<String>), Diagnostic> {
+    let mut warnings = Vec::new();
+    let mut fetch = async |set: &Vec<config::Filter>| {
+        match client
+            .describe_instances(&config::with_state_default(set.clone()))
+            .await
+        {
+            Ok(found) => Ok(found),
+            // aws_ec2's strict_permissions: false skips a region it may not read.
+            Err(e @ Ec2Error::Forbidden { .. }) if !cfg.strict_permissions => {
+                warnings.push(format!(
+                    "EC2 inventory {}: skipping region {}: {e}",
+                    cfg.path.display(),
+                    client.region
+                ));
+                Ok(Vec::new())
             }
-        };
-        for set in &cfg.exclude_filters {
-            ignore.extend(fetch(set).await?.iter().map(instance_id));
+            Err(e) => Err(ec2_failure(cfg, e, source)),
         }
-        for set in &cfg.include_filters {
-            for i in fetch(set).await? {
-                if ignore.insert(instance_id(&i)) {
-                    instances.push(i);
-                }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut instances = Vec::new();
+    for set in &cfg.exclude_filters {
+        seen.extend(fetch(set).await?.iter().map(instance_id));
+    }
+    for set in &cfg.include_filters {
+        for i in fetch(set).await? {
+            if seen.insert(instance_id(&i)) {
+                instances.push(i);
             }
         }
     }
-    instances.sort_by_key(instance_id);
     Ok((instances, warnings))
 }
 
