@@ -86,7 +86,7 @@ pub struct PlaybookArgs {
     /// SSH connect timeout in seconds.
     #[arg(long = "timeout", default_value_t = 10)]
     pub timeout: u64,
-    /// Accepted for Ansible compatibility; static inventories have no cache.
+    /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
     #[arg(long = "flush-cache")]
     pub flush_cache: bool,
 }
@@ -119,7 +119,7 @@ pub struct InventoryArgs {
     /// Only show hosts matching this pattern (or @file).
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
-    /// Accepted for Ansible compatibility; static inventories have no cache.
+    /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
     #[arg(long = "flush-cache")]
     pub flush_cache: bool,
     /// The group to start --graph from.

@@ -41,7 +41,10 @@ pub fn run(args: &InventoryArgs) -> ExitCode {
 
 /// The text to print and the warnings to show, or the input error.
 fn render(args: &InventoryArgs) -> Result<(String, Vec<String>), Diagnostic> {
-    let inv = crate::inventory::load(&args.inventory)?;
+    let opts = crate::inventory::LoadOptions {
+        flush_cache: args.flush_cache,
+    };
+    let inv = crate::inventory::load(&args.inventory, &opts)?;
     let playbook = match &args.playbook_dir {
         Some(d) => Some(load_vars_dir(d, &inv)?),
         None => None,

@@ -65,7 +65,12 @@ pub struct Plan {
 /// Load + validate + resolve. No I/O to hosts happens here.
 pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors> {
     let extra_vars = crate::extra_vars::parse(&args.extra_vars)?;
-    let inventory = crate::inventory::load(&args.inventory)?;
+    let inventory = crate::inventory::load(
+        &args.inventory,
+        &crate::inventory::LoadOptions {
+            flush_cache: args.flush_cache,
+        },
+    )?;
     let limit = match &args.limit {
         Some(l) => Some(
             crate::inventory::pattern::limit_from_arg(l)

@@ -10,12 +10,20 @@ use super::Inventory;
 use super::address::parse_address;
 use super::vars_files::load_vars_dir;
 
-/// Loads and merges inventory sources. A source is a YAML or INI file, a directory of them,
-/// or a comma-separated host list (`-i 'web1,web2,'`) when no such path exists.
-pub fn load(sources: &[PathBuf]) -> Result<Inventory, Diagnostic> {
+/// How sources are loaded; grows with the command-line flags that affect inventory sources.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Ignore cached results of dynamic sources (and refresh the cache): `--flush-cache`.
+    pub flush_cache: bool,
+}
+
+/// Loads and merges inventory sources. A source is a YAML or INI file (a static inventory),
+/// the configuration of a dynamic source such as `*.aws_ec2.yml`, a directory of them, or a
+/// comma-separated host list (`-i 'web1,web2,'`) when no such path exists.
+pub fn load(sources: &[PathBuf], opts: &LoadOptions) -> Result<Inventory, Diagnostic> {
     let mut inv = Inventory::new();
     for source in sources {
-        load_source(&mut inv, source)?;
+        load_source(&mut inv, source, opts)?;
     }
     inv.reconcile();
     // Ansible looks for group_vars/host_vars in each `-i` source's directory (the source
@@ -60,7 +68,7 @@ fn ignored_in_dir(name: &str) -> bool {
 }
 
 /// Every entry of a directory source, sorted by name, recursing into subdirectories.
-fn load_directory(inv: &mut Inventory, dir: &Path) -> Result<(), Diagnostic> {
+fn load_directory(inv: &mut Inventory, dir: &Path, opts: &LoadOptions) -> Result<(), Diagnostic> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Diagnostic::new(
             Span::file_only(dir),
@@ -74,7 +82,7 @@ fn load_directory(inv: &mut Inventory, dir: &Path) -> Result<(), Diagnostic> {
         .collect();
     names.sort();
     for n in names {
-        load_source(inv, &dir.join(n))?;
+        load_source(inv, &dir.join(n), opts)?;
     }
     Ok(())
 }
@@ -113,15 +121,15 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
-fn load_source(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
+fn load_source(inv: &mut Inventory, path: &Path, opts: &LoadOptions) -> Result<(), Diagnostic> {
     let shown = path.display();
     match kind_of(path) {
         SourceKind::HostList => {
             parse_host_list(inv, &path.to_string_lossy());
             Ok(())
         }
-        SourceKind::Yaml => load_yaml(inv, path),
-        SourceKind::Directory => load_directory(inv, path),
+        SourceKind::Yaml => load_yaml(inv, path, opts),
+        SourceKind::Directory => load_directory(inv, path, opts),
         SourceKind::Ini => load_ini(inv, path, None),
         SourceKind::Script => Err(Diagnostic::new(
             Span::file_only(path),
@@ -149,7 +157,7 @@ fn load_source(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
     }
 }
 
-fn load_yaml(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
+fn load_yaml(inv: &mut Inventory, path: &Path, opts: &LoadOptions) -> Result<(), Diagnostic> {
     let doc = crate::yaml::load_file(path)?;
     if doc.is_null() {
         inv.warn(format!("inventory {} is empty", path.display()));
@@ -160,6 +168,9 @@ fn load_yaml(inv: &mut Inventory, path: &Path) -> Result<(), Diagnostic> {
         .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("plugin")))
     {
         let plugin = v.scalar_string().unwrap_or_default();
+        if super::ec2::is_ec2_plugin(&plugin) {
+            return super::ec2::load(inv, &doc, path, opts);
+        }
         return Err(k
             .error(format!("inventory plugin `{plugin}` is not supported yet"))
             .label("plugin configuration, not a YAML inventory"));

@@ -15,6 +15,8 @@ use crate::diagnostic::Span;
 
 mod address;
 pub mod connection;
+pub mod constructed;
+pub mod ec2;
 mod hostvars;
 mod ini;
 mod load;
@@ -24,7 +26,7 @@ mod vars_files;
 mod yaml;
 
 pub use connection::{ConnectionKind, ConnectionVars, connection_vars};
-pub use load::load;
+pub use load::{LoadOptions, load};
 pub use pattern::{PatternError, Selection, limit_from_arg, split_host_pattern};
 pub use vars_files::{VarsDir, load_vars_dir};
 

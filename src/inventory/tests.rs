@@ -25,12 +25,12 @@ fn write(name: &str, text: &str) -> PathBuf {
 
 fn inv(text: &str) -> Inventory {
     let p = write("hosts.yml", text);
-    load(&[p]).unwrap_or_else(|d| panic!("{}", d.render()))
+    load(&[p], &LoadOptions::default()).unwrap_or_else(|d| panic!("{}", d.render()))
 }
 
 fn err(text: &str) -> Diagnostic {
     let p = write("bad.yml", text);
-    load(&[p]).unwrap_err()
+    load(&[p], &LoadOptions::default()).unwrap_err()
 }
 
 fn sel(inv: &Inventory, pattern: &str) -> Vec<String> {
@@ -252,14 +252,18 @@ fn multiple_sources_merge() {
         "all:\n  children:\n    web:\n      hosts:\n        w1: {x: 1}\n",
     );
     let b = write("b.yaml", "web:\n  hosts:\n    w1: {x: 2}\n    w2:\n");
-    let i = load(&[a, b]).unwrap();
+    let i = load(&[a, b], &LoadOptions::default()).unwrap();
     assert_eq!(sel(&i, "web"), ["w1", "w2"]);
     assert_eq!(i.host_vars("w1")["x"], json!(2));
 }
 
 #[test]
 fn comma_separated_host_list() {
-    let i = load(&[PathBuf::from("web1, web2:2200,10.0.0.3,")]).unwrap();
+    let i = load(
+        &[PathBuf::from("web1, web2:2200,10.0.0.3,")],
+        &LoadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(sel(&i, "all"), ["web1", "web2", "10.0.0.3"]);
     assert_eq!(sel(&i, "ungrouped"), ["web1", "web2", "10.0.0.3"]);
     assert_eq!(i.host_vars("web2")["ansible_port"], json!(2200));
@@ -267,17 +271,30 @@ fn comma_separated_host_list() {
 
 #[test]
 fn unsupported_sources_are_clear_errors() {
-    let e = load(&[PathBuf::from("/nonexistent/strata/inventory")]).unwrap_err();
+    let e = load(
+        &[PathBuf::from("/nonexistent/strata/inventory")],
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.message.contains("not found"), "{}", e.message);
 
-    let e = err("plugin: amazon.aws.aws_ec2\nregions: [us-east-1]\n");
+    let e = err("plugin: azure.azcollection.azure_rm\n");
     assert!(
         e.message
-            .contains("`amazon.aws.aws_ec2` is not supported yet"),
+            .contains("`azure.azcollection.azure_rm` is not supported yet"),
         "{}",
         e.message
     );
     assert_eq!((e.span.line, e.span.col), (1, 1));
+
+    // The EC2 source exists, but only for files named like Ansible's aws_ec2 wants them.
+    let e = err("plugin: amazon.aws.aws_ec2\nregions: [us-east-1]\n");
+    assert!(
+        e.message.contains("ending in `aws_ec2.yml`"),
+        "{}",
+        e.message
+    );
+    assert_eq!((e.span.line, e.span.col), (1, 9));
 }
 
 #[test]
@@ -286,12 +303,12 @@ fn json_and_empty_files() {
         "inv.json",
         r#"{"all": {"hosts": {"h1": {"a": 1}}, "children": {"g": {"hosts": {"h2": null}}}}}"#,
     );
-    let i = load(&[p]).unwrap();
+    let i = load(&[p], &LoadOptions::default()).unwrap();
     assert_eq!(sel(&i, "all"), ["h1", "h2"]);
     assert_eq!(i.host_vars("h1")["a"], json!(1));
 
     let p = write("empty.yml", "# nothing yet\n");
-    let i = load(&[p]).unwrap();
+    let i = load(&[p], &LoadOptions::default()).unwrap();
     assert_eq!(i.hosts().count(), 0);
     assert!(i.warnings()[0].contains("is empty"), "{:?}", i.warnings());
 }
@@ -316,7 +333,7 @@ fn host_vars_written_as_group_keys_get_help() {
 #[test]
 fn extensionless_yaml_is_sniffed() {
     let p = write("inventory", "all:\n  hosts:\n    h1:\n");
-    let i = load(&[p]).unwrap();
+    let i = load(&[p], &LoadOptions::default()).unwrap();
     assert_eq!(sel(&i, "all"), ["h1"]);
 }
 

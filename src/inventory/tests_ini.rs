@@ -8,6 +8,11 @@ use serde_json::{Value, json};
 
 use super::*;
 
+/// Static sources need no options.
+fn load(sources: &[PathBuf]) -> Result<Inventory, crate::diagnostic::Diagnostic> {
+    super::load(sources, &LoadOptions::default())
+}
+
 fn tmpdir() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let d = std::env::temp_dir().join(format!(

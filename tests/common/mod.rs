@@ -10,7 +10,9 @@
 pub mod aptrepo;
 pub mod artifacts;
 pub mod compat;
+pub mod ec2;
 pub mod http;
+pub mod moto;
 pub mod playbook;
 
 use std::hash::{Hash, Hasher};
