@@ -94,6 +94,25 @@ fn stack_layers_filters_exclusions_and_paging() {
             assert!(v[k].is_string(), "{id} lacks {k}");
         }
     }
+    // `strata inventory --list` shows the same layer groups and host variables.
+    let o = strata(&dir, &["inventory", "-i", "prod.aws_ec2.yml", "--list"], &KEYS);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let list: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for layer in ["web", "app", "db"] {
+        let g = format!("layer_{layer}");
+        let listed: std::collections::BTreeSet<String> = list[&g]["hosts"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{g} missing from --list"))
+            .iter()
+            .map(|h| h.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(listed, members(&groups, &g), "--list {g}");
+    }
+    for id in ids(&all, prod) {
+        let v = &list["_meta"]["hostvars"][&id];
+        assert_eq!(v["ec2_tags"], by_id(&id)["tags"], "--list {id}");
+        assert_eq!(v["ansible_host"], by_id(&id)["private_ip"], "--list {id}");
+    }
 
     // exclude_filters drop what they match from the include results.
     std::fs::write(
