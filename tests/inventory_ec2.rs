@@ -95,7 +95,11 @@ fn stack_layers_filters_exclusions_and_paging() {
         }
     }
     // `strata inventory --list` shows the same layer groups and host variables.
-    let o = strata(&dir, &["inventory", "-i", "prod.aws_ec2.yml", "--list"], &KEYS);
+    let o = strata(
+        &dir,
+        &["inventory", "-i", "prod.aws_ec2.yml", "--list"],
+        &KEYS,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let list: Value = serde_json::from_slice(&o.stdout).unwrap();
     for layer in ["web", "app", "db"] {
@@ -532,6 +536,7 @@ fn failures_are_located_classified_and_bounded() {
     let err = stderr(&o);
     assert!(err.contains("cannot reach the EC2 endpoint"), "{err}");
     assert!(err.contains("down.aws_ec2.yml"), "{err}");
+    assert!(err.contains("no host was contacted"), "{err}");
 
     // Unknown regions: a malformed name before any request, an unknown one by the endpoint.
     let o = run(
