@@ -655,10 +655,19 @@ fn playbook_runs_on_lab_hosts_found_through_ec2() {
     std::fs::write(
         dir.join("lab.aws_ec2.yml"),
         format!(
-            "plugin: aws_ec2\nregions: [us-east-1]\nendpoint_url: {}\nfilters:\n  tag:strata:stack: lab\nhostnames: [tag:Name]\nkeyed_groups:\n  - key: tags['strata:layer'].split(',')\n    prefix: layer\ncompose:\n  ansible_host: private_ip_address\n  ansible_user: \"'root'\"\n  ansible_ssh_private_key_file: {}\n  ansible_ssh_common_args: {}\n",
+            "plugin: aws_ec2\nregions: [us-east-1]\nendpoint_url: {}\nfilters:\n  tag:strata:stack: lab\nhostnames: [tag:Name]\nkeyed_groups:\n  - key: tags['strata:layer'].split(',')\n    prefix: layer\ncompose:\n  ansible_host: private_ip_address\n",
             moto.endpoint,
-            serde_json::to_string(&format!("'{key}'")).unwrap(),
-            serde_json::to_string(&format!("'{args}'")).unwrap(),
+        ),
+    )
+    .unwrap();
+    // Connection settings come from group_vars beside the EC2 config, as for any source.
+    std::fs::create_dir_all(dir.join("group_vars")).unwrap();
+    std::fs::write(
+        dir.join("group_vars/layer_web.yml"),
+        format!(
+            "ansible_user: root\nansible_ssh_private_key_file: {}\nansible_ssh_common_args: {}\n",
+            serde_json::to_string(&key).unwrap(),
+            serde_json::to_string(&args).unwrap(),
         ),
     )
     .unwrap();

@@ -272,43 +272,33 @@ fn sorted(m: Map<String, Value>) -> Vec<(String, Value)> {
     v
 }
 
+/// The value with object keys sorted at every level, as Python's `sort_keys=True` prints them.
+fn sort_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            sorted(m.clone())
+                .into_iter()
+                .map(|(k, v)| (k, sort_keys(&v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Pretty JSON with sorted keys at every level, four-space indent, like `json.dumps(...,
 /// sort_keys=True, indent=4)`.
 fn json(v: &Value) -> String {
-    fn sort(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => Value::Object(
-                sorted(m.clone())
-                    .into_iter()
-                    .map(|(k, v)| (k, sort(&v)))
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
-            other => other.clone(),
-        }
-    }
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-    serde::Serialize::serialize(&sort(v), &mut ser).expect("JSON values serialize");
+    serde::Serialize::serialize(&sort_keys(v), &mut ser).expect("JSON values serialize");
     String::from_utf8(buf).expect("serde_json writes UTF-8")
 }
 
 /// YAML with sorted keys, as PyYAML's `dump` writes it for ansible-inventory `-y`.
 fn yaml(v: &Value) -> Result<String, Diagnostic> {
-    fn sort(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => Value::Object(
-                sorted(m.clone())
-                    .into_iter()
-                    .map(|(k, v)| (k, sort(&v)))
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
-            other => other.clone(),
-        }
-    }
-    serde_saphyr::to_string(&sort(v))
+    serde_saphyr::to_string(&sort_keys(v))
         .map(|s| s.trim_end().to_string())
         .map_err(|e| Diagnostic::new(Default::default(), format!("cannot write YAML: {e}")))
 }
