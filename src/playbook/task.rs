@@ -233,6 +233,15 @@ pub fn parse_kws<'a>(
                 kw.loop_ = parse_loop(ld, name, v);
             }
             "loop_control" => loop_ctl = Some(v),
+            // YAML 1.1 reads `register: off` as a boolean; Ansible refuses it rather than
+            // registering under some spelling of false, and so do we.
+            "register" if !matches!(v.value, Yaml::Str(_)) => ld.err(
+                v.error(format!(
+                    "`register` needs a variable name, found {}",
+                    v.kind()
+                ))
+                .help("quote the name if it is a YAML 1.1 word such as `off`, `no` or `yes`"),
+            ),
             "register" => match ld.string_kw(v, name) {
                 Some(r) if is_var_name(&r) => kw.register = Some(r),
                 Some(r) => {

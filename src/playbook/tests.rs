@@ -1093,3 +1093,25 @@ fn role_errors_are_located_in_role_files() {
     );
     assert_eq!(ds.len(), 2);
 }
+
+#[test]
+fn register_must_be_a_name_not_a_yaml_boolean() {
+    let ds = errors(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - command: echo\n      register: off\n    - command: echo\n      register: 1bad\n",
+    )]);
+    let d = assert_error(&ds, "`register` needs a variable name", "site.yml", 4, 17);
+    assert!(d.help.as_deref().unwrap_or("").contains("quote"), "{d}");
+    assert_error(
+        &ds,
+        "`1bad` is not a valid variable name",
+        "site.yml",
+        6,
+        17,
+    );
+    let pb = load(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - command: echo\n      register: \"off\"\n",
+    )]);
+    assert_eq!(task(&play(&pb).tasks[0]).register.as_deref(), Some("off"));
+}
