@@ -4,8 +4,9 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use regex::Regex;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -269,28 +270,40 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
 }
 
 /// Post-parse fixes that need the source text:
-/// - serde-saphyr reads `y`/`n` as booleans; PyYAML (and so Ansible) keeps them as strings. A
-///   one-character boolean can only have been one of those letters, so restore it.
+/// - serde-saphyr resolves plain scalars with YAML 1.2-ish rules (`0o17`, `1e3`, `tRue`, `y`
+///   are numbers or booleans, `1:30` and `1_000` are strings); PyYAML, and so Ansible, uses
+///   YAML 1.1's. A plain scalar written on one line is resolved again from its source text by
+///   [`pyyaml_plain`], so variables get the type Ansible gives them.
 /// - A quoted scalar's position is its opening quote; move it onto the content so positions
 ///   computed inside the string (Jinja errors) land on the right column.
 fn fix_scalars(node: &mut Node, lines: &[&str]) {
-    let char_at = |span: &Span| {
-        lines
-            .get(span.line.saturating_sub(1) as usize)
-            .and_then(|l| l.chars().nth(span.col.saturating_sub(1) as usize))
+    let raw = |span: &Span| -> Option<String> {
+        let line = lines.get(span.line.checked_sub(1)? as usize)?;
+        let start = span.col.checked_sub(1)? as usize;
+        let text: String = line.chars().skip(start).take(span.len as usize).collect();
+        (text.chars().count() == span.len as usize).then_some(text)
     };
+    let plain =
+        |text: &str| !text.is_empty() && !text.starts_with(['"', '\'', '|', '>', '!', '&', '*']);
     match &mut node.value {
-        Yaml::Bool(_) if node.span.len == 1 => {
-            if let Some(c) = char_at(&node.span)
-                && matches!(c, 'y' | 'Y' | 'n' | 'N')
-            {
-                node.value = Yaml::Str(c.to_string());
+        Yaml::Null | Yaml::Bool(_) | Yaml::Int(_) | Yaml::Float(_) => {
+            if let Some(text) = raw(&node.span).filter(|t| plain(t)) {
+                node.value = pyyaml_plain(&text).unwrap_or(Yaml::Str(text));
             }
         }
-        Yaml::Str(_) => {
-            if matches!(char_at(&node.span), Some('"' | '\'')) {
+        Yaml::Str(s) => {
+            let text = raw(&node.span);
+            if matches!(
+                text.as_deref().and_then(|t| t.chars().next()),
+                Some('"' | '\'')
+            ) {
                 node.span.col += 1;
                 node.span.len = node.span.len.saturating_sub(2);
+            } else if text.as_deref() == Some(s.as_str())
+                && plain(s)
+                && let Some(v) = pyyaml_plain(s)
+            {
+                node.value = v;
             }
         }
         Yaml::Seq(s) => s.iter_mut().for_each(|n| fix_scalars(n, lines)),
@@ -298,8 +311,70 @@ fn fix_scalars(node: &mut Node, lines: &[&str]) {
             fix_scalars(k, lines);
             fix_scalars(v, lines);
         }),
+    }
+}
+
+/// PyYAML's implicit resolvers and constructors (YAML 1.1) for a plain scalar: `None` when it
+/// stays a string. Timestamps are left as strings, as strata has no date type.
+fn pyyaml_plain(text: &str) -> Option<Yaml> {
+    static INT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$").expect("static regex")
+    });
+    static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$").expect("static regex")
+    });
+    match text {
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Some(Yaml::Bool(true));
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Some(Yaml::Bool(false));
+        }
+        "~" | "null" | "Null" | "NULL" => return Some(Yaml::Null),
         _ => {}
     }
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let sign = |v: f64| if neg { -v } else { v };
+    let body = body.replace('_', "");
+    if FLOAT.is_match(text) {
+        let body = body.to_ascii_lowercase();
+        let v = match body.as_str() {
+            ".inf" => f64::INFINITY,
+            ".nan" => f64::NAN,
+            b if b.contains(':') => sexagesimal(b)?,
+            b => b.parse().ok()?,
+        };
+        return Some(Yaml::Float(sign(v)));
+    }
+    if INT.is_match(text) {
+        let v = if body == "0" {
+            0
+        } else if let Some(b) = body.strip_prefix("0b") {
+            i64::from_str_radix(b, 2).ok()?
+        } else if let Some(h) = body.strip_prefix("0x") {
+            i64::from_str_radix(h, 16).ok()?
+        } else if let Some(o) = body.strip_prefix('0') {
+            i64::from_str_radix(o, 8).ok()?
+        } else if body.contains(':') {
+            let v = sexagesimal(&body)?;
+            (v.abs() < 9.0e15).then_some(v as i64)?
+        } else {
+            body.parse().ok()?
+        };
+        return Some(Yaml::Int(if neg { -v } else { v }));
+    }
+    None
+}
+
+/// `190:20:30` is 190*3600 + 20*60 + 30 (YAML 1.1 base 60); the last part may be a float.
+fn sexagesimal(body: &str) -> Option<f64> {
+    body.split(':').try_fold(0.0, |acc, part| {
+        Some(acc * 60.0 + part.parse::<f64>().ok()?)
+    })
 }
 
 /// Reads and parses a YAML file; I/O errors name the file.
@@ -367,6 +442,23 @@ mod tests {
         assert_eq!(j["d"], Value::from("0644"));
         assert_eq!(j["y"], Value::from("n"));
         assert_eq!(j["e"], serde_json::json!(["Y", true]));
+    }
+
+    /// Plain scalars get PyYAML's YAML 1.1 types, as Ansible reads vars files.
+    #[test]
+    fn yaml_11_plain_scalars() {
+        let n = parse_str(
+            "a: 0o17\nb: 1e3\nc: 1.0e+3\nd: 09\ne: 0.1_2\nf: tRue\ng: 1:30\nh: -1:30\n\
+             i: 1:30.5\nj: 1__0\nk: 0x_1f\nl: '1:30'\nm: OFF\nn: ~\no: 08\np: 1.\n",
+            Path::new("v.yml"),
+        )
+        .unwrap();
+        assert_eq!(
+            n.to_json(),
+            serde_json::json!({"a": "0o17", "b": "1e3", "c": 1000.0, "d": "09", "e": 0.12,
+                "f": "tRue", "g": 90, "h": -90, "i": 90.5, "j": 10, "k": 31, "l": "1:30",
+                "m": false, "n": null, "o": "08", "p": 1.0})
+        );
     }
 
     #[test]
