@@ -2,6 +2,7 @@
 //! vars files are all parsed into [`Node`] first, so that every later validation error can
 //! point at the offending key or value.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
@@ -265,18 +266,19 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     })?;
     node.attach_file(&file);
     let lines: Vec<&str> = text.lines().collect();
-    fix_scalars(&mut node, &lines);
+    fix_scalars(&mut node, &lines, &mut HashMap::new());
     Ok(node)
 }
 
 /// Post-parse fixes that need the source text:
 /// - serde-saphyr resolves plain scalars with YAML 1.2-ish rules (`0o17`, `1e3`, `tRue`, `y`
 ///   are numbers or booleans, `1:30` and `1_000` are strings); PyYAML, and so Ansible, uses
-///   YAML 1.1's. A plain scalar written on one line is resolved again from its source text by
-///   [`pyyaml_plain`], so variables get the type Ansible gives them.
+///   YAML 1.1's. A plain, untagged scalar written on one line is resolved again from its
+///   source text by [`pyyaml_plain`], so variables get the type Ansible gives them; an alias
+///   of an anchored scalar gets the anchor's fixed value.
 /// - A quoted scalar's position is its opening quote; move it onto the content so positions
 ///   computed inside the string (Jinja errors) land on the right column.
-fn fix_scalars(node: &mut Node, lines: &[&str]) {
+fn fix_scalars(node: &mut Node, lines: &[&str], anchors: &mut HashMap<String, Yaml>) {
     let raw = |span: &Span| -> Option<String> {
         let line = lines.get(span.line.checked_sub(1)? as usize)?;
         let start = span.col.checked_sub(1)? as usize;
@@ -285,32 +287,94 @@ fn fix_scalars(node: &mut Node, lines: &[&str]) {
     };
     let plain =
         |text: &str| !text.is_empty() && !text.starts_with(['"', '\'', '|', '>', '!', '&', '*']);
+    // `!!str 123` and `&name 1:30`: the tag or anchor precedes the scalar on its line.
+    let (tagged, anchor) = properties(lines, &node.span);
     match &mut node.value {
-        Yaml::Null | Yaml::Bool(_) | Yaml::Int(_) | Yaml::Float(_) => {
-            if let Some(text) = raw(&node.span).filter(|t| plain(t)) {
-                node.value = pyyaml_plain(&text).unwrap_or(Yaml::Str(text));
-            }
-        }
-        Yaml::Str(s) => {
-            let text = raw(&node.span);
-            if matches!(
-                text.as_deref().and_then(|t| t.chars().next()),
-                Some('"' | '\'')
-            ) {
-                node.span.col += 1;
-                node.span.len = node.span.len.saturating_sub(2);
-            } else if text.as_deref() == Some(s.as_str())
-                && plain(s)
-                && let Some(v) = pyyaml_plain(s)
-            {
-                node.value = v;
-            }
-        }
-        Yaml::Seq(s) => s.iter_mut().for_each(|n| fix_scalars(n, lines)),
+        Yaml::Seq(s) => s.iter_mut().for_each(|n| fix_scalars(n, lines, anchors)),
         Yaml::Map(m) => m.iter_mut().for_each(|(k, v)| {
-            fix_scalars(k, lines);
-            fix_scalars(v, lines);
+            fix_scalars(k, lines, anchors);
+            fix_scalars(v, lines, anchors);
         }),
+        _ => {
+            let text = raw(&node.span);
+            match text {
+                Some(t) if t.starts_with('*') => {
+                    if let Some(v) = anchors.get(&t[1..]) {
+                        node.value = v.clone();
+                    }
+                }
+                Some(t) if t.starts_with(['"', '\'']) && matches!(node.value, Yaml::Str(_)) => {
+                    node.span.col += 1;
+                    node.span.len = node.span.len.saturating_sub(2);
+                }
+                Some(t) if !tagged && plain(&t) && read_as(&t, &node.value) => {
+                    node.value = pyyaml_plain(&t).unwrap_or(Yaml::Str(t));
+                }
+                _ => {}
+            }
+            if let Some(a) = anchor {
+                anchors.insert(a, node.value.clone());
+            }
+        }
+    }
+}
+
+/// Whether a tag (`!!str`) and which anchor (`&name`) precede the scalar at `span`.
+fn properties(lines: &[&str], span: &Span) -> (bool, Option<String>) {
+    let Some(line) = span.line.checked_sub(1).and_then(|l| lines.get(l as usize)) else {
+        return (false, None);
+    };
+    let before: String = line
+        .chars()
+        .take(span.col.saturating_sub(1) as usize)
+        .collect();
+    let mut tagged = false;
+    let mut anchor = None;
+    for word in before.split_whitespace().rev().take(2) {
+        let word = word.trim_start_matches(['[', '{', ',']);
+        if word.starts_with('!') {
+            tagged = true;
+        } else if let Some(a) = word.strip_prefix('&') {
+            anchor.get_or_insert_with(|| a.to_string());
+        } else {
+            break;
+        }
+    }
+    (tagged, anchor)
+}
+
+/// Whether serde-saphyr could have read `text` as `value`: merged and aliased nodes keep the
+/// position of something else, and only a scalar really written there may be re-read.
+fn read_as(text: &str, value: &Yaml) -> bool {
+    let digits = text.replace('_', "");
+    let (neg, body) = match digits.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, digits.strip_prefix('+').unwrap_or(&digits)),
+    };
+    match value {
+        Yaml::Str(s) => s == text,
+        Yaml::Null => matches!(text, "~" | "null" | "Null" | "NULL"),
+        Yaml::Bool(b) => {
+            let t = text.to_ascii_lowercase();
+            let truthy = matches!(t.as_str(), "true" | "yes" | "on" | "y");
+            let falsy = matches!(t.as_str(), "false" | "no" | "off" | "n");
+            (*b && truthy) || (!*b && falsy)
+        }
+        Yaml::Int(v) => {
+            let abs = [("0x", 16), ("0o", 8), ("0b", 2), ("0", 8), ("", 10)]
+                .into_iter()
+                .filter_map(|(p, r)| i64::from_str_radix(body.strip_prefix(p)?, r).ok())
+                .collect::<Vec<_>>();
+            abs.iter().any(|a| if neg { -a == *v } else { a == v })
+        }
+        Yaml::Float(f) => {
+            let lower = text.to_ascii_lowercase();
+            body.parse::<f64>()
+                .is_ok_and(|x| (if neg { -x } else { x }) == *f)
+                || lower.contains(".inf")
+                || lower.contains(".nan")
+        }
+        Yaml::Seq(_) | Yaml::Map(_) => false,
     }
 }
 
@@ -449,7 +513,8 @@ mod tests {
     fn yaml_11_plain_scalars() {
         let n = parse_str(
             "a: 0o17\nb: 1e3\nc: 1.0e+3\nd: 09\ne: 0.1_2\nf: tRue\ng: 1:30\nh: -1:30\n\
-             i: 1:30.5\nj: 1__0\nk: 0x_1f\nl: '1:30'\nm: OFF\nn: ~\no: 08\np: 1.\n",
+             i: 1:30.5\nj: 1__0\nk: 0x_1f\nl: '1:30'\nm: OFF\nn: ~\no: 08\np: 1.\n\
+             q: !!str 123\nr: &x 0o17\ns: *x\nt: {<<: [{u: 1}]}\n",
             Path::new("v.yml"),
         )
         .unwrap();
@@ -457,7 +522,8 @@ mod tests {
             n.to_json(),
             serde_json::json!({"a": "0o17", "b": "1e3", "c": 1000.0, "d": "09", "e": 0.12,
                 "f": "tRue", "g": 90, "h": -90, "i": 90.5, "j": 10, "k": 31, "l": "1:30",
-                "m": false, "n": null, "o": "08", "p": 1.0})
+                "m": false, "n": null, "o": "08", "p": 1.0, "q": "123", "r": "0o17",
+                "s": "0o17", "t": {"u": 1}})
         );
     }
 

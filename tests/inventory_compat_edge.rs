@@ -176,6 +176,19 @@ fn edge_yaml_scalars() {
     assert_eq!(h["a9"], "1e3");
 }
 
+/// Anchors, aliases and `<<` merges, tags (`!!str 123`), block and multi-line scalars.
+#[test]
+fn edge_yaml_anchors_tags_and_merges() {
+    let list = same_json("yaml_anchors", &["-i", "inv.yml", "--list"]);
+    assert_eq!(hostvars(&list, "d1")["k"], "123");
+    assert_eq!(
+        hostvars(&list, "d2")["z"],
+        "0o17",
+        "an alias of a YAML 1.1 string"
+    );
+    assert_eq!(hostvars(&list, "w3")["extra"], 1);
+}
+
 #[test]
 fn edge_yaml_keys() {
     same_json("yaml_keys", &["-i", "inv.yml", "--list"]);
