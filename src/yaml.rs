@@ -427,7 +427,11 @@ fn pyyaml_plain(text: &str) -> Option<Yaml> {
             let v = sexagesimal(&body)?;
             (v.abs() < 9.0e15).then_some(v as i64)?
         } else {
-            body.parse().ok()?
+            // Beyond i64, as serde-saphyr's reading does: a float.
+            match body.parse::<i64>() {
+                Ok(v) => v,
+                Err(_) => return Some(Yaml::Float(sign(body.parse().ok()?))),
+            }
         };
         return Some(Yaml::Int(if neg { -v } else { v }));
     }

@@ -189,6 +189,13 @@ fn edge_yaml_anchors_tags_and_merges() {
     assert_eq!(hostvars(&list, "w3")["extra"], 1);
 }
 
+/// `--graph --vars` prints Python reprs: quotes, escapes, `None`, `1.5e-07`.
+#[test]
+fn edge_graph_vars_repr() {
+    same_text("repr_values", &["-i", "hosts", "--graph", "--vars"]);
+    same_json("repr_values", &["-i", "hosts", "--list"]);
+}
+
 #[test]
 fn edge_yaml_keys() {
     same_json("yaml_keys", &["-i", "inv.yml", "--list"]);
