@@ -196,6 +196,25 @@ fn edge_graph_vars_repr() {
     same_json("repr_values", &["-i", "hosts", "--list"]);
 }
 
+/// A host defined again in another group or source: the later definition replaces a
+/// variable whole (dicts are not merged); INI and YAML sources in either order.
+#[test]
+fn edge_host_redefined_across_sources() {
+    same_json("host_redefined", &["-i", "a.yml", "-i", "b.ini", "--list"]);
+    same_json(
+        "host_redefined",
+        &["-i", "b.ini", "-i", "a.yml", "--host", "h1"],
+    );
+}
+
+/// `[all]`, `[all:children]`, `[ungrouped]` sections, string priorities, and group_vars beside
+/// a second source applying to a group the first one declares.
+#[test]
+fn edge_sources_in_two_dirs() {
+    same_json("two_dirs", &["-i", "A/hosts", "-i", "B/inv.yml", "--list"]);
+    same_text("two_dirs", &["-i", "B/inv.yml", "-i", "A/hosts", "--graph"]);
+}
+
 #[test]
 fn edge_yaml_keys() {
     same_json("yaml_keys", &["-i", "inv.yml", "--list"]);
