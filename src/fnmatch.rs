@@ -41,29 +41,70 @@ pub fn translate(pat: &str) -> String {
                     out.push_str(r"\[");
                     continue;
                 }
-                let body: String = chars[i..j].iter().collect();
+                out.push_str(&class(&chars[i..j]));
                 i = j + 1;
-                let (neg, body) = match body.strip_prefix('!') {
-                    Some(b) => (true, b.to_string()),
-                    None => (false, body),
-                };
-                out.push('[');
-                if neg {
-                    out.push('^');
-                }
-                for ch in body.chars() {
-                    if ch == '-' {
-                        out.push('-');
-                    } else {
-                        out.push_str(&regex::escape(&ch.to_string()));
-                    }
-                }
-                out.push(']');
             }
             c => out.push_str(&regex::escape(&c.to_string())),
         }
     }
     out.push('$');
+    out
+}
+
+/// The regex for the body of a `[...]` class, as Python 3.11's `fnmatch.translate` builds it:
+/// a range whose start is above its end (`:-` in `[-2:-1]`) is dropped rather than being an
+/// error, an empty class never matches and `[!]` matches any character. Ansible patterns such
+/// as `web[-2:-1]` are not subscripts and reach this as globs.
+fn class(stuff: &[char]) -> String {
+    let mut chunks: Vec<Vec<char>> = Vec::new();
+    if !stuff.contains(&'-') {
+        chunks.push(stuff.to_vec());
+    } else {
+        let mut i = 0;
+        let mut k = if stuff[0] == '!' { 2 } else { 1 };
+        while let Some(off) = stuff
+            .get(k..)
+            .and_then(|r| r.iter().position(|&c| c == '-'))
+        {
+            let at = k + off;
+            chunks.push(stuff[i..at].to_vec());
+            i = at + 1;
+            k = at + 3;
+        }
+        let last = &stuff[i..];
+        match chunks.last_mut() {
+            Some(prev) if last.is_empty() => prev.push('-'),
+            _ => chunks.push(last.to_vec()),
+        }
+        for k in (1..chunks.len()).rev() {
+            if chunks[k - 1].last() > chunks[k].first() {
+                let next = chunks.remove(k);
+                let prev = &mut chunks[k - 1];
+                prev.pop();
+                prev.extend_from_slice(&next[1..]);
+            }
+        }
+    }
+    let raw: Vec<String> = chunks.iter().map(|c| c.iter().collect()).collect();
+    match raw.join("-").as_str() {
+        "" => return r"[^\s\S]".to_string(),
+        "!" => return ".".to_string(),
+        _ => {}
+    }
+    let mut out = String::from("[");
+    for (n, chunk) in chunks.iter().enumerate() {
+        if n > 0 {
+            out.push('-');
+        }
+        for (m, &ch) in chunk.iter().enumerate() {
+            if n == 0 && m == 0 && ch == '!' {
+                out.push('^');
+            } else {
+                out.push_str(&regex::escape(&ch.to_string()));
+            }
+        }
+    }
+    out.push(']');
     out
 }
 
@@ -115,6 +156,15 @@ mod tests {
         assert!(!fnmatch("libc6", "lib[!a-c]6"));
         assert!(fnmatch("g++", "g++"));
         assert!(fnmatch("a[b", "a[b"), "an unclosed bracket is literal");
+        // Python drops reversed ranges instead of failing (Ansible's `web[-2:-1]` glob).
+        assert!(fnmatch("web-", "web[-2:-1]"));
+        assert!(fnmatch("web2", "web[-2:-1]"));
+        assert!(!fnmatch("web:", "web[-2:-1]"));
+        assert!(fnmatch("a-", "a[b-]"));
+        assert!(fnmatch("a-", "a[-]"));
+        assert!(fnmatch("a[!]", "a[!]"), "`]` right after `[!` is literal");
+        assert!(fnmatch("a^", "a[^]"));
+        assert!(!fnmatch("a-", "a[!-]"));
     }
 
     #[test]

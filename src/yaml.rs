@@ -2,10 +2,12 @@
 //! vars files are all parsed into [`Node`] first, so that every later validation error can
 //! point at the offending key or value.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use regex::Regex;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -264,42 +266,183 @@ pub fn parse_str(text: &str, file: &Path) -> Result<Node, Diagnostic> {
     })?;
     node.attach_file(&file);
     let lines: Vec<&str> = text.lines().collect();
-    fix_scalars(&mut node, &lines);
+    fix_scalars(&mut node, &lines, &mut HashMap::new());
     Ok(node)
 }
 
 /// Post-parse fixes that need the source text:
-/// - serde-saphyr reads `y`/`n` as booleans; PyYAML (and so Ansible) keeps them as strings. A
-///   one-character boolean can only have been one of those letters, so restore it.
+/// - serde-saphyr resolves plain scalars with YAML 1.2-ish rules (`0o17`, `1e3`, `tRue`, `y`
+///   are numbers or booleans, `1:30` and `1_000` are strings); PyYAML, and so Ansible, uses
+///   YAML 1.1's. A plain, untagged scalar written on one line is resolved again from its
+///   source text by [`pyyaml_plain`], so variables get the type Ansible gives them; an alias
+///   of an anchored scalar gets the anchor's fixed value.
 /// - A quoted scalar's position is its opening quote; move it onto the content so positions
 ///   computed inside the string (Jinja errors) land on the right column.
-fn fix_scalars(node: &mut Node, lines: &[&str]) {
-    let char_at = |span: &Span| {
-        lines
-            .get(span.line.saturating_sub(1) as usize)
-            .and_then(|l| l.chars().nth(span.col.saturating_sub(1) as usize))
+fn fix_scalars(node: &mut Node, lines: &[&str], anchors: &mut HashMap<String, Yaml>) {
+    let raw = |span: &Span| -> Option<String> {
+        let line = lines.get(span.line.checked_sub(1)? as usize)?;
+        let start = span.col.checked_sub(1)? as usize;
+        let text: String = line.chars().skip(start).take(span.len as usize).collect();
+        (text.chars().count() == span.len as usize).then_some(text)
     };
+    let plain =
+        |text: &str| !text.is_empty() && !text.starts_with(['"', '\'', '|', '>', '!', '&', '*']);
+    // `!!str 123` and `&name 1:30`: the tag or anchor precedes the scalar on its line.
+    let (tagged, anchor) = properties(lines, &node.span);
     match &mut node.value {
-        Yaml::Bool(_) if node.span.len == 1 => {
-            if let Some(c) = char_at(&node.span)
-                && matches!(c, 'y' | 'Y' | 'n' | 'N')
-            {
-                node.value = Yaml::Str(c.to_string());
-            }
-        }
-        Yaml::Str(_) => {
-            if matches!(char_at(&node.span), Some('"' | '\'')) {
-                node.span.col += 1;
-                node.span.len = node.span.len.saturating_sub(2);
-            }
-        }
-        Yaml::Seq(s) => s.iter_mut().for_each(|n| fix_scalars(n, lines)),
+        Yaml::Seq(s) => s.iter_mut().for_each(|n| fix_scalars(n, lines, anchors)),
         Yaml::Map(m) => m.iter_mut().for_each(|(k, v)| {
-            fix_scalars(k, lines);
-            fix_scalars(v, lines);
+            fix_scalars(k, lines, anchors);
+            fix_scalars(v, lines, anchors);
         }),
+        _ => {
+            let text = raw(&node.span);
+            match text {
+                Some(t) if t.starts_with('*') => {
+                    if let Some(v) = anchors.get(&t[1..]) {
+                        node.value = v.clone();
+                    }
+                }
+                Some(t) if t.starts_with(['"', '\'']) && matches!(node.value, Yaml::Str(_)) => {
+                    node.span.col += 1;
+                    node.span.len = node.span.len.saturating_sub(2);
+                }
+                Some(t) if !tagged && plain(&t) && read_as(&t, &node.value) => {
+                    node.value = pyyaml_plain(&t).unwrap_or(Yaml::Str(t));
+                }
+                _ => {}
+            }
+            if let Some(a) = anchor {
+                anchors.insert(a, node.value.clone());
+            }
+        }
+    }
+}
+
+/// Whether a tag (`!!str`) and which anchor (`&name`) precede the scalar at `span`.
+fn properties(lines: &[&str], span: &Span) -> (bool, Option<String>) {
+    let Some(line) = span.line.checked_sub(1).and_then(|l| lines.get(l as usize)) else {
+        return (false, None);
+    };
+    let before: String = line
+        .chars()
+        .take(span.col.saturating_sub(1) as usize)
+        .collect();
+    let mut tagged = false;
+    let mut anchor = None;
+    for word in before.split_whitespace().rev().take(2) {
+        let word = word.trim_start_matches(['[', '{', ',']);
+        if word.starts_with('!') {
+            tagged = true;
+        } else if let Some(a) = word.strip_prefix('&') {
+            anchor.get_or_insert_with(|| a.to_string());
+        } else {
+            break;
+        }
+    }
+    (tagged, anchor)
+}
+
+/// Whether serde-saphyr could have read `text` as `value`: merged and aliased nodes keep the
+/// position of something else, and only a scalar really written there may be re-read.
+fn read_as(text: &str, value: &Yaml) -> bool {
+    let digits = text.replace('_', "");
+    let (neg, body) = match digits.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, digits.strip_prefix('+').unwrap_or(&digits)),
+    };
+    match value {
+        Yaml::Str(s) => s == text,
+        Yaml::Null => matches!(text, "~" | "null" | "Null" | "NULL"),
+        Yaml::Bool(b) => {
+            let t = text.to_ascii_lowercase();
+            let truthy = matches!(t.as_str(), "true" | "yes" | "on" | "y");
+            let falsy = matches!(t.as_str(), "false" | "no" | "off" | "n");
+            (*b && truthy) || (!*b && falsy)
+        }
+        Yaml::Int(v) => {
+            let abs = [("0x", 16), ("0o", 8), ("0b", 2), ("0", 8), ("", 10)]
+                .into_iter()
+                .filter_map(|(p, r)| i64::from_str_radix(body.strip_prefix(p)?, r).ok())
+                .collect::<Vec<_>>();
+            abs.iter().any(|a| if neg { -a == *v } else { a == v })
+        }
+        Yaml::Float(f) => {
+            let lower = text.to_ascii_lowercase();
+            body.parse::<f64>()
+                .is_ok_and(|x| (if neg { -x } else { x }) == *f)
+                || lower.contains(".inf")
+                || lower.contains(".nan")
+        }
+        Yaml::Seq(_) | Yaml::Map(_) => false,
+    }
+}
+
+/// PyYAML's implicit resolvers and constructors (YAML 1.1) for a plain scalar: `None` when it
+/// stays a string. Timestamps are left as strings, as strata has no date type.
+fn pyyaml_plain(text: &str) -> Option<Yaml> {
+    static INT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$").expect("static regex")
+    });
+    static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$").expect("static regex")
+    });
+    match text {
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Some(Yaml::Bool(true));
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Some(Yaml::Bool(false));
+        }
+        "~" | "null" | "Null" | "NULL" => return Some(Yaml::Null),
         _ => {}
     }
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let sign = |v: f64| if neg { -v } else { v };
+    let body = body.replace('_', "");
+    if FLOAT.is_match(text) {
+        let body = body.to_ascii_lowercase();
+        let v = match body.as_str() {
+            ".inf" => f64::INFINITY,
+            ".nan" => f64::NAN,
+            b if b.contains(':') => sexagesimal(b)?,
+            b => b.parse().ok()?,
+        };
+        return Some(Yaml::Float(sign(v)));
+    }
+    if INT.is_match(text) {
+        let v = if body == "0" {
+            0
+        } else if let Some(b) = body.strip_prefix("0b") {
+            i64::from_str_radix(b, 2).ok()?
+        } else if let Some(h) = body.strip_prefix("0x") {
+            i64::from_str_radix(h, 16).ok()?
+        } else if let Some(o) = body.strip_prefix('0') {
+            i64::from_str_radix(o, 8).ok()?
+        } else if body.contains(':') {
+            let v = sexagesimal(&body)?;
+            (v.abs() < 9.0e15).then_some(v as i64)?
+        } else {
+            // Beyond i64, as serde-saphyr's reading does: a float.
+            match body.parse::<i64>() {
+                Ok(v) => v,
+                Err(_) => return Some(Yaml::Float(sign(body.parse().ok()?))),
+            }
+        };
+        return Some(Yaml::Int(if neg { -v } else { v }));
+    }
+    None
+}
+
+/// `190:20:30` is 190*3600 + 20*60 + 30 (YAML 1.1 base 60); the last part may be a float.
+fn sexagesimal(body: &str) -> Option<f64> {
+    body.split(':').try_fold(0.0, |acc, part| {
+        Some(acc * 60.0 + part.parse::<f64>().ok()?)
+    })
 }
 
 /// Reads and parses a YAML file; I/O errors name the file.
@@ -367,6 +510,25 @@ mod tests {
         assert_eq!(j["d"], Value::from("0644"));
         assert_eq!(j["y"], Value::from("n"));
         assert_eq!(j["e"], serde_json::json!(["Y", true]));
+    }
+
+    /// Plain scalars get PyYAML's YAML 1.1 types, as Ansible reads vars files.
+    #[test]
+    fn yaml_11_plain_scalars() {
+        let n = parse_str(
+            "a: 0o17\nb: 1e3\nc: 1.0e+3\nd: 09\ne: 0.1_2\nf: tRue\ng: 1:30\nh: -1:30\n\
+             i: 1:30.5\nj: 1__0\nk: 0x_1f\nl: '1:30'\nm: OFF\nn: ~\no: 08\np: 1.\n\
+             q: !!str 123\nr: &x 0o17\ns: *x\nt: {<<: [{u: 1}]}\n",
+            Path::new("v.yml"),
+        )
+        .unwrap();
+        assert_eq!(
+            n.to_json(),
+            serde_json::json!({"a": "0o17", "b": "1e3", "c": 1000.0, "d": "09", "e": 0.12,
+                "f": "tRue", "g": 90, "h": -90, "i": 90.5, "j": 10, "k": 31, "l": "1:30",
+                "m": false, "n": null, "o": "08", "p": 1.0, "q": "123", "r": "0o17",
+                "s": "0o17", "t": {"u": 1}})
+        );
     }
 
     #[test]

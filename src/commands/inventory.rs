@@ -316,8 +316,9 @@ fn py_repr(v: &Value) -> String {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),
         Value::Bool(false) => "False".into(),
+        // Python's float repr: `1.5e-07`, `1e+20`, `2.0`.
         Value::Number(n) => match (n.is_f64(), n.as_f64()) {
-            (true, Some(f)) if f.fract() == 0.0 && f.abs() < 1e16 => format!("{f:.1}"),
+            (true, Some(f)) => crate::template::pyrepr::py_float(f),
             _ => n.to_string(),
         },
         Value::String(s) => {
@@ -351,5 +352,17 @@ fn py_repr(v: &Value) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--graph --vars` prints values as Python's repr, floats included.
+    #[test]
+    fn graph_vars_use_python_float_repr() {
+        let v = serde_json::json!([1.5e-7, 1e20, 2.0, 0.1]);
+        assert_eq!(py_repr(&v), "[1.5e-07, 1e+20, 2.0, 0.1]");
     }
 }

@@ -397,3 +397,5 @@ impl Inventory {
 mod tests;
 #[cfg(test)]
 mod tests_ini;
+#[cfg(test)]
+mod tests_yaml;

@@ -41,12 +41,15 @@ pub fn looks_like_inventory(doc: &Node) -> bool {
     })
 }
 
+/// Like Ansible, only a string names a group: `2024:` is an integer key, refused rather than
+/// quietly becoming group `"2024"`.
 fn group_name(key: &Node) -> Result<String, Diagnostic> {
-    match key.scalar_string() {
-        Some(s) if !s.trim().is_empty() => Ok(s),
+    match &key.value {
+        Yaml::Str(s) if !s.trim().is_empty() => Ok(s.clone()),
         _ => Err(key
             .error("invalid group name: a group name must be a non-empty string")
-            .label("group name")),
+            .label("group name")
+            .help("quote names YAML reads as numbers or booleans, such as `\"2024\":`")),
     }
 }
 
@@ -160,10 +163,15 @@ fn parse_hosts_entry(
     vars: Option<&Node>,
     source: &Path,
 ) -> Result<(), Diagnostic> {
-    let Some(entry) = key.scalar_string().filter(|s| !s.trim().is_empty()) else {
-        return Err(key
-            .error("invalid host name: a host must be a non-empty string")
-            .label("host"));
+    // Ansible refuses a host key YAML reads as a number (`1.10:` is the float 1.1).
+    let entry = match &key.value {
+        Yaml::Str(s) if !s.trim().is_empty() => s.clone(),
+        _ => {
+            return Err(key
+                .error("invalid host name: a host must be a non-empty string")
+                .label("host")
+                .help("quote host names YAML reads as numbers, such as `\"1.10\":`"));
+        }
     };
     let (names, port) = expand_host_entry(&entry).map_err(|e| key.error(e).label("host"))?;
     let vars: &[(Node, Node)] = match vars.map(|v| &v.value) {

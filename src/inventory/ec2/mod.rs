@@ -405,7 +405,10 @@ mod tests {
     use super::*;
 
     fn cfg(text: &str) -> Ec2Config {
-        let dir = std::env::temp_dir().join(format!("strata-ec2mod-{}", std::process::id()));
+        // One file per call: tests run in parallel and would read each other's config.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("strata-ec2mod-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("r.aws_ec2.yml");
         std::fs::write(&p, text).unwrap();
