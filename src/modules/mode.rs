@@ -35,8 +35,14 @@ impl ModeSpec {
         if s == "preserve" {
             return Ok(ModeSpec::Preserve);
         }
-        if !s.is_empty() && s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-            return match u32::from_str_radix(s, 8) {
+        // Ansible tries Python's `int(mode, 8)` first, which also takes a `0o` prefix: that is
+        // how `mode: 0o644` arrives, since YAML 1.1 reads it as a string.
+        let digits = s
+            .strip_prefix("0o")
+            .or_else(|| s.strip_prefix("0O"))
+            .unwrap_or(s);
+        if !digits.is_empty() && digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+            return match u32::from_str_radix(digits, 8) {
                 Ok(m) if m <= PERM_BITS => Ok(ModeSpec::Octal(m)),
                 _ => Err(format!("mode must be in octal or symbolic form: {s}")),
             };
@@ -198,6 +204,12 @@ mod tests {
             ModeSpec::Preserve
         );
         assert!(ModeSpec::parse(&json!("99999")).is_err());
+        // `mode: 0o640` in YAML 1.1 is a string; Python's int(s, 8) accepts the prefix.
+        assert_eq!(
+            ModeSpec::parse(&json!("0o640")).unwrap(),
+            ModeSpec::Octal(0o640)
+        );
+        assert!(ModeSpec::parse(&json!("0o")).is_err());
         assert_eq!(mode_string(0o644), "0644");
     }
 
