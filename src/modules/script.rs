@@ -182,16 +182,6 @@ mod tests {
     async fn runs_local_script_with_args_and_cleans_up() {
         let d = TempDir::new("script");
         let h = harness(&d);
-        let before = std::fs::read_dir("/tmp")
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with("strata-script.")
-            })
-            .count();
         let r = h
             .run(
                 &Script,
@@ -205,17 +195,20 @@ mod tests {
             &json!([format!("n=2 1=a b 2={home}"), "/"])
         );
         assert_eq!(get(&r, "stderr"), "err\n");
-        let after = std::fs::read_dir("/tmp")
+        // Other tests and processes use /tmp too: look for this script's copy by its content.
+        let marker = "echo \"n=$# 1=$1 2=$2\"";
+        let left: Vec<_> = std::fs::read_dir("/tmp")
             .unwrap()
+            .filter_map(|e| e.ok())
             .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
+                e.file_name()
                     .to_string_lossy()
                     .starts_with("strata-script.")
             })
-            .count();
-        assert!(after <= before, "temporary script left behind");
+            .filter(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(marker)))
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "temporary script left behind: {left:?}");
 
         let r = h
             .run(

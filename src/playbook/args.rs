@@ -155,36 +155,9 @@ fn templated(n: &Node) -> bool {
     }
 }
 
+/// Checked by the parser the modules use at run time, so load time accepts exactly what runs.
 fn is_mode_string(s: &str) -> bool {
-    let s = s.trim();
-    if s == "preserve"
-        || (!s.is_empty() && s.len() <= 5 && s.chars().all(|c| ('0'..='7').contains(&c)))
-    {
-        return true;
-    }
-    !s.is_empty() && s.split(',').all(symbolic_clause)
-}
-
-/// One clause of a symbolic mode: `[ugoa]*` then one or more `[-+=]` followed by
-/// permission letters or a single copied class (`g=u`).
-fn symbolic_clause(clause: &str) -> bool {
-    let mut rest = clause.trim_start_matches(['u', 'g', 'o', 'a']);
-    if rest.is_empty() {
-        return false;
-    }
-    while let Some(op_rest) = rest.strip_prefix(['-', '+', '=']) {
-        let perms = op_rest.len()
-            - op_rest
-                .trim_start_matches(['r', 'w', 'x', 'X', 's', 't'])
-                .len();
-        let copied = if perms == 0 && op_rest.starts_with(['u', 'g', 'o']) {
-            1
-        } else {
-            0
-        };
-        rest = &op_rest[perms + copied..];
-    }
-    rest.is_empty()
+    crate::modules::mode::ModeSpec::parse_str(s).is_ok()
 }
 
 /// The load-time type check of one non-templated value, as Ansible's `check_type_*`.
