@@ -130,6 +130,17 @@ impl HttpRequest {
             a.push("-H".into());
             a.push(format!("{k}: {v}"));
         }
+        // What Python's urllib sends unless told otherwise (servers may answer on them), in
+        // place of curl's `Accept: */*`.
+        for (k, v) in [
+            ("Accept", ""),
+            ("Accept-Encoding", " identity"),
+            ("Connection", " close"),
+        ] {
+            if !self.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
+                a.extend(["-H".into(), format!("{k}:{v}")]);
+            }
+        }
         if self.no_cache {
             a.extend(["-H".into(), "Cache-Control: no-cache".into()]);
         }
@@ -463,5 +474,16 @@ mod tests {
         assert!(!a.contains("-X"), "{a}");
         r.method = "PUT".into();
         assert!(r.curl_args().join(" ").contains("-X PUT"));
+        // urllib's default headers, unless the task sets its own.
+        assert!(
+            a.contains("-H Accept: -H 'Accept-Encoding: identity' -H 'Connection: close'"),
+            "{a}"
+        );
+        r.headers = vec![("accept".into(), "text/html".into())];
+        let a = r.curl_args().join(" ");
+        assert!(
+            a.contains("-H 'accept: text/html' -H 'Accept-Encoding: identity'"),
+            "{a}"
+        );
     }
 }

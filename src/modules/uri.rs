@@ -21,6 +21,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("url", T::Str).required(),
         Param::new("method", T::Str),
         Param::new("body", T::Raw),
+        Param::new("src", T::Str),
+        Param::new("remote_src", T::Bool),
         Param::new("body_format", T::Str).choices(&["raw", "json", "form-urlencoded"]),
         Param::new("status_code", T::List),
         Param::new("return_content", T::Bool),
@@ -43,7 +45,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("force", T::Bool),
     ],
     free_form: FreeForm::KeyValue,
-    mutually_exclusive: &[],
+    mutually_exclusive: &[&["body", "src"]],
     required_one_of: &[],
     any_params: false,
 };
@@ -179,7 +181,9 @@ fn is_json_type(ct: &str) -> bool {
 
 struct Plan {
     req: HttpRequest,
-    body: Option<String>,
+    body: Option<Vec<u8>>,
+    /// `src` with `remote_src`: the body is this file on the host.
+    remote_body: Option<String>,
     codes: Vec<i64>,
     return_content: bool,
     dest: Option<String>,
@@ -245,7 +249,11 @@ fn plan(args: &Args) -> Result<Result<Plan, String>, ModuleError> {
             .unwrap_or_else(|| "ansible-httpget".into()),
     ));
     req.headers = headers;
-    req.has_body = body.is_some();
+    let remote_body = match args.str("src") {
+        Some(s) if args.bool_or("remote_src", false)? => Some(s),
+        _ => None,
+    };
+    req.has_body = body.is_some() || remote_body.is_some();
     let mut codes = Vec::new();
     for c in args
         .list("status_code")?
@@ -265,7 +273,8 @@ fn plan(args: &Args) -> Result<Result<Plan, String>, ModuleError> {
     req.if_modified_since = dest.is_some();
     Ok(Ok(Plan {
         req,
-        body,
+        body: body.map(String::into_bytes),
+        remote_body,
         codes,
         return_content: args.bool_or("return_content", false)?,
         dest,
@@ -280,7 +289,8 @@ fn script(p: &Plan, creates: Option<&str>, removes: Option<&str>) -> String {
         r#"{PRELUDE}{func}{fa}creates={creates}; removes={removes}; dest={dest}; codes=' {codes} '; rc_all={rc}
 if [ -n "$creates" ] && [ -e "$creates" ]; then __o skip "skipped, since $creates exists"; exit 0; fi
 if [ -n "$removes" ] && [ ! -e "$removes" ]; then __o skip "skipped, since $removes does not exist"; exit 0; fi
-__h_body=; if [ {has_body} = 1 ]; then __h_body=$(mktemp "${{TMPDIR:-/tmp}}/.strata.XXXXXX"); cat > "$__h_body"; fi
+__h_body={remote_body}; tmp_body=
+if [ -z "$__h_body" ] && [ {has_body} = 1 ]; then __h_body=$(mktemp "${{TMPDIR:-/tmp}}/.strata.XXXXXX"); tmp_body=$__h_body; cat > "$__h_body"; fi
 if [ -n "$dest" ] && [ -d "$dest" ]; then dest="${{dest%/}}/"{dest_name}; fi
 tdir=${{TMPDIR:-/tmp}}
 if [ -n "$dest" ]; then
@@ -290,7 +300,7 @@ if [ -n "$dest" ]; then
 fi
 b=$(mktemp "$tdir/.strata_uri.XXXXXX"); h=$(mktemp "${{TMPDIR:-/tmp}}/.strata.XXXXXX")
 __h_req "$b" "$h"
-if [ -n "$__h_body" ]; then rm -f -- "$__h_body"; fi
+if [ -n "$tmp_body" ]; then rm -f -- "$tmp_body"; fi
 __o rc "$__h_rc"; __o err "$__h_err"; __dump hdrs "$h"
 ok=0; case $codes in *" $__h_status "*) ok=1;; esac
 if [ -z "$dest" ] || [ "$rc_all" = 1 ] || [ "$ok" = 0 ] || grep -qi '^ *content-type:.*\(json\|javascript\)' "$h"; then __dump body "$b"; fi
@@ -318,6 +328,7 @@ fi
         codes = codes.join(" "),
         rc = p.return_content as u8,
         has_body = p.body.is_some() as u8,
+        remote_body = sh_quote(p.remote_body.as_deref().unwrap_or("")),
         dest_name = sh_quote(&dest_name),
         fa_args = fs_attrs::call_args(&p.attrs),
     )
@@ -347,15 +358,25 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         r.skipped = true;
         return Ok(r);
     }
-    let p = match plan(args)? {
+    let mut p = match plan(args)? {
         Ok(p) => p,
         Err(msg) => return Ok(ModuleResult::failed(msg).with("elapsed", 0)),
     };
+    // `src` on the controller, found as `copy` finds it, is sent as the body.
+    if let Some(src) = args.str("src")
+        && p.remote_body.is_none()
+    {
+        let path = super::copy::find_local(ctx, "files", &src)?;
+        let data = std::fs::read(&path)
+            .map_err(|e| ModuleError::Args(format!("Could not find or access '{src}': {e}")))?;
+        p.body = Some(data);
+        p.req.has_body = true;
+    }
     let (creates, removes) = (args.str("creates"), args.str("removes"));
     let out = ctx
         .run(
             &script(&p, creates.as_deref(), removes.as_deref()),
-            p.body.as_deref().map(str::as_bytes),
+            p.body.as_deref(),
         )
         .await?;
     let stdout = out.stdout_str();
@@ -472,6 +493,22 @@ mod tests {
         );
         let e = plan(&a).unwrap().err().unwrap();
         assert!(e.starts_with("Parameter 'method' needs to be a single word"));
+    }
+
+    #[test]
+    fn remote_src_is_the_body_file() {
+        let args = |v: Value| Args::new(v.as_object().unwrap().clone());
+        let a = args(
+            json!({"url": "http://x/", "method": "POST", "src": "/etc/b d", "remote_src": true}),
+        );
+        let p = plan(&a).unwrap().unwrap();
+        assert!(p.req.has_body && p.body.is_none());
+        assert!(script(&p, None, None).contains("__h_body='/etc/b d'; tmp_body="));
+        // Without remote_src the controller's file is read when the task runs.
+        let p = plan(&args(json!({"url": "http://x/", "src": "b"})))
+            .unwrap()
+            .unwrap();
+        assert!(!p.req.has_body && p.remote_body.is_none());
     }
 
     #[test]

@@ -73,15 +73,20 @@ pub fn jinja_to_json(v: &JValue) -> Result<Value, String> {
     serde_json::to_value(v).map_err(|e| format!("template result is not data: {e}"))
 }
 
-fn build_env(trim_blocks: bool) -> Environment<'static> {
+/// `keep_trailing_newline: false` is Jinja's default, which Ansible keeps for strings in
+/// playbooks: the source's last newline goes before rendering (`pad_trailing_newlines` gives it
+/// back unless the output already ends in one, so `"{{ x }}\n"` with `x` = `"a\n"` is `"a\n"`).
+fn build_env(trim_blocks: bool, keep_trailing_newline: bool) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(true);
+    env.set_keep_trailing_newline(keep_trailing_newline);
     env.set_trim_blocks(trim_blocks);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_formatter(|out, _state, value| {
         // Only the silent undefined of an `if` without `else` reaches here; it prints nothing.
-        if value.is_undefined() {
+        // None printed among other text is empty too in ansible-core 2.19 (`{{ n | string }}`
+        // is still `None`; a whole-string `{{ n }}` is the native None and never gets here).
+        if value.is_undefined() || value.is_none() {
             return Ok(());
         }
         out.write_str(&pyrepr::py_str(value))
@@ -98,8 +103,8 @@ fn build_env(trim_blocks: bool) -> Environment<'static> {
 impl Templar {
     pub fn new() -> Self {
         Templar {
-            env: build_env(true),
-            file_env: build_env(true),
+            env: build_env(true, false),
+            file_env: build_env(true, true),
             cache: Mutex::new(HashMap::new()),
         }
     }

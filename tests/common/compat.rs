@@ -108,10 +108,15 @@ fn side(name: &str, env: Env, www_root: &Path) -> Side {
         super::aptrepo::offline(&lab);
         let srv = super::http::HttpServer::start(&lab.state.gateway.to_string(), www_root);
         let base = srv.url("").trim_end_matches('/').to_string();
-        (
-            Some(srv),
-            vec!["-e".to_string(), format!("base_url={base}")],
-        )
+        // The artifacts themselves, which hosts read in place (git and pip sources, archives).
+        let data = std::fs::canonicalize(www_root.join("data")).unwrap();
+        let extra = vec![
+            "-e".to_string(),
+            format!("base_url={base}"),
+            "-e".to_string(),
+            format!("data_dir={}", data.display()),
+        ];
+        (Some(srv), extra)
     } else {
         (None, vec![])
     };

@@ -33,7 +33,9 @@ fn native_types_for_single_expression() {
 #[test]
 fn python_style_printing() {
     let c = json!({"t": true, "f": false, "n": null, "xs": [1, "a", true, null], "d": {"k": "v"}, "fl": 1.0});
-    assert_eq!(render("{{ t }} {{ f }} {{ n }}", &c), "True False None");
+    // Checked against ansible-core 2.19: None among other text prints as nothing.
+    assert_eq!(render("{{ t }} {{ f }} {{ n }}|", &c), "True False |");
+    assert_eq!(render("{{ n | string }} {{ xs[3] }}|", &c), "None |");
     assert_eq!(render("{{ xs }}", &c), "[1, 'a', True, None]");
     assert_eq!(render("{{ d }}", &c), "{'k': 'v'}");
     assert_eq!(render("{{ fl }} {{ 2.5 }} {{ 10 / 4 }}", &c), "1.0 2.5 2.5");
@@ -141,6 +143,11 @@ fn inline_strings_trim_blocks_and_keep_trailing_newlines() {
         render("{% for i in xs %}{{ i }} {% endfor %}\n", &c),
         "1 2 \n"
     );
+    // The source's last newline goes before rendering: a value's own one stands in for it.
+    let c = json!({"x": "status 503\n"});
+    assert_eq!(render("A {{ x }}\n", &c), "A status 503\n");
+    assert_eq!(render("A {{ x }}\n\n", &c), "A status 503\n\n");
+    assert_eq!(render("{{ x }}", &c), "status 503\n");
 }
 
 #[test]
