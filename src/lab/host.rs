@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::state::{HostKind, HostState};
-use super::{LabError, network, rootfs, sshd, systemd};
+use super::{LabError, cgroup, network, rootfs, sshd, systemd};
 
 /// Starts the host's init in fresh PID, mount, UTS (and for systemd, cgroup) namespaces inside
 /// its network namespace, detached from the caller so the host outlives `strata lab up`.
@@ -51,10 +51,13 @@ pub fn launch(h: &HostState) -> Result<u32, LabError> {
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2);
+    let cgroup_procs = cgroup::procs_files(&h.cgroups);
     // SAFETY: setsid is async-signal-safe; it detaches the host from our session and terminal.
+    // Joining the host's cgroups here, before `unshare --cgroup`, roots its namespace there.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::setsid();
+            cgroup::join_before_exec(&cgroup_procs);
             Ok(())
         });
     }
@@ -135,5 +138,6 @@ pub fn log_tail(h: &HostState) -> String {
 
 /// Ends the host's processes and removes its network; its upper layer stays, like a disk.
 pub fn stop(h: &HostState) -> Result<(), LabError> {
-    network::delete_host_net(&h.netns, &h.veth)
+    network::delete_host_net(&h.netns, &h.veth)?;
+    cgroup::remove(&h.cgroups)
 }
