@@ -86,6 +86,20 @@ pub fn init_pid(h: &HostState) -> Option<u32> {
     })
 }
 
+/// Whether the `ip netns exec` / `unshare` process [`launch`] started still runs (it is reaped
+/// by a thread, so a finished one leaves at most a zombie).
+fn launcher_alive(h: &HostState) -> bool {
+    h.pids.first().is_some_and(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            // The state letter follows the parenthesised command name.
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next());
+            !matches!(state, Some('Z' | 'X') | None)
+        })
+    })
+}
+
 /// Waits until port 22 accepts a connection and sends the SSH banner: the point where a client
 /// can log in. Fails early, with the host's log, if the host died.
 pub fn wait_ready(h: &HostState, timeout: Duration) -> Result<(), LabError> {
@@ -96,8 +110,9 @@ pub fn wait_ready(h: &HostState, timeout: Duration) -> Result<(), LabError> {
             return Ok(());
         }
         let elapsed = start.elapsed();
-        // Give the init a moment to enter the namespace before judging it dead.
-        let dead = elapsed > Duration::from_millis(500) && network::netns_pids(&h.netns).is_empty();
+        // Until the launcher has entered the namespace (joining cgroups first, slow on a busy
+        // machine) the namespace is empty, so it is only dead once the launcher is gone too.
+        let dead = !launcher_alive(h) && network::netns_pids(&h.netns).is_empty();
         if dead || elapsed > timeout {
             return Err(LabError::HostTimeout {
                 host: h.name.clone(),
