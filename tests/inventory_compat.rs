@@ -4,72 +4,32 @@
 //! repeated `-i`, `--playbook-dir` and every `--limit` pattern form. `--list` and `--host` are
 //! compared as parsed JSON (key order ignored), `--graph` as text. No lab needed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::inventory_cli::{self as cli, ANSIBLE_INVENTORY};
 use serde_json::Value;
-
-const ANSIBLE_INVENTORY: &str = "/opt/strata-venv/bin/ansible-inventory";
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/inventory")
 }
 
-/// Runs a command in the fixtures directory; panics unless it exits 0. Returns stdout.
-fn run(mut cmd: Command, what: &str) -> String {
-    let out = cmd
-        .current_dir(fixtures())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+fn run(cmd: Command, what: &str) -> String {
+    cli::run(cmd, &fixtures(), what)
 }
 
 fn ansible(args: &[&str]) -> String {
-    assert!(
-        Path::new(ANSIBLE_INVENTORY).exists(),
-        "{ANSIBLE_INVENTORY} is missing: these tests compare with ansible-core 2.19 (.ci/run installs it)"
-    );
-    let mut cmd = Command::new(ANSIBLE_INVENTORY);
-    cmd.args(args)
-        // A source Ansible cannot parse must fail the test, not become an empty inventory.
-        .env("ANSIBLE_INVENTORY_UNPARSED_FAILED", "1")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env(
-            "ANSIBLE_LOCAL_TEMP",
-            std::env::temp_dir().join("strata-ansible-tmp"),
-        );
-    run(cmd, &format!("ansible-inventory {args:?}"))
+    cli::ansible(&fixtures(), args)
 }
 
 fn strata(args: &[&str]) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.arg("inventory").args(args);
-    run(cmd, &format!("strata inventory {args:?}"))
+    cli::strata(&fixtures(), args)
 }
 
-fn parse(text: &str, who: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{who} printed no JSON ({e}):\n{text}"))
-}
-
-/// Same groups, hosts per group, children and hostvars (key order aside).
 fn same_json(args: &[&str]) -> Value {
-    let a = parse(&ansible(args), "ansible-inventory");
-    let s = parse(&strata(args), "strata");
-    assert_eq!(
-        s,
-        a,
-        "strata inventory {args:?} differs from ansible-inventory\nstrata:\n{}\nansible:\n{}",
-        serde_json::to_string_pretty(&s).unwrap(),
-        serde_json::to_string_pretty(&a).unwrap()
-    );
-    a
+    cli::same_json(&fixtures(), "", args)
 }
 
 fn same_text(args: &[&str]) {

@@ -7,12 +7,12 @@
 //! files, a directory source, and `--limit` forms. JSON is compared parsed (key order
 //! ignored), `--graph` as text.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::inventory_cli::{ansible, strata};
 use serde_json::Value;
-
-const ANSIBLE_INVENTORY: &str = "/opt/strata-venv/bin/ansible-inventory";
 
 fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,63 +20,8 @@ fn case(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs a command in `dir`; panics unless it exits 0. Returns stdout.
-fn run(mut cmd: Command, dir: &Path, what: &str) -> String {
-    let out = cmd
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{what} in {} failed ({}):\n{stdout}\n{}",
-        dir.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn ansible(dir: &Path, args: &[&str]) -> String {
-    assert!(
-        Path::new(ANSIBLE_INVENTORY).exists(),
-        "{ANSIBLE_INVENTORY} is missing: these tests compare with ansible-core 2.19 (.ci/run installs it)"
-    );
-    let mut cmd = Command::new(ANSIBLE_INVENTORY);
-    cmd.args(args)
-        // A source Ansible cannot parse must fail the test, not become an empty inventory.
-        .env("ANSIBLE_INVENTORY_UNPARSED_FAILED", "1")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env(
-            "ANSIBLE_LOCAL_TEMP",
-            std::env::temp_dir().join("strata-ansible-tmp"),
-        );
-    run(cmd, dir, &format!("ansible-inventory {args:?}"))
-}
-
-fn strata(dir: &Path, args: &[&str]) -> String {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
-    cmd.arg("inventory").args(args);
-    run(cmd, dir, &format!("strata inventory {args:?}"))
-}
-
-fn parse(text: &str, who: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{who} printed no JSON ({e}):\n{text}"))
-}
-
-/// Same groups, hosts per group, children and hostvars (key order aside).
 fn same_json(name: &str, args: &[&str]) -> Value {
-    let dir = case(name);
-    let a = parse(&ansible(&dir, args), "ansible-inventory");
-    let s = parse(&strata(&dir, args), "strata");
-    assert_eq!(
-        s,
-        a,
-        "{name}: strata inventory {args:?} differs from ansible-inventory\nstrata:\n{}\nansible:\n{}",
-        serde_json::to_string_pretty(&s).unwrap(),
-        serde_json::to_string_pretty(&a).unwrap()
-    );
-    a
+    common::inventory_cli::same_json(&case(name), &format!("{name}: "), args)
 }
 
 fn same_text(name: &str, args: &[&str]) {

@@ -12,6 +12,7 @@ pub mod artifacts;
 pub mod compat;
 pub mod ec2;
 pub mod http;
+pub mod inventory_cli;
 pub mod moto;
 pub mod playbook;
 
