@@ -79,6 +79,9 @@ fn hierarchies() -> Vec<Hierarchy> {
 /// processes until its CPUs and memory nodes are set, and systemd does not use it.
 pub fn prepare(netns: &str) -> Result<Vec<PathBuf>, LabError> {
     let proc_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    // A fresh name per boot: a host that reuses a namespace name never inherits cgroups (or
+    // stragglers) of an earlier host.
+    let name = format!("{netns}-{:08x}", rand::random::<u32>());
     let mut dirs = Vec::new();
     for h in hierarchies() {
         if h.controllers().contains(&"cpuset") {
@@ -91,7 +94,7 @@ pub fn prepare(netns: &str) -> Result<Vec<PathBuf>, LabError> {
             .mount
             .join(current.trim_start_matches('/'))
             .join("strata-lab")
-            .join(netns);
+            .join(&name);
         std::fs::create_dir_all(&dir)
             .map_err(|e| LabError::io("cannot create the host's cgroup", &dir, e))?;
         dirs.push(dir);
@@ -121,9 +124,39 @@ pub fn join_before_exec(files: &[CString]) {
     }
 }
 
-/// Removes the host's cgroups once its processes are gone: children first (systemd made them),
-/// retrying briefly while exiting processes still hold them.
+/// Every process in the host's cgroups: the host's own, including those outside its network
+/// namespace (services with `PrivateNetwork=yes`, such as systemd-hostnamed).
+fn member_pids(dirs: &[PathBuf]) -> Vec<i32> {
+    fn walk(dir: &Path, out: &mut Vec<i32>) {
+        if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+            out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&e.path(), out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for d in dirs {
+        walk(d, &mut out);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Ends what is left of the host's processes, then removes its cgroups: children first
+/// (systemd made them), retrying briefly while killed processes exit.
 pub fn remove(dirs: &[PathBuf]) -> Result<(), LabError> {
+    for pid in member_pids(dirs) {
+        // SAFETY: plain kill(2) of a process that is in this host's own cgroup.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
     fn post_order(dir: &Path, out: &mut Vec<PathBuf>) {
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
@@ -144,6 +177,12 @@ pub fn remove(dirs: &[PathBuf]) -> Result<(), LabError> {
                     Ok(()) => break,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
                     Err(_) if Instant::now() < deadline => {
+                        for pid in member_pids(std::slice::from_ref(&d)) {
+                            // SAFETY: as above; a process that joined the cgroup since.
+                            unsafe {
+                                libc::kill(pid, libc::SIGKILL);
+                            }
+                        }
                         std::thread::sleep(Duration::from_millis(50))
                     }
                     Err(e) => return Err(LabError::io("cannot remove the host's cgroup", &d, e)),
