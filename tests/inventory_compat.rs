@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::inventory_cli::{self as cli, ANSIBLE_INVENTORY};
+use common::inventory_cli::{self as cli, ANSIBLE_INVENTORY, parse};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
