@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::state::{HostKind, HostState};
-use super::{LabError, cgroup, network, rootfs, sshd, systemd};
+use super::{LabError, network, rootfs, sshd, systemd};
 
 /// Starts the host's init in fresh PID, mount, UTS (and for systemd, cgroup) namespaces inside
 /// its network namespace, detached from the caller so the host outlives `strata lab up`.
@@ -51,13 +51,10 @@ pub fn launch(h: &HostState) -> Result<u32, LabError> {
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2);
-    let cgroup_procs = cgroup::procs_files(&h.cgroups);
     // SAFETY: setsid is async-signal-safe; it detaches the host from our session and terminal.
-    // Joining the host's cgroups here, before `unshare --cgroup`, roots its namespace there.
     unsafe {
-        cmd.pre_exec(move || {
+        cmd.pre_exec(|| {
             libc::setsid();
-            cgroup::join_before_exec(&cgroup_procs);
             Ok(())
         });
     }
@@ -86,20 +83,6 @@ pub fn init_pid(h: &HostState) -> Option<u32> {
     })
 }
 
-/// Whether the `ip netns exec` / `unshare` process [`launch`] started still runs (it is reaped
-/// by a thread, so a finished one leaves at most a zombie).
-fn launcher_alive(h: &HostState) -> bool {
-    h.pids.first().is_some_and(|pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            // The state letter follows the parenthesised command name.
-            let state = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.trim_start().chars().next());
-            !matches!(state, Some('Z' | 'X') | None)
-        })
-    })
-}
-
 /// Waits until port 22 accepts a connection and sends the SSH banner: the point where a client
 /// can log in. Fails early, with the host's log, if the host died.
 pub fn wait_ready(h: &HostState, timeout: Duration) -> Result<(), LabError> {
@@ -110,9 +93,8 @@ pub fn wait_ready(h: &HostState, timeout: Duration) -> Result<(), LabError> {
             return Ok(());
         }
         let elapsed = start.elapsed();
-        // Until the launcher has entered the namespace (joining cgroups first, slow on a busy
-        // machine) the namespace is empty, so it is only dead once the launcher is gone too.
-        let dead = !launcher_alive(h) && network::netns_pids(&h.netns).is_empty();
+        // Give the init a moment to enter the namespace before judging it dead.
+        let dead = elapsed > Duration::from_millis(500) && network::netns_pids(&h.netns).is_empty();
         if dead || elapsed > timeout {
             return Err(LabError::HostTimeout {
                 host: h.name.clone(),
@@ -153,6 +135,5 @@ pub fn log_tail(h: &HostState) -> String {
 
 /// Ends the host's processes and removes its network; its upper layer stays, like a disk.
 pub fn stop(h: &HostState) -> Result<(), LabError> {
-    network::delete_host_net(&h.netns, &h.veth)?;
-    cgroup::remove(&h.cgroups)
+    network::delete_host_net(&h.netns, &h.veth)
 }

@@ -59,7 +59,6 @@ mod tests {
             pids: vec![],
             stopped: false,
             alive: false,
-            cgroups: vec![],
         };
         LabState {
             name: "t".into(),

@@ -7,7 +7,6 @@
 //! Layout of `<dir>/<name>/`: `state.json`, `id_ed25519` (root's key on every host),
 //! `known_hosts`, `inventory.yml`, and `hosts/<host>/{upper,work,root,log}`.
 
-mod cgroup;
 mod cmd;
 mod error;
 mod host;
@@ -172,9 +171,6 @@ pub fn start_host(opts: &LabOptions, host: &str) -> Result<(), LabError> {
     let h = find_host(&mut state, host)?;
     host::stop(h)?;
     network::create_host_net(&h.netns, &h.veth, &bridge, h.addr, gateway)?;
-    if h.kind == HostKind::Systemd {
-        h.cgroups = cgroup::prepare(&h.netns)?;
-    }
     let pid = host::launch(h)?;
     h.pids = vec![pid];
     h.stopped = false;
@@ -279,7 +275,6 @@ fn plan(opts: &LabOptions, subnet: u8, n: usize, kind: HostKind, key: PathBuf) -
                 pids: Vec::new(),
                 stopped: false,
                 alive: false,
-                cgroups: Vec::new(),
                 name,
             }
         })
@@ -314,9 +309,6 @@ fn bring_up(state: &mut LabState) -> Result<(), LabError> {
         }
         rootfs::write_service_policy(&h.upper, h.kind == HostKind::Systemd)?;
         network::create_host_net(&h.netns, &h.veth, &state.bridge, h.addr, state.gateway)?;
-        if h.kind == HostKind::Systemd {
-            h.cgroups = cgroup::prepare(&h.netns)?;
-        }
         h.pids = vec![host::launch(h)?];
     }
     state.save()?;

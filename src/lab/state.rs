@@ -60,9 +60,6 @@ pub struct HostState {
     /// Filled by `status`: the host's namespace has processes and port 22 accepts connections.
     #[serde(default)]
     pub alive: bool,
-    /// The host's own cgroups (systemd hosts), removed when it stops.
-    #[serde(default)]
-    pub cgroups: Vec<PathBuf>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
