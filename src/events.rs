@@ -3,8 +3,6 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::modules::FileDiff;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -129,6 +127,15 @@ impl HostStats {
             + self.ignored
             == 0
     }
+}
+
+/// One file's before/after, shown by `--diff`. Modules produce it; the reporter renders it.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct FileDiff {
+    pub before_header: String,
+    pub after_header: String,
+    pub before: String,
+    pub after: String,
 }
 
 pub type EventTx = tokio::sync::mpsc::UnboundedSender<Event>;

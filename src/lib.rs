@@ -18,9 +18,11 @@ pub mod local;
 pub mod modules;
 pub mod playbook;
 pub mod reporter;
+pub mod shell;
 pub mod ssh;
 pub mod template;
 pub mod transport;
+pub mod values;
 pub mod yaml;
 
 use std::ffi::OsString;

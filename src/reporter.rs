@@ -7,8 +7,8 @@ use std::io::{IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
+use crate::events::FileDiff;
 use crate::events::{Event, EventRx, HostStats, Status};
-use crate::modules::FileDiff;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReporterOptions {

@@ -109,10 +109,10 @@ pub fn plan(args: &PlaybookArgs, templar: &Templar) -> Result<Plan, InputErrors>
                 Ok(v) => match v {
                     Value::Array(a) => a
                         .iter()
-                        .filter_map(crate::modules::args::to_str)
+                        .filter_map(crate::values::to_str)
                         .collect::<Vec<_>>()
                         .join(","),
-                    other => crate::modules::args::to_str(&other).unwrap_or_default(),
+                    other => crate::values::to_str(&other).unwrap_or_default(),
                 },
                 Err(e) => {
                     errors.push(e.label(

@@ -260,7 +260,7 @@ impl HostCtx {
                 .templar
                 .render_str(&inc.file.value, &scope, &inc.file.span)
             {
-                Ok(v) => crate::modules::args::to_str(&v).unwrap_or_default(),
+                Ok(v) => crate::values::to_str(&v).unwrap_or_default(),
                 Err(e) => return self.include_failed(pc, &name, &e.message),
             };
             let items = match (
@@ -337,7 +337,7 @@ impl HostCtx {
                     .render_str(&inc.role_name.value, &scope, &inc.role_name.span)
                 {
                     Ok(v) => {
-                        let role = crate::modules::args::to_str(&v).unwrap_or_default();
+                        let role = crate::values::to_str(&v).unwrap_or_default();
                         crate::playbook::load_role(
                             &role,
                             inc.tasks_from.as_deref(),

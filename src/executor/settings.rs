@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 
 use super::context::PlayCtx;
 use super::host::Inherited;
-use crate::modules::Become;
-use crate::modules::args::{to_bool, to_str};
 use crate::playbook::model::{Common, Task};
+use crate::shell::Become;
+use crate::values::{to_bool, to_str};
 
 pub struct Effective {
     pub become_: Option<Become>,

@@ -37,7 +37,7 @@ pub(super) struct Step {
     pub(super) failed: bool,
     pub(super) skipped: bool,
     pub(super) unreachable: bool,
-    pub(super) diff: Vec<crate::modules::FileDiff>,
+    pub(super) diff: Vec<crate::events::FileDiff>,
 }
 
 impl Step {
@@ -224,7 +224,7 @@ async fn execute(
                 .templar
                 .render_str(l, &sc, &lp.span)
                 .ok()
-                .and_then(|v| crate::modules::args::to_str(&v)),
+                .and_then(|v| crate::values::to_str(&v)),
             None => None,
         }
         .unwrap_or_else(|| item_label(item));

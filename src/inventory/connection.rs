@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-use crate::modules::args::{to_bool, to_str};
+use crate::values::{to_bool, to_str};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ConnectionKind {

@@ -75,7 +75,7 @@ const KEYED_GROUP_KEYS: [&str; 6] = [
 pub fn bool_of(v: &Node, what: &str) -> Result<bool, Diagnostic> {
     match &v.value {
         crate::yaml::Yaml::Bool(b) => Ok(*b),
-        _ => crate::modules::args::to_bool(&v.to_json()).ok_or_else(|| {
+        _ => crate::values::to_bool(&v.to_json()).ok_or_else(|| {
             v.error(format!("`{what}` must be a boolean, found {}", v.kind()))
                 .label("expected true or false")
         }),
@@ -186,7 +186,7 @@ impl Constructed {
                     }
                     Err(_) => continue,
                 },
-                other => crate::modules::args::to_bool(other).unwrap_or(false),
+                other => crate::values::to_bool(other).unwrap_or(false),
             };
             if ok {
                 let name = sanitize_group_name(&g.name);
@@ -311,7 +311,7 @@ fn context(inv: &Inventory, host: &str, source_vars: &Map<String, Value>) -> min
 
 /// A value as Python's `str()` would print it inside a group name.
 fn scalar_text(v: &Value) -> String {
-    crate::modules::args::to_str(v).unwrap_or_else(|| v.to_string())
+    crate::values::to_str(v).unwrap_or_else(|| v.to_string())
 }
 
 fn keyed_group(item: &Node, templar: &Templar) -> Result<KeyedGroup, Diagnostic> {

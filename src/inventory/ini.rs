@@ -15,6 +15,7 @@ use indexmap::IndexMap;
 use regex::Regex;
 
 use crate::diagnostic::{Diagnostic, Span};
+use crate::shell::shlex::{self, Comments, ShlexError, Word};
 
 use super::Inventory;
 use super::address::expand_host_entry;
@@ -38,13 +39,6 @@ enum State {
 struct Pending {
     span: Span,
     children_of: Vec<String>,
-}
-
-/// One shell-like word of a host line, with its 0-based char column in the line.
-struct Word {
-    text: String,
-    col: usize,
-    len: usize,
 }
 
 /// Adds the hosts and groups of an INI inventory file.
@@ -237,72 +231,16 @@ fn host_line(
     Ok(())
 }
 
-/// Python's `shlex.split(line, comments=True)`: quotes group words and are removed, a
-/// backslash escapes outside single quotes, `#` outside quotes ends the line. Errors carry the
-/// column of the offending character.
+/// Python's `shlex.split(line, comments=True)`, as Ansible reads host lines; errors carry
+/// Python's message and the column of the offending character.
 fn shlex_split(line: &str) -> Result<Vec<Word>, (&'static str, usize)> {
-    let chars: Vec<char> = line.chars().collect();
-    let mut words = Vec::new();
-    let mut cur: Option<(String, usize)> = None;
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            if let Some((text, col)) = cur.take() {
-                words.push(Word {
-                    text,
-                    col,
-                    len: i - col,
-                });
-            }
-            i += 1;
-            continue;
-        }
-        if c == '#' {
-            break;
-        }
-        let (text, _) = cur.get_or_insert_with(|| (String::new(), i));
-        match c {
-            '\'' | '"' => {
-                let open = i;
-                i += 1;
-                loop {
-                    let Some(&q) = chars.get(i) else {
-                        return Err(("No closing quotation", open));
-                    };
-                    i += 1;
-                    if q == c {
-                        break;
-                    }
-                    if c == '"' && q == '\\' && matches!(chars.get(i), Some('"' | '\\')) {
-                        text.push(chars[i]);
-                        i += 1;
-                    } else {
-                        text.push(q);
-                    }
-                }
-            }
-            '\\' => {
-                let Some(&e) = chars.get(i + 1) else {
-                    return Err(("No escaped character", i));
-                };
-                text.push(e);
-                i += 2;
-            }
-            _ => {
-                text.push(c);
-                i += 1;
-            }
-        }
-    }
-    if let Some((text, col)) = cur {
-        words.push(Word {
-            text,
-            col,
-            len: i - col,
-        });
-    }
-    Ok(words)
+    shlex::words(line, Comments::EndLine).map_err(|e| {
+        let why = match e.error {
+            ShlexError::NoClosingQuotation => "No closing quotation",
+            ShlexError::NoEscapedCharacter => "No escaped character",
+        };
+        (why, e.col)
+    })
 }
 
 #[cfg(test)]

@@ -48,11 +48,11 @@ fn describe(program: &str, args: &[&str], stdin: Option<&str>) -> String {
     let mut s = String::from(program);
     for a in args {
         s.push(' ');
-        s.push_str(&crate::modules::sh_quote(a));
+        s.push_str(&crate::shell::sh_quote(a));
     }
     if let Some(input) = stdin {
         s.push_str(" <<< ");
-        s.push_str(&crate::modules::sh_quote(input.trim_end()));
+        s.push_str(&crate::shell::sh_quote(input.trim_end()));
     }
     s
 }

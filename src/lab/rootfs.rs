@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::LabError;
 use super::state::{HostKind, HostState};
-use crate::modules::sh_quote;
+use crate::shell::sh_quote;
 
 /// Creates the host's directories (kept across stop/start: the upper layer is the host's disk).
 pub fn create_dirs(h: &HostState) -> Result<(), LabError> {

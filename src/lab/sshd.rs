@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 
 use super::state::HostState;
-use crate::modules::sh_quote;
+use crate::shell::sh_quote;
 
 /// sshd_config for a host. Root logs in with the lab key only. `UsePAM no` and `UseDNS no`
 /// keep session setup fast; limits stay at OpenSSH's defaults (MaxSessions 10, MaxStartups

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::LabError;
 use super::rootfs::{write_file, write_symlink};
 use super::state::HostState;
-use crate::modules::sh_quote;
+use crate::shell::sh_quote;
 
 /// Units masked whether or not the base machine enables them.
 const ALWAYS_MASKED: &[&str] = &[

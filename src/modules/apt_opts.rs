@@ -48,7 +48,7 @@ fn upgrade_mode(v: Option<&Value>) -> Result<Option<String>, ModuleError> {
     let s = match v {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
-        Some(v) => super::args::to_str(v).unwrap_or_default(),
+        Some(v) => crate::values::to_str(v).unwrap_or_default(),
     };
     match s.as_str() {
         "no" => Ok(None),

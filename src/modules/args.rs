@@ -4,39 +4,10 @@
 use serde_json::{Map, Value};
 
 use super::ModuleError;
+use crate::values::{to_bool, to_str, type_name};
 
 #[derive(Clone, Debug, Default)]
 pub struct Args(pub Map<String, Value>);
-
-/// Ansible's boolean conversion (`module_utils.parsing.convert_bool`).
-pub fn to_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_f64() {
-            Some(1.0) => Some(true),
-            Some(0.0) => Some(false),
-            _ => None,
-        },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "yes" | "on" | "1" | "true" | "t" | "y" | "1.0" => Some(true),
-            "no" | "off" | "0" | "false" | "f" | "n" | "0.0" | "" => Some(false),
-            _ => None,
-        },
-        Value::Null => Some(false),
-        _ => None,
-    }
-}
-
-/// Stringifies a scalar the way Ansible does when a module expects `str`.
-pub fn to_str(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if *b { "True".into() } else { "False".into() }),
-        Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}
 
 impl Args {
     pub fn new(m: Map<String, Value>) -> Self {
@@ -143,18 +114,6 @@ impl Args {
                 type_name(v)
             ))),
         }
-    }
-}
-
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
     }
 }
 

@@ -5,12 +5,12 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::args::to_bool;
 use super::debug::with_msg;
 use super::{
     Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
 };
 use crate::diagnostic::Span;
+use crate::values::to_bool;
 
 pub struct Assert;
 

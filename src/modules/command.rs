@@ -8,10 +8,10 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::command_support::{Guarded, Guards, ShWords, not_run, run_guarded, stdin_data};
-use super::shlex;
 use super::{
     Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
 };
+use crate::shell::shlex;
 
 pub struct Command;
 

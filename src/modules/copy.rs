@@ -178,7 +178,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             Value::String(s) => s.clone().into_bytes(),
             // The action plugin writes `json.dumps(content)`: Python separators, ASCII only.
             v @ (Value::Array(_) | Value::Object(_)) => super::uri::python_json(v).into_bytes(),
-            other => super::args::to_str(other).unwrap_or_default().into_bytes(),
+            other => crate::values::to_str(other)
+                .unwrap_or_default()
+                .into_bytes(),
         };
         if opts.attrs.mode == Some(ModeSpec::Preserve) {
             return Err(ModuleError::Args(

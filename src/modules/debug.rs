@@ -5,11 +5,11 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::args::to_str;
 use super::{
     Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
 };
 use crate::diagnostic::Span;
+use crate::values::to_str;
 
 pub struct Debug;
 

@@ -147,7 +147,7 @@ fn request(args: &Args, url: &str) -> Result<HttpRequest, ModuleError> {
     if let Some(h) = args.dict("headers")? {
         for (k, v) in h {
             r.headers
-                .push((k, super::args::to_str(&v).unwrap_or_default()));
+                .push((k, crate::values::to_str(&v).unwrap_or_default()));
         }
     }
     r.headers.push((

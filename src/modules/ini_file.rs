@@ -6,7 +6,6 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::args::to_str;
 use super::atomic_write::{Content, FileAttrs, WriteSpec, parent_dir, write_file};
 use super::ini_edit::{IniRequest, do_ini, normalize_text};
 use super::text_edit::{attrs_differ, load, missing};
@@ -14,6 +13,7 @@ use super::{
     Args, FileDiff, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
     ParamType as T,
 };
+use crate::values::to_str;
 
 pub struct IniFile;
 

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
+pub use crate::events::FileDiff;
+pub use crate::shell::{Become, sh_quote, wrap_command};
 use crate::template::Templar;
 use crate::transport::{ExecOutput, Transport, TransportError};
 
@@ -68,7 +70,6 @@ pub mod set_fact;
 pub mod setup;
 pub mod sh_sections;
 pub mod shell;
-pub mod shlex;
 pub mod slurp;
 pub mod stat;
 pub mod sysctl;
@@ -158,21 +159,6 @@ pub struct ModuleSpec {
     pub required_one_of: &'static [&'static [&'static str]],
     /// Accept parameters not listed (set_fact takes arbitrary names).
     pub any_params: bool,
-}
-
-/// Privilege escalation for one task, applied by [`ModuleCtx::run`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Become {
-    pub user: String,
-}
-
-/// One file's before/after, shown by `--diff`.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct FileDiff {
-    pub before_header: String,
-    pub after_header: String,
-    pub before: String,
-    pub after: String,
 }
 
 /// The outcome of a module, shaped like Ansible's result dict once serialized.
@@ -309,36 +295,6 @@ impl ModuleCtx<'_> {
     }
 }
 
-/// Quotes a string for POSIX sh: the one quoting function every module uses.
-pub fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b))
-    {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// Builds the command line sent to the host: environment exports, then the script under
-/// `/bin/sh -c`, under `sudo` when becoming another user. `-n` makes sudo fail instead of
-/// hanging on a password prompt nobody will answer.
-pub fn wrap_command(script: &str, env: &[(String, String)], become_: Option<&Become>) -> String {
-    let mut body = String::new();
-    for (k, v) in env {
-        body.push_str(&format!("export {k}={}; ", sh_quote(v)));
-    }
-    body.push_str(script);
-    match become_ {
-        None => format!("/bin/sh -c {}", sh_quote(&body)),
-        Some(b) => format!(
-            "sudo -H -S -n -u {} -- /bin/sh -c {}",
-            sh_quote(&b.user),
-            sh_quote(&body)
-        ),
-    }
-}
-
 /// A module implementation. `run` is boxed so modules can live in one registry table.
 pub trait Module: Send + Sync {
     fn spec(&self) -> &'static ModuleSpec;
@@ -434,18 +390,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoting_round_trips_through_sh() {
-        for s in ["plain", "with space", "it's", "$HOME `x` \"q\"", ""] {
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!("printf %s {}", sh_quote(s)))
-                .output()
-                .unwrap();
-            assert_eq!(String::from_utf8(out.stdout).unwrap(), s);
-        }
-    }
-
-    #[test]
     fn aliases_resolve_to_the_real_module() {
         for n in [
             "systemd",
@@ -478,20 +422,5 @@ mod tests {
         );
         assert!(lookup("ansible.posix.copy").is_none());
         assert!(lookup("community.general.sysctl").is_none());
-    }
-
-    #[test]
-    fn become_wraps_in_sudo() {
-        let c = wrap_command(
-            "id -u",
-            &[("A".into(), "b c".into())],
-            Some(&Become {
-                user: "root".into(),
-            }),
-        );
-        assert_eq!(
-            c,
-            "sudo -H -S -n -u root -- /bin/sh -c 'export A='\\''b c'\\''; id -u'"
-        );
     }
 }

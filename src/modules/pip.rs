@@ -12,8 +12,9 @@ use super::http_client::PRELUDE;
 use super::pip_version::{Requirement, is_present, recover_names};
 use super::{
     Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
-    ParamType as T, sh_quote, shlex,
+    ParamType as T, sh_quote,
 };
+use crate::shell::shlex;
 
 const SCRIPT: &str = include_str!("pip.sh");
 

@@ -7,10 +7,10 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::command_support::{Marker, ShWords, Stop, chdir_message, with_streams};
-use super::shlex;
 use super::{
     Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
 };
+use crate::shell::shlex;
 
 pub struct Script;
 

@@ -370,7 +370,7 @@ pub fn plan(req: &Request, secs: &Sections, is_started: bool) -> Plan {
         .arguments
         .as_deref()
         .map(|a| {
-            super::shlex::split(a)
+            crate::shell::shlex::split(a)
                 .unwrap_or_else(|_| a.split_whitespace().map(String::from).collect())
         })
         .unwrap_or_default();

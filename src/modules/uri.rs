@@ -122,7 +122,7 @@ fn quote_plus(s: &str) -> String {
 }
 
 fn py_str(v: &Value) -> String {
-    super::args::to_str(v).unwrap_or_default()
+    crate::values::to_str(v).unwrap_or_default()
 }
 
 /// Ansible's `form_urlencoded`: a dict or a list of pairs; list values repeat the key.
@@ -259,12 +259,12 @@ fn plan(args: &Args) -> Result<Result<Plan, String>, ModuleError> {
         .list("status_code")?
         .unwrap_or_else(|| vec![200.into()])
     {
-        match super::args::to_str(&c).and_then(|s| s.trim().parse::<i64>().ok()) {
+        match crate::values::to_str(&c).and_then(|s| s.trim().parse::<i64>().ok()) {
             Some(n) => codes.push(n),
             None => {
                 return Err(ModuleError::Args(format!(
                     "Elements value for option 'status_code' is of type {} and we were unable to convert to int",
-                    super::args::type_name(&c)
+                    crate::values::type_name(&c)
                 )));
             }
         }

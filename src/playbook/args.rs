@@ -7,9 +7,9 @@ use serde_json::{Map, Value};
 use super::freeform::parse_kv;
 use super::suggest::did_you_mean;
 use crate::diagnostic::{Diagnostic, Span};
-use crate::modules::args::to_bool;
 use crate::modules::{FreeForm, ModuleSpec, Param, ParamType};
 use crate::template::is_template;
+use crate::values::to_bool;
 use crate::yaml::{Node, Yaml};
 
 /// Options Ansible extracts from a raw command string (`parse_kv(check_raw=True)`); only

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use super::ctx::Loader;
 use super::model::{Common, Cond, Item};
-use crate::modules::args::to_bool;
 use crate::template::is_template;
+use crate::values::to_bool;
 use crate::yaml::{Node, Yaml};
 
 pub const COMMON_KEYWORDS: &[&str] = &[

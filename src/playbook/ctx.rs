@@ -12,8 +12,8 @@ use super::model::{Cond, Handler, RoleCtx, Text};
 use super::suggest::did_you_mean;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::modules::ModuleSpec;
-use crate::modules::args::to_bool;
 use crate::template::{Templar, is_template};
+use crate::values::to_bool;
 use crate::yaml::{Node, Yaml};
 
 /// Where module specs come from. The loader only needs specs and names; tests use their own
@@ -384,7 +384,7 @@ impl<'a> Loader<'a> {
         let ctx = minijinja::Value::from_serialize(&self.opts.extra_vars);
         match self.templar.render_str(&s, &ctx, &v.span) {
             Ok(Value::String(r)) => Some(r),
-            Ok(other) => Some(crate::modules::args::to_str(&other).unwrap_or_default()),
+            Ok(other) => Some(crate::values::to_str(&other).unwrap_or_default()),
             Err(d) => {
                 self.err(Diagnostic::new(
                     d.span,

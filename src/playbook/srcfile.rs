@@ -8,9 +8,9 @@ use super::args::inner_span;
 use super::ctx::{Loader, Scope};
 use super::freeform::{parse_kv, split_args, unquote};
 use crate::diagnostic::Span;
-use crate::modules::args::to_bool;
 use crate::modules::{FreeForm, ModuleSpec, SearchPaths};
 use crate::template::is_template;
+use crate::values::to_bool;
 use crate::yaml::Node;
 
 /// Search roots as the executor uses them: the task's base directory, then the playbook's.

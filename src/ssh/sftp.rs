@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use super::connection::SshConnection;
-use crate::modules::sh_quote;
+use crate::shell::sh_quote;
 use crate::transport::{TransportError, TransportResult};
 
 /// Seconds an SFTP request may take before the session is considered broken.

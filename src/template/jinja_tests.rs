@@ -165,7 +165,7 @@ fn truthy(v: &Value, args: &[Value]) -> Result<bool, Error> {
     a.done()?;
     if convert
         && let Ok(j) = serde_json::to_value(v)
-        && let Some(b) = crate::modules::args::to_bool(&j)
+        && let Some(b) = crate::values::to_bool(&j)
     {
         return Ok(b);
     }

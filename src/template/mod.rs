@@ -232,8 +232,9 @@ impl Templar {
         };
         let v = self.eval_value(expr, ctx, span, offset)?;
         if let Some(s) = v.as_str() {
-            return Ok(crate::modules::args::to_bool(&Value::String(s.to_string()))
-                .unwrap_or(!s.is_empty()));
+            return Ok(
+                crate::values::to_bool(&Value::String(s.to_string())).unwrap_or(!s.is_empty())
+            );
         }
         Ok(v.is_true())
     }
