@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::run::RunRequest;
+use crate::transport::ConnectOptions;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "strata",
@@ -27,7 +30,7 @@ pub enum Command {
     Bench(BenchArgs),
 }
 
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct PlaybookArgs {
     /// Inventory file (Ansible YAML format). Repeatable.
     #[arg(short = 'i', long = "inventory", required = true)]
@@ -54,7 +57,7 @@ pub struct PlaybookArgs {
     #[arg(short = 'D', long = "diff")]
     pub diff: bool,
     /// How many hosts run a task at once.
-    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(short = 'f', long = "forks", default_value_t = RunRequest::DEFAULT_FORKS as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub forks: u32,
     /// Connect as this user (overrides ansible_user).
     #[arg(short = 'u', long = "user")]
@@ -84,7 +87,7 @@ pub struct PlaybookArgs {
     #[arg(long = "insecure-ignore-host-keys")]
     pub insecure_ignore_host_keys: bool,
     /// SSH connect timeout in seconds.
-    #[arg(long = "timeout", default_value_t = 10)]
+    #[arg(long = "timeout", default_value_t = ConnectOptions::DEFAULT_TIMEOUT_SECS)]
     pub timeout: u64,
     /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
     #[arg(long = "flush-cache")]

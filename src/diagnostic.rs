@@ -157,6 +157,44 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// Every input error of one attempt to start a run, reported together: loading goes on after
+/// the first problem so the operator fixes them all in one round. Rendered like rustc, it
+/// ends by saying that no host was contacted, which is true of every input error.
+#[derive(Debug)]
+pub struct InputErrors(pub Vec<Diagnostic>);
+
+impl InputErrors {
+    pub fn render(&self) -> String {
+        let mut s: String = self
+            .0
+            .iter()
+            .map(|d| d.render())
+            .collect::<Vec<_>>()
+            .join("\n");
+        if self.0.len() > 1 {
+            s.push_str(&format!(
+                "\nerror: aborting due to {} previous errors; no host was contacted\n",
+                self.0.len()
+            ));
+        } else {
+            s.push_str("\nno host was contacted\n");
+        }
+        s
+    }
+}
+
+impl From<Diagnostic> for InputErrors {
+    fn from(d: Diagnostic) -> Self {
+        InputErrors(vec![d])
+    }
+}
+
+impl From<Vec<Diagnostic>> for InputErrors {
+    fn from(d: Vec<Diagnostic>) -> Self {
+        InputErrors(d)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

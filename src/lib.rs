@@ -3,9 +3,9 @@
 //! The flow is one-way: load + validate (`playbook`, `inventory`, `yaml`) → resolve
 //! (`commands::playbook::plan`) → execute (`executor`, one tokio task per host over `ssh`)
 //! → events → `reporter`. See docs/architecture.md.
+pub mod bench;
 pub mod cli;
 pub mod commands;
-pub mod connect;
 pub mod diagnostic;
 pub mod events;
 pub mod executor;
@@ -14,12 +14,11 @@ pub mod extra_vars;
 pub mod fnmatch;
 pub mod inventory;
 pub mod lab;
-pub mod local;
 pub mod modules;
 pub mod playbook;
 pub mod reporter;
+pub mod run;
 pub mod shell;
-pub mod ssh;
 pub mod template;
 pub mod transport;
 pub mod values;

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use strata::ssh::{HostKeyPolicy, SshConnection, SshParams, connect};
+use strata::transport::ssh::{HostKeyPolicy, SshConnection, SshParams, connect};
 use strata::transport::{Transport, TransportError};
 
 /// A private sshd. Dropping it kills the daemon and removes its directory.

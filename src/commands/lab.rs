@@ -1,9 +1,10 @@
 //! `strata lab ...`: thin wrappers over `crate::lab`, plus `demo`, which brings hosts up and
 //! runs a playbook on them in one command.
 
-use crate::cli::{LabArgs, LabCommand, PlaybookArgs};
+use crate::cli::{LabArgs, LabCommand};
 use crate::exit::ExitCode;
 use crate::lab::{self, LabOptions};
+use crate::run::{self, Output, RunRequest};
 
 pub async fn run(args: LabArgs) -> ExitCode {
     let opts = LabOptions {
@@ -76,12 +77,12 @@ async fn demo(opts: &LabOptions, n: usize, playbook: std::path::PathBuf) -> Exit
         eprintln!("error: {e}");
         return ExitCode::Error;
     }
-    let args = PlaybookArgs {
-        inventory: vec![opts.lab_dir().join("inventory.yml")],
-        playbooks: vec![playbook],
-        forks: 50,
-        timeout: 10,
-        ..Default::default()
-    };
-    super::playbook::run(args).await
+    let req = RunRequest::new(vec![opts.lab_dir().join("inventory.yml")], vec![playbook]);
+    match run::playbooks(&req, Output::Stdout { json: false }).await {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            eprint!("{}", e.render());
+            ExitCode::BadInput
+        }
+    }
 }

@@ -1,40 +1,51 @@
 //! `--list-hosts` and `--list-tasks`, in ansible-playbook's layout.
 
-use super::playbook::Plan;
 use crate::playbook::model::Item;
 use crate::playbook::tags::selected;
+use crate::run::Plan;
 
-pub fn render(plan: &Plan, hosts: bool, tasks: bool, only: &[String], skip: &[String]) -> String {
-    let mut out = String::new();
-    for (pb, per_play) in plan.playbooks.iter().zip(&plan.play_hosts) {
-        out.push_str(&format!("\nplaybook: {}\n", pb.path.display()));
-        for (i, (play, hs)) in pb.plays.iter().zip(per_play).enumerate() {
-            out.push_str(&format!(
-                "\n  play #{} ({}): {}\tTAGS: [{}]\n",
-                i + 1,
-                play.hosts.value,
-                play.name,
-                play.tags.join(", ")
-            ));
-            if hosts {
+/// What to list, and the tag selection that applies to tasks.
+pub struct Listing<'a> {
+    pub hosts: bool,
+    pub tasks: bool,
+    pub only: &'a [String],
+    pub skip: &'a [String],
+}
+
+impl Listing<'_> {
+    pub fn render(&self, plan: &Plan) -> String {
+        let (hosts, tasks, only, skip) = (self.hosts, self.tasks, self.only, self.skip);
+        let mut out = String::new();
+        for (pb, per_play) in plan.playbooks.iter().zip(&plan.play_hosts) {
+            out.push_str(&format!("\nplaybook: {}\n", pb.path.display()));
+            for (i, (play, hs)) in pb.plays.iter().zip(per_play).enumerate() {
                 out.push_str(&format!(
-                    "    pattern: ['{}']\n    hosts ({}):\n",
+                    "\n  play #{} ({}): {}\tTAGS: [{}]\n",
+                    i + 1,
                     play.hosts.value,
-                    hs.len()
+                    play.name,
+                    play.tags.join(", ")
                 ));
-                for h in hs {
-                    out.push_str(&format!("      {h}\n"));
+                if hosts {
+                    out.push_str(&format!(
+                        "    pattern: ['{}']\n    hosts ({}):\n",
+                        play.hosts.value,
+                        hs.len()
+                    ));
+                    for h in hs {
+                        out.push_str(&format!("      {h}\n"));
+                    }
                 }
-            }
-            if tasks {
-                out.push_str("    tasks:\n");
-                for items in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-                    list_items(items, only, skip, &mut out);
+                if tasks {
+                    out.push_str("    tasks:\n");
+                    for items in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+                        list_items(items, only, skip, &mut out);
+                    }
                 }
             }
         }
+        out
     }
-    out
 }
 
 fn list_items(items: &[Item], only: &[String], skip: &[String], out: &mut String) {

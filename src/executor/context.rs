@@ -13,7 +13,7 @@ use super::vars::{HostStore, Layer, World};
 use crate::events::{EventTx, HostStats};
 use crate::playbook::model::{Handler, Play};
 use crate::template::Templar;
-use crate::transport::{ExecOutput, Transport, TransportError, TransportResult};
+use crate::transport::{Connector, ExecOutput, Transport, TransportError, TransportResult};
 
 /// Options of the whole run, fixed before any host is touched.
 #[derive(Clone, Debug, Default)]
@@ -27,16 +27,6 @@ pub struct RunOptions {
     pub extra_vars: Map<String, Value>,
     pub playbook_dir: PathBuf,
     pub roles_path: Vec<PathBuf>,
-}
-
-/// Opens a connection to a host from its variables. The SSH implementation lives in
-/// `crate::ssh`; tests and `delegate_to: localhost` use a local shell.
-pub trait Connector: Send + Sync {
-    fn connect<'a>(
-        &'a self,
-        host: &'a str,
-        vars: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>>;
 }
 
 /// A connection opened on first use and then kept for the whole run, so plays that never

@@ -11,5 +11,5 @@ pub mod settings;
 pub mod task;
 pub mod vars;
 
-pub use context::{Connector, RunOptions};
+pub use context::RunOptions;
 pub use play::{PlayEnd, Runner};

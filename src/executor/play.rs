@@ -10,13 +10,14 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
-use super::context::{Connector, Flow, HostCtx, LazyConn, PlayCtx, RunOptions};
+use super::context::{Flow, HostCtx, LazyConn, PlayCtx, RunOptions};
 use super::coordinator::Coordinator;
 use super::host::Inherited;
 use super::vars::World;
 use crate::events::{Event, EventTx, HostStats};
 use crate::playbook::model::{Common, Item, Play, Serial, Strategy, Task};
 use crate::template::Templar;
+use crate::transport::Connector;
 use crate::transport::Transport;
 
 /// How a play ended, for the playbook loop.

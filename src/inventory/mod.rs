@@ -14,7 +14,6 @@ use serde_json::{Map, Value};
 use crate::diagnostic::Span;
 
 mod address;
-pub mod connection;
 pub mod constructed;
 pub mod ec2;
 mod hostvars;
@@ -23,9 +22,9 @@ mod load;
 pub mod pattern;
 mod pyliteral;
 mod vars_files;
+pub mod view;
 mod yaml;
 
-pub use connection::{ConnectionKind, ConnectionVars, connection_vars};
 pub use load::{LoadOptions, load};
 pub use pattern::{PatternError, Selection, limit_from_arg, split_host_pattern};
 pub use vars_files::{VarsDir, load_vars_dir};

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::transport::{ConnectionKind, connection_vars};
 
 /// A fresh directory per test so parallel tests never share files.
 fn tmpdir() -> PathBuf {

@@ -11,7 +11,7 @@ use crate::template::Templar;
 
 /// Modules are tested through the same local transport `delegate_to: localhost` uses: a
 /// real `/bin/sh -c`, exactly as sshd hands commands to the login shell on a host.
-pub use crate::local::LocalTransport as LocalSh;
+pub use crate::transport::LocalTransport as LocalSh;
 
 /// Everything a module needs, owned, so tests can borrow a [`ModuleCtx`] from it.
 pub struct Harness {

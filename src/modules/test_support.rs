@@ -12,7 +12,7 @@ use crate::template::Templar;
 /// Runs commands with the local `sh -c`, the same way sshd hands them to the login shell.
 /// Modules are tested through the same local transport `delegate_to: localhost` uses: a
 /// real `/bin/sh -c`, exactly as sshd hands commands to the login shell on a host.
-pub use crate::local::LocalTransport as LocalShell;
+pub use crate::transport::LocalTransport as LocalShell;
 
 /// A fresh, empty directory under the system temp dir, removed on drop.
 pub struct Scratch(pub PathBuf);

@@ -14,7 +14,7 @@ use russh_sftp::protocol::{FileAttributes, OpenFlags};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
-use super::connection::SshConnection;
+use super::client::SshConnection;
 use crate::shell::sh_quote;
 use crate::transport::{TransportError, TransportResult};
 

@@ -2,23 +2,18 @@
 //! is contacted, so a bad `ansible_port` or unsupported `ansible_ssh_common_args` option is an
 //! input error rather than a half-run playbook.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::executor::Connector;
-use crate::inventory::{ConnectionKind, connection_vars};
-use crate::ssh::{HostKeyPolicy, SshParams};
-use crate::transport::{Transport, TransportError, TransportResult};
+use super::connection_vars::{ConnectionKind, connection_vars};
+use super::ssh::{HostKeyPolicy, SshParams};
 
 /// Command-line connection defaults. Inventory variables win over these, as in Ansible
 /// (`-u` is `remote_user`, which `ansible_user` overrides).
-#[derive(Clone, Debug, Default)]
-pub struct ConnectDefaults {
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
     pub user: Option<String>,
     pub private_key: Option<PathBuf>,
     pub accept_new: bool,
@@ -26,18 +21,49 @@ pub struct ConnectDefaults {
     pub timeout: Duration,
 }
 
+impl ConnectOptions {
+    /// `--timeout`'s default, in seconds (OpenSSH's and Ansible's is 10).
+    pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            user: None,
+            private_key: None,
+            accept_new: false,
+            insecure: false,
+            timeout: Duration::from_secs(Self::DEFAULT_TIMEOUT_SECS),
+        }
+    }
+}
+
 pub enum Target {
     Ssh(SshParams),
     Local,
+}
+
+/// Why a host's variables do not say how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// A connection variable (`ansible_port`, `ansible_connection`, ...) has a bad value.
+    #[error("host {host}: {reason}")]
+    Variable { host: String, reason: String },
+    /// `ansible_ssh_common_args` / `ansible_ssh_extra_args` hold an option strata refuses.
+    #[error("host {host}: {reason}")]
+    SshArgs { host: String, reason: String },
 }
 
 /// Computes how to reach `host`; errors name the host and the offending variable.
 pub fn target(
     host: &str,
     vars: &Map<String, Value>,
-    d: &ConnectDefaults,
-) -> Result<Target, String> {
-    let cv = connection_vars(host, vars).map_err(|e| format!("host {host}: {e}"))?;
+    d: &ConnectOptions,
+) -> Result<Target, TargetError> {
+    let cv = connection_vars(host, vars).map_err(|reason| TargetError::Variable {
+        host: host.to_string(),
+        reason,
+    })?;
     if cv.connection == ConnectionKind::Local {
         return Ok(Target::Local);
     }
@@ -58,7 +84,10 @@ pub fn target(
         .flatten()
     {
         p.apply_ssh_args(args)
-            .map_err(|e| format!("host {host}: {e}"))?;
+            .map_err(|reason| TargetError::SshArgs {
+                host: host.to_string(),
+                reason,
+            })?;
     }
     if d.insecure {
         p.host_key_policy = HostKeyPolicy::Insecure;
@@ -66,30 +95,4 @@ pub fn target(
         p.host_key_policy = HostKeyPolicy::AcceptNew;
     }
     Ok(Target::Ssh(p))
-}
-
-/// The run's connector: targets are computed up front; connecting happens on first use.
-pub struct SshConnector {
-    pub targets: HashMap<String, Target>,
-    pub local: Arc<dyn Transport>,
-}
-
-impl Connector for SshConnector {
-    fn connect<'a>(
-        &'a self,
-        host: &'a str,
-        _vars: &'a Map<String, Value>,
-    ) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>> {
-        Box::pin(async move {
-            match self.targets.get(host) {
-                Some(Target::Local) => Ok(self.local.clone()),
-                Some(Target::Ssh(p)) => {
-                    Ok(Arc::new(crate::ssh::connect(p).await?) as Arc<dyn Transport>)
-                }
-                None => Err(TransportError::Unreachable(format!(
-                    "no connection settings for host {host}"
-                ))),
-            }
-        })
-    }
 }

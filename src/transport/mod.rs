@@ -1,7 +1,24 @@
-//! The boundary between the engine and a host. Modules only ever talk to a [`Transport`], so the
-//! same module code runs over SSH to a remote host and locally for `delegate_to: localhost`.
+//! How strata reaches a host. Modules only ever talk to a [`Transport`], so the same module
+//! code runs over SSH to a remote host and locally for `delegate_to: localhost`. The rest of
+//! this folder turns a host's variables into a [`Target`] before any host is touched
+//! (`connection_vars`, `target`), and opens connections on first use (`connector`, `ssh`,
+//! `local`).
+
+mod connection_vars;
+mod connector;
+pub mod local;
+pub mod ssh;
+mod target;
+
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+pub use connection_vars::{ConnectionKind, ConnectionVars, connection_vars};
+pub use connector::HostConnector;
+pub use local::LocalTransport;
+pub use target::{ConnectOptions, Target, TargetError, target};
 
 /// What a remote command produced. Output stays bytes: files and command output need not be
 /// UTF-8, and modules decide how to decode.
@@ -66,4 +83,14 @@ pub trait Transport: Send + Sync {
 
     /// A short description for messages ("root@10.77.0.2:22", "localhost").
     fn describe(&self) -> String;
+}
+
+/// Opens a connection to a host from its variables. The executor holds one per run; tests
+/// can hand it their own.
+pub trait Connector: Send + Sync {
+    fn connect<'a>(
+        &'a self,
+        host: &'a str,
+        vars: &'a Map<String, Value>,
+    ) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>>;
 }

@@ -7,7 +7,7 @@
 
 mod args;
 mod auth;
-mod connection;
+mod client;
 mod jump;
 mod known_hosts;
 mod sftp;
@@ -15,7 +15,7 @@ mod sftp;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use connection::{SshConnection, connect};
+pub use client::{SshConnection, connect};
 pub use jump::JumpHost;
 
 /// What to do with the server's host key.

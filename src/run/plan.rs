@@ -1,0 +1,180 @@
+//! Load + validate + resolve: extra vars, inventory, playbooks (with everything they import)
+//! and every play's hosts, then each host's connection settings. Nothing here touches a host;
+//! every problem is an input error, all of them reported together.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::request::RunRequest;
+use crate::diagnostic::{Diagnostic, InputErrors};
+use crate::inventory::{Inventory, VarsDir, load_vars_dir};
+use crate::playbook::model::Playbook;
+use crate::playbook::{LoadOptions, load_playbook};
+use crate::template::Templar;
+use crate::transport::{ConnectOptions, Target, target};
+use crate::values::to_str;
+
+/// Everything validated and resolved, ready to run.
+pub struct Plan {
+    pub playbooks: Vec<Playbook>,
+    pub inventory: Inventory,
+    /// Hosts of each play, per playbook, in Ansible's pattern order.
+    pub play_hosts: Vec<Vec<Vec<String>>>,
+    /// `group_vars`/`host_vars` beside each playbook (Ansible's playbook-adjacent vars).
+    pub playbook_vars: Vec<VarsDir>,
+    pub extra_vars: Map<String, Value>,
+    pub warnings: Vec<String>,
+    /// Role directories searched after `<playbook_dir>/roles` (`STRATA_ROLES_PATH`), read once
+    /// so that load time and run time (`include_role`) search the same places.
+    pub roles_path: Vec<PathBuf>,
+    /// The templating environment the playbooks were checked with; the run renders with it.
+    pub templar: Arc<Templar>,
+}
+
+/// How to reach each host the plan uses, computed before any host is contacted.
+pub type Targets = HashMap<String, Target>;
+
+/// Load + validate + resolve. No I/O to hosts happens here.
+pub fn plan(req: &RunRequest) -> Result<Plan, InputErrors> {
+    let templar = Arc::new(Templar::new());
+    let extra_vars = crate::extra_vars::parse(&req.extra_vars)?;
+    let inventory = crate::inventory::load(
+        &req.inventory,
+        &crate::inventory::LoadOptions {
+            flush_cache: req.flush_cache,
+        },
+    )?;
+    let limit = match &req.limit {
+        Some(l) => Some(
+            crate::inventory::pattern::limit_from_arg(l)
+                .map_err(|e| Diagnostic::new(Default::default(), format!("--limit: {e}")))?,
+        ),
+        None => None,
+    };
+    let roles_path = roles_path();
+    let load = LoadOptions {
+        extra_vars: extra_vars.clone(),
+        roles_path: roles_path.clone(),
+        playbook_dir: None,
+    };
+    let mut playbooks = Vec::new();
+    let mut errors = Vec::new();
+    for p in &req.playbooks {
+        match load_playbook(p, &load, &templar) {
+            Ok(pb) => playbooks.push(pb),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(InputErrors(errors));
+    }
+    let mut playbook_vars = Vec::new();
+    for pb in &playbooks {
+        let dir = pb.path.parent().filter(|d| !d.as_os_str().is_empty());
+        playbook_vars.push(load_vars_dir(dir.unwrap_or(Path::new(".")), &inventory)?);
+    }
+    let ctx = minijinja::Value::from_serialize(&extra_vars);
+    let mut warnings: Vec<String> = inventory.warnings().to_vec();
+    let mut play_hosts = Vec::new();
+    for pb in &playbooks {
+        let mut per = Vec::new();
+        for play in &pb.plays {
+            let pattern = match templar.render_str(&play.hosts.value, &ctx, &play.hosts.span) {
+                Ok(v) => match v {
+                    Value::Array(a) => a.iter().filter_map(to_str).collect::<Vec<_>>().join(","),
+                    other => to_str(&other).unwrap_or_default(),
+                },
+                Err(e) => {
+                    errors.push(e.label(
+                        "in `hosts:` (only extra vars are defined before hosts are chosen)",
+                    ));
+                    continue;
+                }
+            };
+            match inventory.select_limited(&pattern, limit.as_deref()) {
+                Ok(sel) => {
+                    warnings.extend(sel.warnings);
+                    per.push(sel.hosts);
+                }
+                Err(e) => errors.push(Diagnostic::new(
+                    play.hosts.span.clone(),
+                    format!("bad host pattern `{pattern}`: {e}"),
+                )),
+            }
+        }
+        play_hosts.push(per);
+    }
+    if !errors.is_empty() {
+        return Err(InputErrors(errors));
+    }
+    Ok(Plan {
+        playbooks,
+        inventory,
+        play_hosts,
+        playbook_vars,
+        extra_vars,
+        warnings,
+        roles_path,
+        templar,
+    })
+}
+
+impl Plan {
+    /// Inventory and pattern warnings, printed as Ansible prints them, before any output.
+    pub fn print_warnings(&self) {
+        for w in &self.warnings {
+            eprintln!("[WARNING]: {w}");
+        }
+    }
+
+    /// How to reach every host some play uses. Each host's connection comes from the first
+    /// playbook that uses it, with that playbook's adjacent vars (where `ansible_user` and
+    /// friends often live).
+    pub fn targets(&self, opts: &ConnectOptions) -> Result<Targets, InputErrors> {
+        let mut used: Vec<(&String, &VarsDir)> = Vec::new();
+        for (per, pv) in self.play_hosts.iter().zip(&self.playbook_vars) {
+            for h in per.iter().flatten() {
+                if !used.iter().any(|(u, _)| *u == h) {
+                    used.push((h, pv));
+                }
+            }
+        }
+        let mut targets = HashMap::new();
+        let mut errors = Vec::new();
+        for (h, pv) in used {
+            match target(h, &self.inventory.host_vars_with(h, Some(pv)), opts) {
+                Ok(t) => {
+                    targets.insert(h.clone(), t);
+                }
+                Err(e) => errors.push(Diagnostic::new(
+                    self.inventory
+                        .host(h)
+                        .map(|x| x.span.clone())
+                        .unwrap_or_default(),
+                    e.to_string(),
+                )),
+            }
+        }
+        if errors.is_empty() {
+            Ok(targets)
+        } else {
+            Err(InputErrors(errors))
+        }
+    }
+}
+
+/// `ANSIBLE_ROLES_PATH`-style search path, colon separated.
+fn roles_path() -> Vec<PathBuf> {
+    std::env::var("STRATA_ROLES_PATH")
+        .or_else(|_| std::env::var("ANSIBLE_ROLES_PATH"))
+        .map(|s| {
+            s.split(':')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
