@@ -11,7 +11,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::coordinator::{Coordinator, Pos};
 use super::vars::{HostStore, Layer, World};
 use crate::events::{EventTx, HostStats};
-use crate::playbook::model::{Handler, Play};
+use crate::playbook::model::{Common, Cond, Handler, Play, RoleCtx};
 use crate::template::Templar;
 use crate::transport::{Connector, ExecOutput, Transport, TransportError, TransportResult};
 
@@ -140,6 +140,33 @@ impl PlayCtx {
     }
 }
 
+/// Keywords inherited from enclosing blocks and includes, applied to every task inside.
+#[derive(Clone, Default)]
+pub struct Inherited {
+    pub when: Vec<Cond>,
+    /// Block and include `vars` layers, outermost first.
+    pub vars: Vec<Arc<Map<String, Value>>>,
+    /// Include parameters (`include_tasks: {vars}` / loop items of an include): high precedence.
+    pub params: Vec<Arc<Map<String, Value>>>,
+    pub common: Vec<Common>,
+    pub role: Option<Arc<RoleCtx>>,
+}
+
+impl Inherited {
+    pub fn with_block(&self, c: &Common, role: &Option<Arc<RoleCtx>>) -> Inherited {
+        let mut n = self.clone();
+        n.when.extend(c.when.iter().cloned());
+        if !c.vars.is_empty() {
+            n.vars.push(Arc::new(c.vars.clone()));
+        }
+        n.common.push(c.clone());
+        if role.is_some() {
+            n.role = role.clone();
+        }
+        n
+    }
+}
+
 /// The state a host carries through one play.
 pub struct HostCtx {
     pub idx: usize,
@@ -153,6 +180,37 @@ pub struct HostCtx {
     pub extra_handlers: Vec<Handler>,
     pub failed: bool,
     pub unreachable: bool,
+}
+
+impl HostCtx {
+    /// Marks handlers matching `names` (by name or `listen` topic) as notified.
+    pub fn notify(&mut self, pc: &PlayCtx, names: &[String]) -> Result<(), String> {
+        for n in names {
+            let mut found = false;
+            let all = pc.play.handlers.iter().chain(self.extra_handlers.iter());
+            let hits: Vec<usize> = all
+                .enumerate()
+                .filter(|(_, h)| {
+                    h.listen.iter().any(|l| l == n)
+                        || h.task.role.as_ref().is_some_and(|r| {
+                            format!("{} : {}", r.name, h.task.name.clone().unwrap_or_default())
+                                == *n
+                        })
+                })
+                .map(|(i, _)| i)
+                .collect();
+            for i in hits {
+                found = true;
+                self.notified.insert(i);
+            }
+            if !found {
+                return Err(format!(
+                    "The requested handler '{n}' was not found in either the main handlers list nor in the listening handlers list"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// How a walk over a list of items ended for a host.

@@ -4,42 +4,16 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::context::{Flow, HostCtx, PlayCtx};
+use super::context::{Flow, HostCtx, Inherited, PlayCtx};
 use super::coordinator::{Go, Pos};
+use super::outcome::{ResultLine, fail_task};
+use super::scope::scope;
 use super::task;
-use crate::events::{Event, Status};
-use crate::playbook::model::{
-    Block, Common, Cond, Handler, IncludeRole, IncludeTasks, Item, RoleCtx, Task,
-};
-
-/// Keywords inherited from enclosing blocks and includes, applied to every task inside.
-#[derive(Clone, Default)]
-pub struct Inherited {
-    pub when: Vec<Cond>,
-    /// Block and include `vars` layers, outermost first.
-    pub vars: Vec<Arc<Map<String, Value>>>,
-    /// Include parameters (`include_tasks: {vars}` / loop items of an include): high precedence.
-    pub params: Vec<Arc<Map<String, Value>>>,
-    pub common: Vec<Common>,
-    pub role: Option<Arc<RoleCtx>>,
-}
-
-impl Inherited {
-    fn with_block(&self, c: &Common, role: &Option<Arc<RoleCtx>>) -> Inherited {
-        let mut n = self.clone();
-        n.when.extend(c.when.iter().cloned());
-        if !c.vars.is_empty() {
-            n.vars.push(Arc::new(c.vars.clone()));
-        }
-        n.common.push(c.clone());
-        if role.is_some() {
-            n.role = role.clone();
-        }
-        n
-    }
-}
+use crate::events::Status;
+use crate::playbook::model::{Block, Handler, IncludeRole, IncludeTasks, Item, Task};
+use crate::values::to_str;
 
 fn child(pos: &Pos, i: u32) -> Pos {
     let mut p = pos.clone();
@@ -129,22 +103,19 @@ impl HostCtx {
         {
             return Flow::End;
         }
-        let scope = task::scope(self, pc, t, inh, &[]);
+        let scope = scope(self, pc, t, inh, &[]);
         for c in inh.when.iter().chain(&t.common.when) {
             match pc.templar.eval_bool(&c.expr, &scope, &c.span) {
                 Ok(true) => {}
                 Ok(false) => {
-                    self.emit(
-                        pc,
-                        t,
-                        Status::Skipped,
-                        String::new(),
-                        serde_json::json!({"skipped": true, "changed": false}),
-                    );
+                    // Ansible prints skipped meta tasks but never counts them.
+                    ResultLine::of(t, Status::Skipped)
+                        .result(serde_json::json!({"skipped": true, "changed": false}))
+                        .send(self, pc);
                     return Flow::Continue;
                 }
                 Err(e) => {
-                    return task::fail_task(self, pc, t, &e.message);
+                    return fail_task(self, pc, t, &e.message);
                 }
             }
         }
@@ -160,23 +131,8 @@ impl HostCtx {
                 self.failed = false;
                 Flow::Continue
             }
-            other => task::fail_task(self, pc, t, &format!("unsupported meta action `{other}`")),
+            other => fail_task(self, pc, t, &format!("unsupported meta action `{other}`")),
         }
-    }
-
-    /// Reports a meta task's line. Ansible prints skipped meta tasks but never counts them.
-    fn emit(&mut self, pc: &PlayCtx, t: &Task, status: Status, msg: String, result: Value) {
-        let _ = pc.events.send(Event::HostResult {
-            host: self.name.clone(),
-            task: t.display_name(),
-            action: t.action.clone(),
-            status,
-            msg,
-            item: None,
-            result,
-            diff: vec![],
-            delegated_to: None,
-        });
     }
 
     /// Runs every notified handler, in the order handlers are defined (not notified).
@@ -201,35 +157,6 @@ impl HostCtx {
             }
         }
         Flow::Continue
-    }
-
-    /// Marks handlers matching `names` (by name or `listen` topic) as notified.
-    pub fn notify(&mut self, pc: &PlayCtx, names: &[String]) -> Result<(), String> {
-        for n in names {
-            let mut found = false;
-            let all = pc.play.handlers.iter().chain(self.extra_handlers.iter());
-            let hits: Vec<usize> = all
-                .enumerate()
-                .filter(|(_, h)| {
-                    h.listen.iter().any(|l| l == n)
-                        || h.task.role.as_ref().is_some_and(|r| {
-                            format!("{} : {}", r.name, h.task.name.clone().unwrap_or_default())
-                                == *n
-                        })
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for i in hits {
-                found = true;
-                self.notified.insert(i);
-            }
-            if !found {
-                return Err(format!(
-                    "The requested handler '{n}' was not found in either the main handlers list nor in the listening handlers list"
-                ));
-            }
-        }
-        Ok(())
     }
 
     async fn run_include_tasks(
@@ -260,7 +187,7 @@ impl HostCtx {
                 .templar
                 .render_str(&inc.file.value, &scope, &inc.file.span)
             {
-                Ok(v) => crate::values::to_str(&v).unwrap_or_default(),
+                Ok(v) => to_str(&v).unwrap_or_default(),
                 Err(e) => return self.include_failed(pc, &name, &e.message),
             };
             let items = match (
@@ -337,7 +264,7 @@ impl HostCtx {
                     .render_str(&inc.role_name.value, &scope, &inc.role_name.span)
                 {
                     Ok(v) => {
-                        let role = crate::values::to_str(&v).unwrap_or_default();
+                        let role = to_str(&v).unwrap_or_default();
                         crate::playbook::load_role(
                             &role,
                             inc.tasks_from.as_deref(),
@@ -389,17 +316,10 @@ impl HostCtx {
         self.failed = true;
         self.stats.count(Status::Failed, false);
         pc.coord.host_failed(self.idx);
-        let _ = pc.events.send(Event::HostResult {
-            host: self.name.clone(),
-            task: name.to_string(),
-            action: "include_tasks".to_string(),
-            status: Status::Failed,
-            msg: msg.to_string(),
-            item: None,
-            result: serde_json::json!({"failed": true, "msg": msg}),
-            diff: vec![],
-            delegated_to: None,
-        });
+        ResultLine::new(name, "include_tasks", Status::Failed)
+            .msg(msg)
+            .result(serde_json::json!({"failed": true, "msg": msg}))
+            .send(self, pc);
         Flow::Failed
     }
 }

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use minijinja::Value as JValue;
 use serde_json::{Map, Value, json};
 
-use super::context::{Flow, HostCtx, PlayCtx};
+use super::context::{Flow, HostCtx, Inherited, PlayCtx};
 use super::coordinator::{Go, Pos};
-use super::host::Inherited;
-use super::task::scope;
+use super::outcome::{ResultLine, fail_task};
+use super::scope::scope;
 use crate::diagnostic::Span;
-use crate::events::{Event, Status};
+use crate::events::Status;
 use crate::playbook::model::{Common, LoopSpec, RoleCtx, Task};
 
 pub struct Header<'a> {
@@ -61,24 +61,13 @@ pub async fn expand(
         return Err(Flow::End);
     }
     // A stand-in task so the include's own `vars` are visible to its conditions and loop.
-    let t = Task {
-        name: Some(hd.name.to_string()),
-        span: hd.span.clone(),
-        action: "include".into(),
-        action_span: hd.span.clone(),
-        args: Map::new(),
-        common: hd.common.clone(),
-        loop_: None,
-        register: None,
-        notify: vec![],
-        changed_when: None,
-        failed_when: None,
-        until: None,
-        retries: None,
-        delay: None,
-        role: hd.role.clone(),
-        base_dir: PathBuf::new(),
-    };
+    let t = Task::internal(
+        hd.name,
+        "include",
+        hd.span,
+        hd.common.clone(),
+        hd.role.clone(),
+    );
     let sc = scope(h, pc, &t, inh, &[]);
     for c in inh.when.iter().chain(&hd.common.when) {
         match pc.templar.eval_bool(&c.expr, &sc, &c.span) {
@@ -93,7 +82,7 @@ pub async fn expand(
                 );
                 return Ok(None);
             }
-            Err(e) => return Err(super::task::fail_task(h, pc, &t, &e.message)),
+            Err(e) => return Err(fail_task(h, pc, &t, &e.message)),
         }
     }
     let items = match hd.loop_ {
@@ -106,7 +95,7 @@ pub async fn expand(
                 .map(|(k, v)| Some(json!({"key": k, "value": v})))
                 .collect(),
             Ok(other) => {
-                return Err(super::task::fail_task(
+                return Err(fail_task(
                     h,
                     pc,
                     &t,
@@ -115,7 +104,7 @@ pub async fn expand(
                     ),
                 ));
             }
-            Err(e) => return Err(super::task::fail_task(h, pc, &t, &e.message)),
+            Err(e) => return Err(fail_task(h, pc, &t, &e.message)),
         },
     };
     let mut out = Vec::with_capacity(items.len());
@@ -137,15 +126,7 @@ pub async fn expand(
 
 fn report(h: &mut HostCtx, pc: &PlayCtx, name: &str, status: Status, result: Value) {
     h.stats.count(status, false);
-    let _ = pc.events.send(Event::HostResult {
-        host: h.name.clone(),
-        task: name.to_string(),
-        action: "include_tasks".to_string(),
-        status,
-        msg: String::new(),
-        item: None,
-        result,
-        diff: vec![],
-        delegated_to: None,
-    });
+    ResultLine::new(name, "include_tasks", status)
+        .result(result)
+        .send(h, pc);
 }

@@ -4,10 +4,12 @@ pub mod context;
 pub mod coordinator;
 pub mod host;
 pub mod include;
+pub mod invoke;
+pub mod outcome;
 pub mod play;
-pub mod report;
 pub mod scope;
 pub mod settings;
+pub mod step;
 pub mod task;
 pub mod vars;
 

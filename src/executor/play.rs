@@ -3,16 +3,14 @@
 //! connections for the whole run.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
-use super::context::{Flow, HostCtx, LazyConn, PlayCtx, RunOptions};
+use super::context::{Flow, HostCtx, Inherited, LazyConn, PlayCtx, RunOptions};
 use super::coordinator::Coordinator;
-use super::host::Inherited;
 use super::vars::World;
 use crate::events::{Event, EventTx, HostStats};
 use crate::playbook::model::{Common, Item, Play, Serial, Strategy, Task};
@@ -252,27 +250,11 @@ impl Runner {
 }
 
 fn gather_task(play: &Play) -> Task {
-    Task {
-        name: Some("Gathering Facts".into()),
-        span: play.span.clone(),
-        action: "setup".into(),
-        action_span: play.span.clone(),
-        args: Map::new(),
-        common: Common {
-            tags: vec!["always".into()],
-            ..Default::default()
-        },
-        loop_: None,
-        register: None,
-        notify: vec![],
-        changed_when: None,
-        failed_when: None,
-        until: None,
-        retries: None,
-        delay: None,
-        role: None,
-        base_dir: PathBuf::new(),
-    }
+    let common = Common {
+        tags: vec!["always".into()],
+        ..Default::default()
+    };
+    Task::internal("Gathering Facts", "setup", &play.span, common, None)
 }
 
 /// One host's whole play: facts, pre_tasks, roles and tasks, post_tasks, each followed by a

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use minijinja::Value as JValue;
 use serde_json::json;
 
-use super::context::{HostCtx, PlayCtx};
-use super::host::Inherited;
-use super::task::OMIT;
+use super::context::{HostCtx, Inherited, PlayCtx};
 use super::vars::{HostVars, Layer, Scope, magic_vars};
 use crate::playbook::model::Task;
+
+/// Ansible's placeholder for `{{ omit }}`: arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__strata";
 
 /// Builds the Jinja context for a task on a host, in Ansible's precedence order.
 pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Layer]) -> JValue {

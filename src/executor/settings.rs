@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::context::PlayCtx;
-use super::host::Inherited;
+use super::context::{Inherited, PlayCtx};
+use super::outcome::Disposition;
 use crate::playbook::model::{Common, Task};
 use crate::shell::Become;
 use crate::values::{to_bool, to_str};
@@ -27,6 +27,15 @@ fn pick<T: Clone>(t: &Task, inh: &Inherited, f: impl Fn(&Common) -> Option<T>) -
 }
 
 impl Effective {
+    /// How the task's result is judged and shown.
+    pub fn disposition(&self) -> Disposition {
+        Disposition {
+            ignore_errors: self.ignore_errors,
+            no_log: self.no_log,
+            delegated_to: self.delegate_to.clone(),
+        }
+    }
+
     pub fn new(
         pc: &PlayCtx,
         t: &Task,

@@ -1,25 +1,23 @@
-//! Running one task on one host: conditionals, loops, templated arguments, the module call,
-//! retries, `changed_when`/`failed_when`, registering, notifying, and reporting.
+//! Running one task on one host: tags, the coordinator's release, keyword inheritance,
+//! `run_once`, `when` and loops; each invocation goes to [`invoke`](super::invoke), and the
+//! result to [`finish`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use minijinja::Value as JValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::context::{Flow, HostCtx, PlayCtx, Shared};
+use super::context::{Flow, HostCtx, Inherited, PlayCtx, Shared};
 use super::coordinator::{Go, Pos};
-use super::host::Inherited;
-use super::report::{finish, report_item};
-pub use super::scope::scope;
+use super::invoke::invoke;
+use super::outcome::{fail_task, finish, report_item};
+use super::scope::scope;
 use super::settings::Effective;
+use super::step::Step;
 use super::vars::Layer;
-use crate::events::Event;
-use crate::modules::{self, Args, ModuleCtx, ModuleError, SearchPaths};
 use crate::playbook::model::{LoopKind, Task};
-
-/// Ansible's placeholder for `{{ omit }}`: arguments equal to it are dropped.
-pub const OMIT: &str = "__omit_place_holder__strata";
+use crate::values::to_str;
 
 fn layer(pairs: &[(&str, Value)]) -> Layer {
     Arc::new(
@@ -28,56 +26,6 @@ fn layer(pairs: &[(&str, Value)]) -> Layer {
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
     )
-}
-
-/// What one module invocation (one loop item, or the whole task without a loop) produced.
-pub(super) struct Step {
-    pub(super) value: Value,
-    pub(super) changed: bool,
-    pub(super) failed: bool,
-    pub(super) skipped: bool,
-    pub(super) unreachable: bool,
-    pub(super) diff: Vec<crate::events::FileDiff>,
-}
-
-impl Step {
-    pub(super) fn failed(msg: impl Into<String>) -> Step {
-        let msg = msg.into();
-        Step {
-            value: json!({"failed": true, "changed": false, "msg": msg}),
-            changed: false,
-            failed: true,
-            skipped: false,
-            unreachable: false,
-            diff: vec![],
-        }
-    }
-    fn skipped(cond: &str) -> Step {
-        Step {
-            value: json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
-            changed: false,
-            failed: false,
-            skipped: true,
-            unreachable: false,
-            diff: vec![],
-        }
-    }
-    pub(super) fn msg(&self) -> String {
-        self.value
-            .get("msg")
-            .and_then(|m| {
-                m.as_str()
-                    .map(str::to_string)
-                    .or_else(|| Some(m.to_string()))
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// Fails the current task on this host with `msg` (used for errors found before the module ran).
-pub fn fail_task(h: &mut HostCtx, pc: &PlayCtx, t: &Task, msg: &str) -> Flow {
-    let step = Step::failed(msg);
-    finish(h, pc, t, step, false, false, None)
 }
 
 /// Runs a task on this host and reports it. `handler` marks handler runs for the header.
@@ -143,31 +91,15 @@ pub async fn run(
             execute(h, pc, t, inh, &eff, &base).await
         };
         once.publish(Shared {
-            result: step.value.clone(),
+            result: step.value(),
             changed: step.changed,
             failed: step.failed,
         });
-        return finish(
-            h,
-            pc,
-            t,
-            step,
-            eff.ignore_errors,
-            eff.no_log,
-            eff.delegate_to.clone(),
-        );
+        return finish(h, pc, t, step, &eff.disposition());
     }
     let _permit = pc.forks.clone().acquire_owned().await;
     let step = execute(h, pc, t, inh, &eff, &base).await;
-    finish(
-        h,
-        pc,
-        t,
-        step,
-        eff.ignore_errors,
-        eff.no_log,
-        eff.delegate_to.clone(),
-    )
+    finish(h, pc, t, step, &eff.disposition())
 }
 
 async fn execute(
@@ -211,20 +143,18 @@ async fn execute(
             Some(Err(e)) => Step::failed(e),
             None => invoke(h, pc, t, eff, &sc).await,
         };
-        if let Value::Object(m) = &mut step.value {
-            m.insert(lp.loop_var.clone(), item.clone());
-            m.insert("item".into(), item.clone());
-            m.insert("ansible_loop_var".into(), json!(lp.loop_var));
-            if let Some(iv) = &lp.index_var {
-                m.insert(iv.clone(), json!(i));
-            }
+        step.insert(&lp.loop_var, item.clone());
+        step.insert("item", item.clone());
+        step.insert("ansible_loop_var", json!(lp.loop_var));
+        if let Some(iv) = &lp.index_var {
+            step.insert(iv, json!(i));
         }
         let label = match &lp.label {
             Some(l) => pc
                 .templar
                 .render_str(l, &sc, &lp.span)
                 .ok()
-                .and_then(|v| crate::values::to_str(&v)),
+                .and_then(|v| to_str(&v)),
             None => None,
         }
         .unwrap_or_else(|| item_label(item));
@@ -234,7 +164,7 @@ async fn execute(
         unreachable |= step.unreachable;
         all_skipped &= step.skipped;
         diffs.append(&mut step.diff);
-        results.push(step.value);
+        results.push(step.value());
         if unreachable {
             break;
         }
@@ -252,14 +182,9 @@ async fn execute(
             v["skipped_reason"] = json!("No items in the list");
         }
     }
-    Step {
-        value: v,
-        changed,
-        failed,
-        skipped: all_skipped,
-        unreachable,
-        diff: diffs,
-    }
+    let mut step = Step::from_value(v, diffs);
+    step.unreachable = unreachable;
+    step
 }
 
 /// Evaluates block and task `when`; returns the first false condition (or an error).
@@ -325,168 +250,4 @@ fn item_label(item: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// Templating, the module call with retries, and result conditions for one invocation.
-async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc: &JValue) -> Step {
-    let Some(module) = modules::lookup(&t.action) else {
-        return Step::failed(format!("unknown module `{}`", t.action));
-    };
-    let args = match pc
-        .templar
-        .render_value(&Value::Object(t.args.clone()), sc, &t.span)
-    {
-        Ok(Value::Object(mut m)) => {
-            m.retain(|_, v| v.as_str() != Some(OMIT));
-            m
-        }
-        Ok(_) => Map::new(),
-        Err(e) => {
-            return Step::failed(format!(
-                "The task includes an option with an undefined variable or a template error: {}",
-                e.message
-            ));
-        }
-    };
-    let args = Args::new(args);
-    let role = t.role.as_ref();
-    let mut roots = Vec::new();
-    if let Some(r) = role {
-        roots.push(r.path.clone());
-    }
-    roots.push(t.base_dir.clone());
-    roots.push(pc.opts.playbook_dir.clone());
-    let search = SearchPaths { roots };
-    let conn: &dyn crate::transport::Transport = if eff.delegate_local {
-        pc.local.as_ref()
-    } else {
-        h.conn.as_ref()
-    };
-    let retries = t.retries.unwrap_or(if t.until.is_some() { 3 } else { 0 });
-    let delay = t.delay.unwrap_or(5.0);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let ctx = ModuleCtx {
-            host: &h.name,
-            conn,
-            become_: eff.become_.clone(),
-            env: eff.environment.clone(),
-            check_mode: eff.check_mode,
-            diff: eff.diff,
-            search: &search,
-            templar: &pc.templar,
-            vars: sc,
-            verbosity: pc.opts.verbosity,
-        };
-        let res = module.run(&ctx, &args).await;
-        let mut step = match res {
-            Err(ModuleError::Transport(e)) if e.is_unreachable() => {
-                let msg = e.to_string();
-                return Step {
-                    value: json!({"unreachable": true, "changed": false, "msg": msg}),
-                    changed: false,
-                    failed: false,
-                    skipped: false,
-                    unreachable: true,
-                    diff: vec![],
-                };
-            }
-            Err(e) => Step::failed(e.to_string()),
-            Ok(r) => {
-                if !r.facts.is_empty() {
-                    if t.action == "set_fact" {
-                        for (k, v) in &r.facts {
-                            h.store.set_var(k, v.clone());
-                        }
-                    } else {
-                        h.store.merge_facts(&r.facts);
-                    }
-                }
-                Step {
-                    value: r.to_value(),
-                    changed: r.changed,
-                    failed: r.failed,
-                    skipped: r.skipped,
-                    unreachable: false,
-                    diff: if eff.diff { r.diff } else { vec![] },
-                }
-            }
-        };
-        if let Err(e) = apply_conditions(pc, t, sc, &mut step) {
-            return Step::failed(e);
-        }
-        let Some(until) = &t.until else { return step };
-        let ok = match eval_with_result(pc, t, sc, &step.value, until) {
-            Ok(b) => b,
-            Err(e) => return Step::failed(e),
-        };
-        if let Value::Object(m) = &mut step.value {
-            m.insert("attempts".into(), json!(attempt));
-        }
-        if ok {
-            return step;
-        }
-        if attempt > retries {
-            step.failed = true;
-            if let Value::Object(m) = &mut step.value {
-                m.insert("failed".into(), json!(true));
-            }
-            return step;
-        }
-        let _ = pc.events.send(Event::Retry {
-            host: h.name.clone(),
-            task: t.display_name(),
-            attempt,
-            retries,
-        });
-        tokio::time::sleep(Duration::from_secs_f64(delay)).await;
-    }
-}
-
-/// Evaluates conditions with the result bound to the `register` name (and `result`), as
-/// Ansible does for `changed_when`, `failed_when` and `until`.
-fn eval_with_result(
-    pc: &PlayCtx,
-    t: &Task,
-    sc: &JValue,
-    result: &Value,
-    conds: &[crate::playbook::model::Cond],
-) -> Result<bool, String> {
-    let mut over = Map::new();
-    if let Some(r) = &t.register {
-        over.insert(r.clone(), result.clone());
-    }
-    let ctx = minijinja::context! { ..JValue::from_serialize(&over), ..sc.clone() };
-    for c in conds {
-        if !pc.templar.eval_bool(&c.expr, &ctx, &c.span).map_err(|e| {
-            format!(
-                "The conditional check '{}' failed. The error was: {}",
-                c.expr, e.message
-            )
-        })? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-fn apply_conditions(pc: &PlayCtx, t: &Task, sc: &JValue, step: &mut Step) -> Result<(), String> {
-    if step.skipped {
-        return Ok(());
-    }
-    if let Some(cw) = &t.changed_when {
-        step.changed = eval_with_result(pc, t, sc, &step.value, cw)?;
-        step.value["changed"] = json!(step.changed);
-    }
-    if let Some(fw) = &t.failed_when {
-        step.failed = eval_with_result(pc, t, sc, &step.value, fw)?;
-        step.value["failed"] = json!(step.failed);
-        if step.failed {
-            step.value["failed_when_result"] = json!(true);
-        } else {
-            step.value["failed_when_result"] = json!(false);
-        }
-    }
-    Ok(())
 }

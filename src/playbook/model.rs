@@ -159,6 +159,35 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task the engine makes itself (fact gathering, an include's stand-in for its
+    /// conditions): no arguments, no loop, nothing registered.
+    pub fn internal(
+        name: &str,
+        action: &str,
+        span: &Span,
+        common: Common,
+        role: Option<Arc<RoleCtx>>,
+    ) -> Task {
+        Task {
+            name: Some(name.to_string()),
+            span: span.clone(),
+            action: action.to_string(),
+            action_span: span.clone(),
+            args: Map::new(),
+            common,
+            loop_: None,
+            register: None,
+            notify: vec![],
+            changed_when: None,
+            failed_when: None,
+            until: None,
+            retries: None,
+            delay: None,
+            role,
+            base_dir: PathBuf::new(),
+        }
+    }
+
     /// The name shown in headers: Ansible's `role : name`, or the action when unnamed.
     pub fn display_name(&self) -> String {
         let n = self.name.clone().unwrap_or_else(|| self.action.clone());

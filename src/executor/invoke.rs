@@ -1,0 +1,160 @@
+//! One invocation of a task's module on a host: templated arguments (with `omit`), the
+//! module call over the host's connection (or the controller's for `delegate_to:
+//! localhost`), `until`/`retries`, and `changed_when`/`failed_when` on the result. This is the
+//! executor's one door to the modules.
+
+use std::time::Duration;
+
+use minijinja::Value as JValue;
+use serde_json::{Map, Value, json};
+
+use super::context::{HostCtx, PlayCtx};
+use super::scope::OMIT;
+use super::settings::Effective;
+use super::step::Step;
+use crate::events::Event;
+use crate::modules::{self, Args, ModuleCtx, ModuleError, SearchPaths};
+use crate::playbook::model::Task;
+
+/// Templating, the module call with retries, and result conditions for one invocation.
+pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc: &JValue) -> Step {
+    let Some(module) = modules::lookup(&t.action) else {
+        return Step::failed(format!("unknown module `{}`", t.action));
+    };
+    let args = match pc
+        .templar
+        .render_value(&Value::Object(t.args.clone()), sc, &t.span)
+    {
+        Ok(Value::Object(mut m)) => {
+            m.retain(|_, v| v.as_str() != Some(OMIT));
+            m
+        }
+        Ok(_) => Map::new(),
+        Err(e) => {
+            return Step::failed(format!(
+                "The task includes an option with an undefined variable or a template error: {}",
+                e.message
+            ));
+        }
+    };
+    let args = Args::new(args);
+    let role = t.role.as_ref();
+    let mut roots = Vec::new();
+    if let Some(r) = role {
+        roots.push(r.path.clone());
+    }
+    roots.push(t.base_dir.clone());
+    roots.push(pc.opts.playbook_dir.clone());
+    let search = SearchPaths { roots };
+    let conn: &dyn crate::transport::Transport = if eff.delegate_local {
+        pc.local.as_ref()
+    } else {
+        h.conn.as_ref()
+    };
+    let retries = t.retries.unwrap_or(if t.until.is_some() { 3 } else { 0 });
+    let delay = t.delay.unwrap_or(5.0);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let ctx = ModuleCtx {
+            host: &h.name,
+            conn,
+            become_: eff.become_.clone(),
+            env: eff.environment.clone(),
+            check_mode: eff.check_mode,
+            diff: eff.diff,
+            search: &search,
+            templar: &pc.templar,
+            vars: sc,
+            verbosity: pc.opts.verbosity,
+        };
+        let res = module.run(&ctx, &args).await;
+        let mut step = match res {
+            Err(ModuleError::Transport(e)) if e.is_unreachable() => {
+                return Step::unreachable(e.to_string());
+            }
+            Err(e) => Step::failed(e.to_string()),
+            Ok(r) => {
+                if !r.facts.is_empty() {
+                    if t.action == "set_fact" {
+                        for (k, v) in &r.facts {
+                            h.store.set_var(k, v.clone());
+                        }
+                    } else {
+                        h.store.merge_facts(&r.facts);
+                    }
+                }
+                let mut step = Step::from_value(r.to_value(), vec![]);
+                (step.changed, step.failed, step.skipped) = (r.changed, r.failed, r.skipped);
+                if eff.diff {
+                    step.diff = r.diff;
+                }
+                step
+            }
+        };
+        if let Err(e) = apply_conditions(pc, t, sc, &mut step) {
+            return Step::failed(e);
+        }
+        let Some(until) = &t.until else { return step };
+        let ok = match eval_with_result(pc, t, sc, &step.value(), until) {
+            Ok(b) => b,
+            Err(e) => return Step::failed(e),
+        };
+        step.insert("attempts", json!(attempt));
+        if ok {
+            return step;
+        }
+        if attempt > retries {
+            step.failed = true;
+            return step;
+        }
+        let _ = pc.events.send(Event::Retry {
+            host: h.name.clone(),
+            task: t.display_name(),
+            attempt,
+            retries,
+        });
+        tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+    }
+}
+
+/// Evaluates conditions with the result bound to the `register` name (and `result`), as
+/// Ansible does for `changed_when`, `failed_when` and `until`.
+fn eval_with_result(
+    pc: &PlayCtx,
+    t: &Task,
+    sc: &JValue,
+    result: &Value,
+    conds: &[crate::playbook::model::Cond],
+) -> Result<bool, String> {
+    let mut over = Map::new();
+    if let Some(r) = &t.register {
+        over.insert(r.clone(), result.clone());
+    }
+    let ctx = minijinja::context! { ..JValue::from_serialize(&over), ..sc.clone() };
+    for c in conds {
+        if !pc.templar.eval_bool(&c.expr, &ctx, &c.span).map_err(|e| {
+            format!(
+                "The conditional check '{}' failed. The error was: {}",
+                c.expr, e.message
+            )
+        })? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn apply_conditions(pc: &PlayCtx, t: &Task, sc: &JValue, step: &mut Step) -> Result<(), String> {
+    if step.skipped {
+        return Ok(());
+    }
+    if let Some(cw) = &t.changed_when {
+        step.changed = eval_with_result(pc, t, sc, &step.value(), cw)?;
+    }
+    if let Some(fw) = &t.failed_when {
+        step.failed = eval_with_result(pc, t, sc, &step.value(), fw)?;
+        step.insert("failed_when_result", json!(step.failed));
+    }
+    Ok(())
+}
