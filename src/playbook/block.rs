@@ -1,15 +1,21 @@
 //! `block`/`rescue`/`always`. A block's keywords flow into its children here; its `when`
 //! stays on the block for the executor to evaluate per child, as Ansible does.
 
-use super::common::{COMMON_KEYWORDS, heritable, inherit, parse_common};
-use super::ctx::{Loader, Scope};
+use super::keywords::{COMMON_KEYWORDS, heritable, inherit, parse_common};
+use super::loader::{Loader, Scope};
 use super::model::{Block, Common, Item};
-use super::task::parse_items;
 use crate::yaml::Node;
 
 const BLOCK_KEYWORDS: &[&str] = &["name", "block", "rescue", "always"];
 
-pub fn parse_block(ld: &mut Loader, node: &Node, scope: &Scope) -> Option<Item> {
+impl Loader<'_> {
+    /// A `block:` entry with its `rescue`/`always` sections.
+    pub fn parse_block(&mut self, node: &Node, scope: &Scope) -> Option<Item> {
+        parse_block(self, node, scope)
+    }
+}
+
+fn parse_block(ld: &mut Loader, node: &Node, scope: &Scope) -> Option<Item> {
     let map = node.as_map()?;
     let mut common = Common::default();
     let mut name = None;
@@ -21,9 +27,9 @@ pub fn parse_block(ld: &mut Loader, node: &Node, scope: &Scope) -> Option<Item> 
         }
         match key {
             "name" => name = ld.text_kw(v, key).map(|t| t.value),
-            "block" => block = parse_items(ld, v, scope, "`block`"),
-            "rescue" => rescue = parse_items(ld, v, scope, "`rescue`"),
-            "always" => always = parse_items(ld, v, scope, "`always`"),
+            "block" => block = ld.parse_items(v, scope, "`block`"),
+            "rescue" => rescue = ld.parse_items(v, scope, "`rescue`"),
+            "always" => always = ld.parse_items(v, scope, "`always`"),
             _ => {
                 let allowed: Vec<&str> = COMMON_KEYWORDS
                     .iter()

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::common::{heritable, include_heritable, inherit};
-use super::ctx::{Loader, Scope, canonical, parent_dir};
 use super::freeform::parse_kv;
+use super::keywords::{heritable, include_heritable, inherit};
+use super::loader::{Loader, Scope, canonical, parent_dir};
 use super::model::{Block, Common, IncludeRole, IncludeTasks, Item};
 use super::role::{self, RoleUse};
-use super::task::{loader_task, parse_items, parse_kws};
+use super::task::{loader_task, parse_kws};
 use crate::template::is_template;
 use crate::yaml::{Node, Yaml};
 
@@ -40,8 +40,30 @@ const ROLE_ARGS: &[&str] = &[
     "rolespec_validate",
 ];
 
+impl Loader<'_> {
+    /// A task whose action the loader handles itself (`meta`, includes, imports).
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse_action(
+        &mut self,
+        node: &Node,
+        key: &Node,
+        value: &Node,
+        action: &str,
+        kws: &[(&Node, &Node)],
+        scope: &Scope,
+        out: &mut Vec<Item>,
+    ) {
+        parse_action(self, node, key, value, action, kws, scope, out)
+    }
+
+    /// Loads a tasks file as items, in the including scope but relative to its own directory.
+    pub fn load_task_file(&mut self, path: &Path, scope: &Scope, at: &Node) -> Option<Vec<Item>> {
+        load_task_file(self, path, scope, at)
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
-pub fn parse_action(
+fn parse_action(
     ld: &mut Loader,
     node: &Node,
     key: &Node,
@@ -268,8 +290,7 @@ pub fn not_found(ld: &mut Loader, at: &Node, what: &str, name: &str, tried: &[Pa
     );
 }
 
-/// Loads a tasks file as items, in the including scope but relative to its own directory.
-pub fn load_task_file(ld: &mut Loader, path: &Path, scope: &Scope, at: &Node) -> Option<Vec<Item>> {
+fn load_task_file(ld: &mut Loader, path: &Path, scope: &Scope, at: &Node) -> Option<Vec<Item>> {
     ld.enter(path, &at.span)?;
     let file_scope = Scope {
         file_dir: parent_dir(path),
@@ -278,7 +299,7 @@ pub fn load_task_file(ld: &mut Loader, path: &Path, scope: &Scope, at: &Node) ->
     };
     let items = ld
         .load_yaml(path)
-        .map(|n| parse_items(ld, &n, &file_scope, "a tasks file"));
+        .map(|n| ld.parse_items(&n, &file_scope, "a tasks file"));
     ld.leave();
     items
 }

@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::common::{inherit, merge_into};
-use super::ctx::{Loader, PlayState, Scope, parent_dir};
+use super::keywords::{inherit, merge_into};
+use super::loader::{Loader, PlayState, Scope, parent_dir};
 use super::model::{Common, Item, Play, Serial, Strategy, Text};
 use super::role::{expand, parse_role_entry};
-use super::task::{parse_handlers, parse_items};
 use crate::yaml::{Node, Yaml};
 
 const PLAY_KEYWORDS: &[&str] = &[
@@ -194,10 +193,10 @@ fn parse_play(ld: &mut Loader, node: &Node, dir: &Path) -> Option<Play> {
         match key {
             "vars_files" => play.vars_files = vars_files(ld, v, dir),
             "roles" => roles = play_roles(ld, v, &scope),
-            "pre_tasks" => play.pre_tasks = parse_items(ld, v, &scope, "`pre_tasks`"),
-            "tasks" => tasks = parse_items(ld, v, &scope, "`tasks`"),
-            "post_tasks" => play.post_tasks = parse_items(ld, v, &scope, "`post_tasks`"),
-            _ => handlers = parse_handlers(ld, v, &scope),
+            "pre_tasks" => play.pre_tasks = ld.parse_items(v, &scope, "`pre_tasks`"),
+            "tasks" => tasks = ld.parse_items(v, &scope, "`tasks`"),
+            "post_tasks" => play.post_tasks = ld.parse_items(v, &scope, "`post_tasks`"),
+            _ => handlers = ld.parse_handlers(v, &scope),
         }
     }
     match hosts {

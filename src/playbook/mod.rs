@@ -11,14 +11,15 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::template::Templar;
 use crate::yaml::{Node, Yaml};
 
-mod args;
 mod block;
-mod common;
-mod ctx;
 mod freeform;
 mod include;
+mod keywords;
 mod load;
+mod loader;
 pub mod model;
+mod module_args;
+mod module_table;
 mod role;
 mod srcfile;
 mod suggest;
@@ -27,12 +28,13 @@ mod task;
 #[cfg(test)]
 mod tests;
 
-pub use args::validate_args;
-pub use common::{include_heritable, inherit};
+pub use keywords::{include_heritable, inherit};
+pub use module_args::validate_args;
 pub use tags::selected;
 
-use ctx::{Loader, ModuleTable, Scope, parent_dir};
+use loader::{Loader, Scope, parent_dir};
 use model::{Handler, Item, Playbook, RoleCtx};
+use module_table::ModuleTable;
 
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
@@ -99,7 +101,9 @@ pub(crate) fn load_tasks_file_with(
         playbook_dir,
         handlers: false,
     };
-    let items = include::load_task_file(&mut ld, path, &scope, &at_file(path)).unwrap_or_default();
+    let items = ld
+        .load_task_file(path, &scope, &at_file(path))
+        .unwrap_or_default();
     ld.finish(items)
 }
 

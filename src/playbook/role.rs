@@ -6,11 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::common::{COMMON_KEYWORDS, heritable, inherit, parse_common};
-use super::ctx::{Loader, Scope, canonical, is_var_name, normalize};
-use super::include::load_task_file;
+use super::keywords::{COMMON_KEYWORDS, heritable, inherit, parse_common};
+use super::loader::{Loader, Scope, canonical, is_var_name, normalize};
 use super::model::{Block, Common, Handler, Item, RoleCtx};
-use super::task::parse_handlers;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::yaml::{Node, Yaml};
 
@@ -318,7 +316,8 @@ fn expand_found(
                 value: Yaml::Null,
                 span: u.span.clone(),
             };
-            load_task_file(ld, &path, &role_scope, &at).unwrap_or_default()
+            ld.load_task_file(&path, &role_scope, &at)
+                .unwrap_or_default()
         }
         None if u.tasks_from.is_some() => {
             ld.err(Diagnostic::new(
@@ -344,7 +343,7 @@ fn expand_found(
                     file_dir: dir.join("handlers"),
                     ..role_scope.clone()
                 };
-                handlers.extend(parse_handlers(ld, &node, &hscope));
+                handlers.extend(ld.parse_handlers(&node, &hscope));
             }
         } else if u.handlers_from.is_some() {
             ld.err(Diagnostic::new(

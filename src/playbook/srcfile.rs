@@ -4,11 +4,11 @@
 
 use serde_json::{Map, Value};
 
-use super::args::inner_span;
-use super::ctx::{Loader, Scope};
 use super::freeform::{parse_kv, split_args, unquote};
+use super::loader::{Loader, Scope};
+use super::module_args::inner_span;
+use super::module_table::{FreeForm, ModuleSpec, SearchPaths};
 use crate::diagnostic::Span;
-use crate::modules::{FreeForm, ModuleSpec, SearchPaths};
 use crate::template::is_template;
 use crate::values::to_bool;
 use crate::yaml::Node;

@@ -3,13 +3,13 @@
 
 use serde_json::{Map, Value};
 
-use super::args::task_args;
-use super::common::{COMMON_KEYWORDS, parse_common};
-use super::ctx::{Loader, Scope, is_var_name};
+use super::keywords::{COMMON_KEYWORDS, parse_common};
+use super::loader::{Loader, Scope, is_var_name};
 use super::model::{Common, Cond, Handler, Item, LoopKind, LoopSpec, Task};
+use super::module_args::task_args;
+use super::module_table::ModuleSpec;
+use super::srcfile;
 use super::suggest::did_you_mean;
-use super::{block, include, srcfile};
-use crate::modules::ModuleSpec;
 use crate::template::is_template;
 use crate::yaml::{Node, Yaml};
 
@@ -88,7 +88,19 @@ pub struct TaskKw<'a> {
 }
 
 /// Parses a list of tasks (a `tasks:` section or a tasks file).
-pub fn parse_items(ld: &mut Loader, node: &Node, scope: &Scope, what: &str) -> Vec<Item> {
+impl Loader<'_> {
+    /// A list of tasks, blocks, includes and imports (`tasks:`, `block:`, a tasks file).
+    pub fn parse_items(&mut self, node: &Node, scope: &Scope, what: &str) -> Vec<Item> {
+        parse_items(self, node, scope, what)
+    }
+
+    /// A `handlers:` section (or a role's handlers file).
+    pub fn parse_handlers(&mut self, node: &Node, scope: &Scope) -> Vec<Handler> {
+        parse_handlers(self, node, scope)
+    }
+}
+
+fn parse_items(ld: &mut Loader, node: &Node, scope: &Scope, what: &str) -> Vec<Item> {
     let mut out = Vec::new();
     match &node.value {
         Yaml::Null => {}
@@ -105,13 +117,13 @@ pub fn parse_items(ld: &mut Loader, node: &Node, scope: &Scope, what: &str) -> V
 
 /// Parses one list entry, appending the resulting item(s): an `import_role` expands to the
 /// role's dependencies plus the role itself.
-pub fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) {
+fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) {
     let Some(map) = node.as_map() else {
         ld.err(node.error(format!("a task must be a mapping, found {}", node.kind())));
         return;
     };
     if node.get("block").is_some() {
-        if let Some(b) = block::parse_block(ld, node, scope) {
+        if let Some(b) = ld.parse_block(node, scope) {
             out.push(b);
         }
         return;
@@ -187,7 +199,7 @@ pub fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Ite
             let t = module_task(ld, node, key, value, spec, kw, scope);
             out.push(Item::Task(Box::new(t)));
         }
-        Action::Loader(a) => include::parse_action(ld, node, key, value, a, &kws, scope, out),
+        Action::Loader(a) => ld.parse_action(node, key, value, a, &kws, scope, out),
     }
 }
 
@@ -436,7 +448,7 @@ pub fn loader_task(
 }
 
 /// Parses a `handlers:` section (or a role's handlers file). Handlers must be plain tasks.
-pub fn parse_handlers(ld: &mut Loader, node: &Node, scope: &Scope) -> Vec<Handler> {
+fn parse_handlers(ld: &mut Loader, node: &Node, scope: &Scope) -> Vec<Handler> {
     let scope = Scope {
         handlers: true,
         ..scope.clone()

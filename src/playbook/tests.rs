@@ -6,11 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use super::ctx::ModuleTable;
 use super::model::{Item, LoopKind, Play, Playbook, Serial, Strategy, Task};
+use super::module_table::{FreeForm, ModuleSpec, ModuleTable, Param, ParamType as T};
 use super::{LoadOptions, load_playbook_with, load_role_with, load_tasks_file_with};
 use crate::diagnostic::Diagnostic;
-use crate::modules::{FreeForm, ModuleSpec, Param, ParamType as T};
 use crate::template::Templar;
 
 static COPY: ModuleSpec = ModuleSpec {

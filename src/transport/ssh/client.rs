@@ -17,8 +17,9 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::known_hosts::{KnownHosts, lookup_name};
-use super::sftp::SftpSlot;
+use super::sftp::{self, SftpSlot};
 use super::{HostKeyPolicy, SshParams, auth, home_dir};
+use crate::shell::sh_quote;
 use crate::transport::{ExecOutput, Transport, TransportError, TransportResult};
 
 /// Concurrent exec channels per connection. OpenSSH's default `MaxSessions` is 10; the SFTP
@@ -444,17 +445,11 @@ impl Transport for SshConnection {
         data: &'a [u8],
         mode: u32,
     ) -> BoxFuture<'a, TransportResult<()>> {
-        Box::pin(super::sftp::put_file(self, path, data, mode))
+        Box::pin(put_file(self, path, data, mode))
     }
 
     fn describe(&self) -> String {
         self.describe.clone()
-    }
-}
-
-impl SshConnection {
-    pub(crate) fn sftp_slot(&self) -> &SftpSlot {
-        &self.sftp
     }
 }
 
@@ -469,4 +464,49 @@ impl Drop for SshConnection {
             });
         }
     }
+}
+
+/// Writes `path` in place over SFTP, or with `cat` over exec on hosts without the sftp
+/// subsystem. Callers that need atomic replacement (all modules do) write to a temporary name
+/// in the destination directory and `mv -f` it over the target.
+async fn put_file(conn: &SshConnection, path: &str, data: &[u8], mode: u32) -> TransportResult<()> {
+    let Some(sftp) = conn.sftp.get(conn.open_channel()).await else {
+        return put_with_cat(conn, path, data, mode).await;
+    };
+    match sftp::write(&sftp, path, data, mode).await {
+        Ok(()) => Ok(()),
+        Err(sftp::Failure::Status(msg) | sftp::Failure::Broken(msg))
+            if conn.handle().is_closed() =>
+        {
+            Err(conn.channel_error(&format!("upload {path}"), msg))
+        }
+        // The server answered (permission denied, no such directory...): a real failure.
+        Err(sftp::Failure::Status(msg)) => Err(TransportError::Failed(format!(
+            "cannot write {path}: {msg}"
+        ))),
+        // The SFTP session itself broke: start a new one next time, use exec this time.
+        Err(sftp::Failure::Broken(_)) => {
+            conn.sftp.reset().await;
+            put_with_cat(conn, path, data, mode).await
+        }
+    }
+}
+
+/// Upload over exec for servers without SFTP. The umask keeps the file private until chmod.
+async fn put_with_cat(
+    conn: &SshConnection,
+    path: &str,
+    data: &[u8],
+    mode: u32,
+) -> TransportResult<()> {
+    let q = sh_quote(path);
+    let cmd = format!("umask 077 && cat > {q} && chmod {:o} {q}", mode & 0o7777);
+    let out = crate::transport::Transport::exec(conn, &cmd, Some(data)).await?;
+    if out.rc != 0 {
+        return Err(TransportError::Failed(format!(
+            "cannot write {path}: {}",
+            out.stderr_str().trim()
+        )));
+    }
+    Ok(())
 }

@@ -1,9 +1,6 @@
-//! File upload. SFTP moves bytes without a shell in the way (no quoting, no size limit on a
-//! command line) and pipelines writes; one SFTP channel is opened lazily per connection and
-//! shared by every upload. Hosts without the sftp subsystem get `cat > path` over exec.
-//!
-//! `put_file` writes `path` in place. Callers that need atomic replacement (all modules do)
-//! write to a temporary name in the destination directory and `mv -f` it over the target.
+//! SFTP for uploads: it moves bytes without a shell in the way (no quoting, no size limit on
+//! a command line) and pipelines writes. One SFTP session is opened lazily per connection, on
+//! a channel the connection hands over, and shared by every upload.
 
 use std::sync::Arc;
 
@@ -14,9 +11,8 @@ use russh_sftp::protocol::{FileAttributes, OpenFlags};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
-use super::client::SshConnection;
-use crate::shell::sh_quote;
-use crate::transport::{TransportError, TransportResult};
+use russh::Channel;
+use russh::client::Msg;
 
 /// Seconds an SFTP request may take before the session is considered broken.
 const SFTP_REQUEST_TIMEOUT: u64 = 60;
@@ -37,15 +33,19 @@ enum State {
 }
 
 impl SftpSlot {
-    /// The shared session, opening it if needed; `None` when the server offers no SFTP.
-    async fn get(&self, conn: &SshConnection) -> Option<Arc<SftpSession>> {
+    /// The shared session, opening it on a channel from `channel` if needed; `None` when the
+    /// server offers no SFTP.
+    pub(crate) async fn get<E: std::fmt::Display>(
+        &self,
+        channel: impl Future<Output = Result<Channel<Msg>, E>>,
+    ) -> Option<Arc<SftpSession>> {
         let mut state = self.state.lock().await;
         match &*state {
             State::Ready(s) => return Some(s.clone()),
             State::Unavailable => return None,
             State::Untried => {}
         }
-        match open(conn).await {
+        match open(channel).await {
             Ok(s) => {
                 let s = Arc::new(s);
                 *state = State::Ready(s.clone());
@@ -59,13 +59,15 @@ impl SftpSlot {
     }
 
     /// Forgets a session that broke, so the next upload opens a fresh one.
-    async fn reset(&self) {
+    pub(crate) async fn reset(&self) {
         *self.state.lock().await = State::Untried;
     }
 }
 
-async fn open(conn: &SshConnection) -> Result<SftpSession, String> {
-    let mut channel = conn.open_channel().await.map_err(|e| e.to_string())?;
+async fn open<E: std::fmt::Display>(
+    channel: impl Future<Output = Result<Channel<Msg>, E>>,
+) -> Result<SftpSession, String> {
+    let mut channel = channel.await.map_err(|e| e.to_string())?;
     channel
         .request_subsystem(true, "sftp")
         .await
@@ -91,33 +93,8 @@ async fn open(conn: &SshConnection) -> Result<SftpSession, String> {
         .map_err(|e| e.to_string())
 }
 
-pub(crate) async fn put_file(
-    conn: &SshConnection,
-    path: &str,
-    data: &[u8],
-    mode: u32,
-) -> TransportResult<()> {
-    let Some(sftp) = conn.sftp_slot().get(conn).await else {
-        return put_with_cat(conn, path, data, mode).await;
-    };
-    match write(&sftp, path, data, mode).await {
-        Ok(()) => Ok(()),
-        Err(Failure::Status(msg) | Failure::Broken(msg)) if conn.handle().is_closed() => {
-            Err(conn.channel_error(&format!("upload {path}"), msg))
-        }
-        // The server answered (permission denied, no such directory...): a real failure.
-        Err(Failure::Status(msg)) => Err(TransportError::Failed(format!(
-            "cannot write {path}: {msg}"
-        ))),
-        // The SFTP session itself broke: start a new one next time, use exec this time.
-        Err(Failure::Broken(_)) => {
-            conn.sftp_slot().reset().await;
-            put_with_cat(conn, path, data, mode).await
-        }
-    }
-}
-
-enum Failure {
+/// Why an SFTP write failed: the server said no, or the session itself broke.
+pub(crate) enum Failure {
     Status(String),
     Broken(String),
 }
@@ -131,7 +108,12 @@ impl From<SftpError> for Failure {
     }
 }
 
-async fn write(sftp: &SftpSession, path: &str, data: &[u8], mode: u32) -> Result<(), Failure> {
+pub(crate) async fn write(
+    sftp: &SftpSession,
+    path: &str,
+    data: &[u8],
+    mode: u32,
+) -> Result<(), Failure> {
     let perms = FileAttributes {
         permissions: Some(mode & 0o7777),
         ..FileAttributes::empty()
@@ -145,23 +127,4 @@ async fn write(sftp: &SftpSession, path: &str, data: &[u8], mode: u32) -> Result
     let io = |e: std::io::Error| Failure::Status(e.to_string());
     file.write_all(data).await.map_err(io)?;
     file.shutdown().await.map_err(io)
-}
-
-/// Upload over exec for servers without SFTP. The umask keeps the file private until chmod.
-async fn put_with_cat(
-    conn: &SshConnection,
-    path: &str,
-    data: &[u8],
-    mode: u32,
-) -> TransportResult<()> {
-    let q = sh_quote(path);
-    let cmd = format!("umask 077 && cat > {q} && chmod {:o} {q}", mode & 0o7777);
-    let out = crate::transport::Transport::exec(conn, &cmd, Some(data)).await?;
-    if out.rc != 0 {
-        return Err(TransportError::Failed(format!(
-            "cannot write {path}: {}",
-            out.stderr_str().trim()
-        )));
-    }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::ctx::Loader;
+use super::loader::Loader;
 use super::model::{Common, Cond, Item};
 use crate::template::is_template;
 use crate::values::to_bool;

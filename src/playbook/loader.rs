@@ -9,33 +9,12 @@ use serde_json::{Map, Value};
 
 use super::LoadOptions;
 use super::model::{Cond, Handler, RoleCtx, Text};
+use super::module_table::ModuleTable;
 use super::suggest::did_you_mean;
 use crate::diagnostic::{Diagnostic, Span};
-use crate::modules::ModuleSpec;
 use crate::template::{Templar, is_template};
 use crate::values::to_bool;
 use crate::yaml::{Node, Yaml};
-
-/// Where module specs come from. The loader only needs specs and names; tests use their own
-/// table so they do not depend on which modules are registered.
-pub struct ModuleTable {
-    pub lookup: fn(&str) -> Option<&'static ModuleSpec>,
-    pub names: fn() -> Vec<&'static str>,
-}
-
-impl ModuleTable {
-    pub fn registry() -> Self {
-        ModuleTable {
-            lookup: |n| crate::modules::lookup(n).map(|m| m.spec()),
-            names: || {
-                crate::modules::registry()
-                    .iter()
-                    .map(|m| m.spec().name)
-                    .collect()
-            },
-        }
-    }
-}
 
 /// Per-play bookkeeping: role handlers collected while expanding roles, and the role uses
 /// already expanded (Ansible runs a role once per play unless its parameters differ).

@@ -1,0 +1,31 @@
+//! The loader's one door to the modules: their specs (parameters, types, free-form rules)
+//! for validating arguments, and where a task's relative `src` files are searched. Loading
+//! never runs a module.
+
+pub use crate::modules::{FreeForm, ModuleSpec, Param, ParamType, SearchPaths};
+
+/// Where module specs come from. The loader only needs specs and names; tests use their own
+/// table so they do not depend on which modules are registered.
+pub struct ModuleTable {
+    pub lookup: fn(&str) -> Option<&'static ModuleSpec>,
+    pub names: fn() -> Vec<&'static str>,
+}
+
+impl ModuleTable {
+    pub fn registry() -> Self {
+        ModuleTable {
+            lookup: |n| crate::modules::lookup(n).map(|m| m.spec()),
+            names: || {
+                crate::modules::registry()
+                    .iter()
+                    .map(|m| m.spec().name)
+                    .collect()
+            },
+        }
+    }
+}
+
+/// Whether `s` is a file mode Ansible accepts (octal or symbolic), as the modules parse it.
+pub fn is_valid_mode(s: &str) -> bool {
+    crate::modules::mode::ModeSpec::parse_str(s).is_ok()
+}
