@@ -93,7 +93,7 @@ mod tests {
     #[test]
     fn env_file_pipe_and_query() {
         let t = Templar::new();
-        let c = minijinja::Value::from_serialize(json!({}));
+        let c = minijinja::Value::from(minijinja::value::Serde(json!({})));
         let f = std::env::temp_dir().join(format!("strata-lookup-{}", std::process::id()));
         std::fs::write(&f, "secret\n").unwrap();
         let s = |e: &str| t.render_str(e, &c, &Span::unknown()).unwrap();
