@@ -131,7 +131,7 @@ fn eval_with_result(
     if let Some(r) = &t.register {
         over.insert(r.clone(), result.clone());
     }
-    let ctx = minijinja::context! { ..JValue::from_serialize(&over), ..sc.clone() };
+    let ctx = minijinja::context! { ..JValue::from(minijinja::value::Serde(&over)), ..sc.clone() };
     for c in conds {
         if !pc.templar.eval_bool(&c.expr, &ctx, &c.span).map_err(|e| {
             format!(

@@ -115,7 +115,7 @@ impl Object for Scope {
         }
         let v = self.lookup(key)?;
         if !contains_template(v) {
-            return Some(JValue::from_serialize(v));
+            return Some(JValue::from(minijinja::value::Serde(v)));
         }
         if RESOLVING.with(|r| r.borrow().iter().any(|k| k == key)) {
             return None;
@@ -126,7 +126,7 @@ impl Object for Scope {
             .templar
             .render_value(v, &ctx, &Span::unknown())
             .ok()
-            .map(|r| JValue::from_serialize(&r));
+            .map(|r| JValue::from(minijinja::value::Serde(&r)));
         RESOLVING.with(|r| r.borrow_mut().pop());
         out
     }

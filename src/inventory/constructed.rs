@@ -156,7 +156,7 @@ impl Constructed {
         source_vars: &Map<String, Value>,
         templar: &Templar,
     ) -> Result<(), Diagnostic> {
-        let ctx = minijinja::Value::from_serialize(source_vars);
+        let ctx = minijinja::Value::from(minijinja::value::Serde(source_vars));
         for c in &self.compose {
             let v = match &c.value {
                 Value::String(expr) => match templar.eval(expr, &ctx, &c.span) {
@@ -306,7 +306,7 @@ fn context(inv: &Inventory, host: &str, source_vars: &Map<String, Value>) -> min
     let short = host.split('.').next().unwrap_or(host);
     all.insert("inventory_hostname_short".into(), Value::from(short));
     all.insert("group_names".into(), Value::from(groups));
-    minijinja::Value::from_serialize(&all)
+    minijinja::Value::from(minijinja::value::Serde(&all))
 }
 
 /// A value as Python's `str()` would print it inside a group name.

@@ -134,14 +134,15 @@ mod tests {
 
     #[test]
     fn facts_name_the_manager_in_either_form() {
-        let v =
-            minijinja::Value::from_serialize(serde_json::json!({"ansible_service_mgr": "systemd"}));
+        let v = minijinja::Value::from(minijinja::value::Serde(
+            serde_json::json!({"ansible_service_mgr": "systemd"}),
+        ));
         assert_eq!(fact_manager(&v).as_deref(), Some("systemd"));
-        let v = minijinja::Value::from_serialize(
+        let v = minijinja::Value::from(minijinja::value::Serde(
             serde_json::json!({"ansible_facts": {"service_mgr": "sysvinit"}}),
-        );
+        ));
         assert_eq!(fact_manager(&v).as_deref(), Some("sysvinit"));
-        let v = minijinja::Value::from_serialize(serde_json::json!({}));
+        let v = minijinja::Value::from(minijinja::value::Serde(serde_json::json!({})));
         assert_eq!(fact_manager(&v), None);
     }
 

@@ -34,7 +34,7 @@ impl Harness {
         Harness {
             search: SearchPaths::default(),
             templar: Templar::new(),
-            vars: minijinja::Value::from_serialize(serde_json::json!({})),
+            vars: minijinja::Value::from(minijinja::value::Serde(serde_json::json!({}))),
             check_mode: false,
             verbosity: 0,
             env: Vec::new(),
@@ -42,7 +42,7 @@ impl Harness {
     }
 
     pub fn vars(mut self, v: Value) -> Self {
-        self.vars = minijinja::Value::from_serialize(&v);
+        self.vars = minijinja::Value::from(minijinja::value::Serde(&v));
         self
     }
 

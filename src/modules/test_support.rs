@@ -83,7 +83,7 @@ pub async fn run_module(module: &dyn Module, args: Value, opts: Run<'_>) -> Modu
     let search = SearchPaths {
         roots: opts.roots.clone(),
     };
-    let vars = minijinja::Value::from_serialize(&opts.vars);
+    let vars = minijinja::Value::from(minijinja::value::Serde(&opts.vars));
     let ctx = ModuleCtx {
         host: opts.host,
         conn: &LocalShell,

@@ -360,7 +360,7 @@ impl<'a> Loader<'a> {
         if !is_template(&s) {
             return Some(s);
         }
-        let ctx = minijinja::Value::from_serialize(&self.opts.extra_vars);
+        let ctx = minijinja::Value::from(minijinja::value::Serde(&self.opts.extra_vars));
         match self.templar.render_str(&s, &ctx, &v.span) {
             Ok(Value::String(r)) => Some(r),
             Ok(other) => Some(crate::values::to_str(&other).unwrap_or_default()),

@@ -76,7 +76,7 @@ pub fn plan(req: &RunRequest) -> Result<Plan, InputErrors> {
         let dir = pb.path.parent().filter(|d| !d.as_os_str().is_empty());
         playbook_vars.push(load_vars_dir(dir.unwrap_or(Path::new(".")), &inventory)?);
     }
-    let ctx = minijinja::Value::from_serialize(&extra_vars);
+    let ctx = minijinja::Value::from(minijinja::value::Serde(&extra_vars));
     let mut warnings: Vec<String> = inventory.warnings().to_vec();
     let mut play_hosts = Vec::new();
     for pb in &playbooks {

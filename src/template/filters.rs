@@ -2,12 +2,14 @@
 //! Where minijinja's builtin differs from Jinja2/Ansible (Python `str()` of booleans, `int`
 //! with a default and base, `bool` with YAML words) the builtin is replaced.
 
-use minijinja::value::{Kwargs, Rest, ValueKind, from_args};
+use minijinja::value::{Kwargs, Rest, ValueKind, ValueOrKwargs, from_args};
 use minijinja::{Environment, Error, ErrorKind, Value};
 
 use super::pyrepr::{py_str, py_type};
 
-/// Positional-or-keyword arguments of a filter, as Python functions accept them.
+/// Positional-or-keyword arguments of a filter, as Python functions accept them. Filters take
+/// `Rest<ValueOrKwargs>` and pass its `into_values()` here: minijinja 3 hands the keyword
+/// arguments only to parameters of that type.
 pub(crate) struct FArgs<'a> {
     pos: &'a [Value],
     kw: Kwargs,
@@ -109,7 +111,8 @@ pub(crate) fn strict(v: &Value) -> Result<(), Error> {
 }
 
 /// `default(value='', boolean=False)`.
-fn default(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
+fn default(v: &Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let other = a
         .get(0, "default_value")?
@@ -164,7 +167,8 @@ fn to_bool(v: &Value) -> Result<bool, Error> {
 
 /// Jinja2's `int(default=0, base=10)`: strings may carry `0x`/`0o`/`0b` prefixes for
 /// non-decimal bases, float strings are truncated, and failures yield the default.
-fn int(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
+fn int(v: &Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     strict(v)?;
     let a = FArgs::new(&args)?;
     let default = a.get(0, "default")?.unwrap_or(Value::from(0));
@@ -204,10 +208,12 @@ fn parse_int(s: &str, base: u32) -> Option<i64> {
     Some(if neg { -n } else { n })
 }
 
-/// Jinja2's `float(default=0.0)`.
-fn float(v: &Value, default: Option<Value>) -> Result<Value, Error> {
+/// Jinja2's `float(default=0.0)`. `default` is `ValueOrKwargs` to keep minijinja 2's binding of
+/// a keyword-argument map to it, which minijinja 3 rejects: `'1.5' | float(default=0)` is 1.5
+/// (though an unconvertible value still yields the map, not the keyword's value).
+fn float(v: &Value, default: Option<ValueOrKwargs>) -> Result<Value, Error> {
     strict(v)?;
-    let default = default.unwrap_or(Value::from(0.0));
+    let default = default.map(Value::from).unwrap_or(Value::from(0.0));
     Ok(match v.kind() {
         ValueKind::Bool => Value::from(if v.is_true() { 1.0 } else { 0.0 }),
         ValueKind::Number => f64::try_from(v.clone()).map(Value::from).unwrap_or(default),
@@ -223,7 +229,8 @@ fn float(v: &Value, default: Option<Value>) -> Result<Value, Error> {
 }
 
 /// Jinja2's `join(d='', attribute=None)`, stringifying items like Python.
-fn join(v: &Value, args: Rest<Value>) -> Result<String, Error> {
+fn join(v: &Value, args: Rest<ValueOrKwargs>) -> Result<String, Error> {
+    let args = args.into_values();
     strict(v)?;
     let a = FArgs::new(&args)?;
     let sep = a.str(0, "d")?.unwrap_or_default();
@@ -306,15 +313,21 @@ fn replace(v: &Value, old: String, new: String, count: Option<i64>) -> Result<St
     })
 }
 
-/// `ternary(true_val, false_val, none_val=None)`.
-fn ternary(v: &Value, t: Value, f: Value, none_val: Option<Value>) -> Result<Value, Error> {
+/// `ternary(true_val, false_val, none_val=None)`. `ValueOrKwargs` for the same reason as in
+/// [`float`]: `ternary('a', 'b', none_val='c')` gives 'a' or 'b' (and the map for None).
+fn ternary(
+    v: &Value,
+    t: ValueOrKwargs,
+    f: ValueOrKwargs,
+    none_val: Option<ValueOrKwargs>,
+) -> Result<Value, Error> {
     strict(v)?;
     if v.is_none()
         && let Some(n) = none_val.filter(|n| !n.is_none())
     {
-        return Ok(n);
+        return Ok(n.into());
     }
-    Ok(if v.is_true() { t } else { f })
+    Ok(if v.is_true() { t } else { f }.into())
 }
 
 /// Python's `shlex.quote`.
@@ -331,7 +344,8 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// Jinja2's `round(precision=0, method='common')`; `common` rounds half to even like Python.
-fn round(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
+fn round(v: &Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     strict(v)?;
     let a = FArgs::new(&args)?;
     let precision = a.int(0, "precision")?.unwrap_or(0) as i32;

@@ -1,7 +1,7 @@
 //! Ansible's collection filters: `combine`, `dict2items`, `items2dict`, `flatten`, set
 //! operations, `zip`, `subelements`, and Jinja2's `min`/`max`/`sum` with `attribute`.
 
-use minijinja::value::{Rest, ValueKind};
+use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
 use super::filters::{FArgs, err, strict};
@@ -25,9 +25,11 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("zip", |a: Value, rest: Rest<Value>| zip(a, rest.0, None));
     env.add_filter("zip_longest", zip_longest);
-    env.add_filter("min", |v: Value, args: Rest<Value>| min_max(v, &args, true));
-    env.add_filter("max", |v: Value, args: Rest<Value>| {
-        min_max(v, &args, false)
+    env.add_filter("min", |v: Value, args: Rest<ValueOrKwargs>| {
+        min_max(v, &args.into_values(), true)
+    });
+    env.add_filter("max", |v: Value, args: Rest<ValueOrKwargs>| {
+        min_max(v, &args.into_values(), false)
     });
     env.add_filter("sum", sum);
     env.add_filter("subelements", subelements);
@@ -62,7 +64,8 @@ pub(crate) fn attr_path(v: &Value, path: &str) -> Value {
 }
 
 /// `combine(*dicts, recursive=False, list_merge='replace')`.
-fn combine(v: Value, args: Rest<Value>) -> Result<Value, Error> {
+fn combine(v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let recursive = a.bool(usize::MAX, "recursive", false)?;
     let list_merge = a
@@ -98,7 +101,7 @@ fn combine(v: Value, args: Rest<Value>) -> Result<Value, Error> {
             }
         }
     }
-    let mut acc = Value::from_iter(Vec::<(Value, Value)>::new());
+    let mut acc = Value::from_pairs(Vec::<(Value, Value)>::new());
     for d in dicts {
         acc = merge(&acc, &d, recursive, &list_merge)?;
     }
@@ -123,7 +126,7 @@ fn merge(a: &Value, b: &Value, recursive: bool, list_merge: &str) -> Result<Valu
             None => out.push((k, new)),
         }
     }
-    Ok(Value::from_iter(out))
+    Ok(Value::from_pairs(out))
 }
 
 fn merge_lists(a: &Value, b: &Value, mode: &str) -> Result<Value, Error> {
@@ -146,7 +149,8 @@ fn merge_lists(a: &Value, b: &Value, mode: &str) -> Result<Value, Error> {
 }
 
 /// `dict2items(key_name='key', value_name='value')`.
-fn dict2items(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
+fn dict2items(v: &Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let kn = a.str(0, "key_name")?.unwrap_or_else(|| "key".into());
     let vn = a.str(1, "value_name")?.unwrap_or_else(|| "value".into());
@@ -160,13 +164,14 @@ fn dict2items(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
     Ok(Value::from(
         pairs(v)?
             .into_iter()
-            .map(|(k, x)| Value::from_iter([(kn.clone(), k), (vn.clone(), x)]))
+            .map(|(k, x)| Value::from_pairs([(kn.clone(), k), (vn.clone(), x)]))
             .collect::<Vec<_>>(),
     ))
 }
 
 /// `items2dict(key_name='key', value_name='value')`.
-fn items2dict(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
+fn items2dict(v: &Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let kn = Value::from(a.str(0, "key_name")?.unwrap_or_else(|| "key".into()));
     let vn = Value::from(a.str(1, "value_name")?.unwrap_or_else(|| "value".into()));
@@ -181,11 +186,12 @@ fn items2dict(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
         }
         out.push((k, x));
     }
-    Ok(Value::from_iter(out))
+    Ok(Value::from_pairs(out))
 }
 
 /// `flatten(levels=None, skip_nulls=True)`.
-fn flatten(v: &Value, args: Rest<Value>) -> Result<Value, Error> {
+fn flatten(v: &Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let levels = a.int(0, "levels")?;
     let skip_nulls = a.bool(1, "skip_nulls", true)?;
@@ -267,7 +273,8 @@ fn zip(a: Value, rest: Vec<Value>, fill: Option<Value>) -> Result<Value, Error> 
     ))
 }
 
-fn zip_longest(a: Value, args: Rest<Value>) -> Result<Value, Error> {
+fn zip_longest(a: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let f = FArgs::new(&args)?;
     let fill = f.get(usize::MAX, "fillvalue")?.unwrap_or(Value::from(()));
     f.done()?;
@@ -306,7 +313,8 @@ fn min_max(v: Value, args: &[Value], min: bool) -> Result<Value, Error> {
 }
 
 /// Jinja2's `sum(attribute=None, start=0)`.
-fn sum(v: Value, args: Rest<Value>) -> Result<Value, Error> {
+fn sum(v: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let attr = a.str(0, "attribute")?;
     let mut acc = a.get(1, "start")?.unwrap_or(Value::from(0));
@@ -355,7 +363,8 @@ fn as_float(v: &Value) -> Result<f64, Error> {
 }
 
 /// `subelements(subelement, skip_missing=False)`: pairs of (item, sub-item).
-fn subelements(v: Value, path: String, args: Rest<Value>) -> Result<Value, Error> {
+fn subelements(v: Value, path: String, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let skip_missing = match a.get(0, "skip_missing")? {
         Some(x) if x.kind() == ValueKind::Map => lookup(&x, &Value::from("skip_missing")).is_true(),
@@ -410,7 +419,8 @@ fn extract(key: Value, container: Value, morekeys: Option<Value>) -> Result<Valu
 }
 
 /// Python's `dict(mapping_or_pairs, **kwargs)`.
-fn dict(args: Rest<Value>) -> Result<Value, Error> {
+fn dict(args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let mut out: Vec<(Value, Value)> = Vec::new();
     let mut put = |k: Value, v: Value| match out.iter_mut().find(|(x, _)| *x == k) {
@@ -437,7 +447,7 @@ fn dict(args: Rest<Value>) -> Result<Value, Error> {
     for (k, v) in kwargs_pairs(&args) {
         put(Value::from(k), v);
     }
-    Ok(Value::from_iter(out))
+    Ok(Value::from_pairs(out))
 }
 
 fn kwargs_pairs(args: &[Value]) -> Vec<(String, Value)> {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use minijinja::value::{Rest, ValueKind};
+use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
 use super::filters::{FArgs, err, strict};
@@ -15,22 +15,22 @@ use super::pyrepr::{py_number, py_str};
 use super::yaml_dump;
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_filter("to_json", |v: Value, args: Rest<Value>| {
-        to_json(v, &args, None, false)
+    env.add_filter("to_json", |v: Value, args: Rest<ValueOrKwargs>| {
+        to_json(v, &args.into_values(), None, false)
     });
-    env.add_filter("to_nice_json", |v: Value, args: Rest<Value>| {
-        to_json(v, &args, Some(4), true)
+    env.add_filter("to_nice_json", |v: Value, args: Rest<ValueOrKwargs>| {
+        to_json(v, &args.into_values(), Some(4), true)
     });
     env.add_filter("from_json", |s: String| -> Result<Value, Error> {
         serde_json::from_str::<serde_json::Value>(&s)
-            .map(|j| Value::from_serialize(&j))
+            .map(|j| Value::from(minijinja::value::Serde(&j)))
             .map_err(|e| err(format!("from_json: {e}")))
     });
-    env.add_filter("to_yaml", |v: Value, args: Rest<Value>| {
-        to_yaml(v, &args, false)
+    env.add_filter("to_yaml", |v: Value, args: Rest<ValueOrKwargs>| {
+        to_yaml(v, &args.into_values(), false)
     });
-    env.add_filter("to_nice_yaml", |v: Value, args: Rest<Value>| {
-        to_yaml(v, &args, true)
+    env.add_filter("to_nice_yaml", |v: Value, args: Rest<ValueOrKwargs>| {
+        to_yaml(v, &args.into_values(), true)
     });
     env.add_filter("from_yaml", from_yaml);
     env.add_filter("from_yaml_all", from_yaml_all);
@@ -236,7 +236,7 @@ fn from_yaml(v: Value) -> Result<Value, Error> {
         std::path::Path::new("<from_yaml>"),
     )
     .map_err(|d| err(format!("from_yaml: {}", d.message)))?;
-    Ok(Value::from_serialize(node.to_json()))
+    Ok(Value::from(minijinja::value::Serde(node.to_json())))
 }
 
 /// Documents separated by `---` lines, each parsed like `from_yaml`.

@@ -3,7 +3,7 @@
 //! `regex` crate does not support.
 
 use fancy_regex::{Captures, Regex, RegexBuilder};
-use minijinja::value::{Rest, ValueKind};
+use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
 use super::filters::{FArgs, err, strict};
@@ -55,7 +55,8 @@ fn text(v: &Value) -> Result<String, Error> {
 
 /// `regex_replace(pattern, replacement='', ignorecase=False, multiline=False, count=0,
 /// mandatory_count=0)`.
-fn regex_replace(v: &Value, args: Rest<Value>) -> Result<String, Error> {
+fn regex_replace(v: &Value, args: Rest<ValueOrKwargs>) -> Result<String, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let pattern = a.str(0, "pattern")?.unwrap_or_default();
     let replacement = a.str(1, "replacement")?.unwrap_or_default();
@@ -138,7 +139,8 @@ fn expand(caps: &Captures<'_, str>, repl: &str) -> Result<String, Error> {
 
 /// `regex_search(regex, *groups, ignorecase=False, multiline=False)`: the match, the listed
 /// groups (`'\\1'`, `'\\g<name>'`), or None without a match.
-fn regex_search(v: &Value, pattern: String, args: Rest<Value>) -> Result<Value, Error> {
+fn regex_search(v: &Value, pattern: String, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let ignorecase = a.bool(usize::MAX, "ignorecase", false)?;
     let multiline = a.bool(usize::MAX, "multiline", false)?;
@@ -177,7 +179,8 @@ fn regex_search(v: &Value, pattern: String, args: Rest<Value>) -> Result<Value, 
 }
 
 /// Python `re.findall`: whole matches, the single group, or lists of all groups.
-fn regex_findall(v: &Value, pattern: String, args: Rest<Value>) -> Result<Value, Error> {
+fn regex_findall(v: &Value, pattern: String, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
     let a = FArgs::new(&args)?;
     let multiline = a.bool(0, "multiline", false)?;
     let ignorecase = a.bool(1, "ignorecase", false)?;

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use minijinja::value::{Rest, ValueKind};
+use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
 use super::filters::{FArgs, err, strict};
@@ -13,14 +13,14 @@ use super::pyrepr::{py_str, py_type};
 use super::undefined::lookup;
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_test("match", |v: &Value, args: Rest<Value>| {
-        regex_test(v, &args, Some("match"))
+    env.add_test("match", |v: &Value, args: Rest<ValueOrKwargs>| {
+        regex_test(v, &args.into_values(), Some("match"))
     });
-    env.add_test("search", |v: &Value, args: Rest<Value>| {
-        regex_test(v, &args, Some("search"))
+    env.add_test("search", |v: &Value, args: Rest<ValueOrKwargs>| {
+        regex_test(v, &args.into_values(), Some("search"))
     });
-    env.add_test("regex", |v: &Value, args: Rest<Value>| {
-        regex_test(v, &args, None)
+    env.add_test("regex", |v: &Value, args: Rest<ValueOrKwargs>| {
+        regex_test(v, &args.into_values(), None)
     });
     env.add_test("version", version);
     env.add_test("version_compare", version);
@@ -63,9 +63,11 @@ pub fn register(env: &mut Environment<'static>) {
                 | ValueKind::Iterable
         ))
     });
-    env.add_test("truthy", |v: &Value, args: Rest<Value>| truthy(v, &args));
-    env.add_test("falsy", |v: &Value, args: Rest<Value>| {
-        truthy(v, &args).map(|t| !t)
+    env.add_test("truthy", |v: &Value, args: Rest<ValueOrKwargs>| {
+        truthy(v, &args.into_values())
+    });
+    env.add_test("falsy", |v: &Value, args: Rest<ValueOrKwargs>| {
+        truthy(v, &args.into_values()).map(|t| !t)
     });
     env.add_test("file", |v: &Value| path_test(v, |p| p.is_file()));
     env.add_test("directory", |v: &Value| path_test(v, |p| p.is_dir()));
@@ -113,7 +115,8 @@ fn regex_test(v: &Value, args: &[Value], how: Option<&str>) -> Result<bool, Erro
 }
 
 /// `version(version, operator='eq', strict=False, version_type=None)`.
-fn version(v: &Value, args: Rest<Value>) -> Result<bool, Error> {
+fn version(v: &Value, args: Rest<ValueOrKwargs>) -> Result<bool, Error> {
+    let args = args.into_values();
     strict(v)?;
     let a = FArgs::new(&args)?;
     let other = a.str(0, "version")?.unwrap_or_default();

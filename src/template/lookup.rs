@@ -1,7 +1,9 @@
 //! `lookup()` and `query()`/`q()` for the lookups playbooks use most: `env`, `file`, `pipe`
-//! and `items`. They run on the controller, as in Ansible.
+//! and `items`. They run on the controller, as in Ansible. Of Ansible's keyword arguments,
+//! `wantlist=True` (a list, as `query` gives) and `env`'s `default=` are understood; any other
+//! keyword is an error rather than being ignored.
 
-use minijinja::value::{Rest, Value};
+use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind};
 
 fn one(kind: &str, term: &Value) -> Result<Value, Error> {
@@ -58,9 +60,25 @@ fn run(kind: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
     Ok(out)
 }
 
-/// `lookup('env', 'HOME')`: one term gives a value, several give a comma-joined string.
-fn lookup(kind: String, terms: Rest<Value>) -> Result<Value, Error> {
-    let vals = run(&kind, &terms)?;
+/// `lookup('env', 'HOME')`: one term gives a value, several give a comma-joined string;
+/// `wantlist=True` gives the list.
+fn lookup(kind: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    let mut vals = run(&kind, &terms)?;
+    if kind == "env"
+        && let Some(default) = kwargs.get::<Option<Value>>("default")?
+    {
+        for (v, t) in vals.iter_mut().zip(terms.iter()) {
+            let name = t.as_str().map_or_else(|| t.to_string(), str::to_string);
+            if std::env::var_os(name).is_none() {
+                *v = default.clone();
+            }
+        }
+    }
+    kwargs.assert_all_used()?;
+    if wantlist {
+        return Ok(Value::from(vals));
+    }
     Ok(match vals.len() {
         1 => vals.into_iter().next().unwrap_or_default(),
         _ if kind == "items" => Value::from(vals),
@@ -93,7 +111,7 @@ mod tests {
     #[test]
     fn env_file_pipe_and_query() {
         let t = Templar::new();
-        let c = minijinja::Value::from_serialize(json!({}));
+        let c = minijinja::Value::from(minijinja::value::Serde(json!({})));
         let f = std::env::temp_dir().join(format!("strata-lookup-{}", std::process::id()));
         std::fs::write(&f, "secret\n").unwrap();
         let s = |e: &str| t.render_str(e, &c, &Span::unknown()).unwrap();
@@ -111,5 +129,21 @@ mod tests {
             t.render_str("{{ lookup('nope', 'x') }}", &c, &Span::unknown())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn wantlist_and_env_default() {
+        let t = Templar::new();
+        let c = minijinja::Value::from(minijinja::value::Serde(json!({})));
+        let s = |e: &str| t.render_str(e, &c, &Span::unknown());
+        assert_eq!(
+            s("{{ lookup('pipe', 'echo hi', wantlist=True) }}").unwrap(),
+            json!(["hi"])
+        );
+        assert_eq!(
+            s("{{ lookup('env', 'STRATA_SURELY_UNSET_VAR', default='d') }}").unwrap(),
+            json!("d")
+        );
+        assert!(s("{{ lookup('pipe', 'true', bogus=1) }}").is_err());
     }
 }

@@ -15,7 +15,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.set_unknown_method_callback(call);
 }
 
-fn call(state: &State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+fn call(state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
     let handled = match value.kind() {
         ValueKind::String => string_method(value.as_str().unwrap_or_default(), method, args)?,
         ValueKind::Map => map_method(value, method, args)?,
@@ -101,6 +101,26 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Option<Value>,
         }
         "lower" => Value::from(s.to_lowercase()),
         "upper" => Value::from(s.to_uppercase()),
+        "title" => {
+            // `str.title()` as with minijinja 2, close to Python's: a word starts after
+            // whitespace or ASCII punctuation, so `"it's".title()` is `It'S`. pycompat calls the
+            // `title` filter, which minijinja 3 made split words like Jinja2's (`It's`).
+            let () = from_args(args)?;
+            let mut out = String::with_capacity(s.len());
+            let mut start = true;
+            for c in s.chars() {
+                if c.is_ascii_punctuation() || c.is_whitespace() {
+                    out.push(c);
+                    start = true;
+                } else if start {
+                    out.extend(c.to_uppercase());
+                    start = false;
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+            }
+            Value::from(out)
+        }
         "replace" => {
             let (old, new, count): (Value, Value, Option<i64>) = from_args(args)?;
             let (old, new) = (py_str(&old), py_str(&new));
@@ -161,7 +181,7 @@ fn map_method(v: &Value, method: &str, args: &[Value]) -> Result<Option<Value>, 
         }
         "copy" => {
             let () = from_args(args)?;
-            Value::from_iter(pairs(v)?)
+            Value::from_pairs(pairs(v)?)
         }
         _ => return Ok(None),
     }))

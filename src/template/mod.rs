@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 
@@ -65,7 +66,7 @@ pub fn is_undefined_error(d: &Diagnostic) -> bool {
 
 /// Converts JSON data (vars files, registered results) into a template value.
 pub fn json_to_jinja(v: &Value) -> JValue {
-    JValue::from_serialize(v)
+    JValue::from(minijinja::value::Serde(v))
 }
 
 /// Converts a template value back into JSON data. Undefined becomes `null`.
@@ -78,9 +79,19 @@ pub fn jinja_to_json(v: &JValue) -> Result<Value, String> {
 /// back unless the output already ends in one, so `"{{ x }}\n"` with `x` = `"a\n"` is `"a\n"`).
 fn build_env(trim_blocks: bool, keep_trailing_newline: bool) -> Environment<'static> {
     let mut env = Environment::new();
+    // minijinja 3's debug mode (on by default in debug builds) tracks where undefined values come
+    // from and appends "`expr` is undefined" to error details, so messages (and with them
+    // `is_undefined_error`) would differ between debug and release builds and from minijinja 2.
+    // The debug info the mode also attaches to errors is never read.
+    env.set_debug(false);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(keep_trailing_newline);
-    env.set_trim_blocks(trim_blocks);
+    env.set_syntax(
+        SyntaxConfig::builder()
+            .keep_trailing_newline(keep_trailing_newline)
+            .trim_blocks(trim_blocks)
+            .build()
+            .expect("default delimiters are valid"),
+    );
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_formatter(|out, _state, value| {
         // Only the silent undefined of an `if` without `else` reaches here; it prints nothing.

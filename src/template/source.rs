@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use minijinja::machinery::ast::{self, CallArg, Expr, Stmt};
-use minijinja::machinery::{WhitespaceConfig, parse, parse_expr};
+use minijinja::machinery::{parse, parse_expr};
 use minijinja::syntax::SyntaxConfig;
 
 /// Name of the global function that performs an undefined-propagating attribute chain.
@@ -106,12 +106,12 @@ fn find(src: &str, kind: Kind) -> Result<Finder<'_>, minijinja::Error> {
     let mut finder = Finder::default();
     match kind {
         Kind::Template => {
-            let ws = WhitespaceConfig {
-                keep_trailing_newline: true,
-                lstrip_blocks: false,
-                trim_blocks: true,
-            };
-            let stmt = parse(src, "<string>", SyntaxConfig::default(), ws)?;
+            let syntax = SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .lstrip_blocks(false)
+                .trim_blocks(true)
+                .build()?;
+            let stmt = parse(src, "<string>", syntax)?;
             finder.stmt(&stmt);
         }
         Kind::Expression => {
@@ -214,6 +214,7 @@ impl<'a> Finder<'a> {
                 self.locals.insert(v.id.to_string());
             }
             Expr::List(l) => l.items.iter().for_each(|i| self.target(i)),
+            Expr::Tuple(t) => t.items.iter().for_each(|i| self.target(i)),
             _ => {}
         }
     }
@@ -415,6 +416,7 @@ impl<'a> Finder<'a> {
             }
             Expr::Call(c) => self.call(c),
             Expr::List(l) => l.items.iter().for_each(|i| self.expr(i)),
+            Expr::Tuple(t) => t.items.iter().for_each(|i| self.expr(i)),
             Expr::Map(m) => {
                 m.keys.iter().for_each(|k| self.expr(k));
                 m.values.iter().for_each(|v| self.expr(v));
