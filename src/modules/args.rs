@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::ModuleError;
+use crate::modules::ModuleError;
 use crate::values::{to_bool, to_str, type_name};
 
 #[derive(Clone, Debug, Default)]

@@ -1,165 +1,37 @@
-//! Module interface and registry. A module is Rust code that turns validated arguments into one
-//! shell script run over the host's existing connection (plus an optional stdin payload), and
-//! parses what comes back. One round trip per task is the target; no code is uploaded.
+//! The modules, the top floor of the house: only the executor (to run them) and the loader (to
+//! validate their arguments) use them, through this file's interface and the registry. A
+//! module is Rust code that turns validated arguments into one shell script run over the
+//! host's existing connection (plus an optional stdin payload), and parses what comes back.
+//! One round trip per task is the target; no code is uploaded. Modules live in one folder per
+//! family; what several families share is in `toolkit`.
 
 use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-pub use crate::events::FileDiff;
-pub use crate::shell::{Become, sh_quote, wrap_command};
+use crate::events::FileDiff;
+use crate::shell::{Become, wrap_command};
 use crate::template::Templar;
 use crate::transport::{ExecOutput, Transport, TransportError};
 
+pub mod accounts;
 pub mod args;
+pub mod commands;
+pub mod control;
+pub mod files;
+#[cfg(test)]
+pub mod harness;
+pub mod net;
+pub mod packages;
+mod registry;
+pub mod services;
+mod spec;
+pub mod toolkit;
+
 pub use args::Args;
-
-pub mod apt;
-pub mod apt_cmd;
-pub mod apt_deb;
-pub mod apt_opts;
-pub mod apt_plan;
-pub mod apt_probe;
-pub mod apt_repository;
-pub mod apt_sources;
-pub mod apt_state;
-pub mod assert;
-pub mod atomic_write;
-pub mod blockinfile;
-pub mod clock;
-pub mod command;
-pub mod command_support;
-pub mod copy;
-pub mod cron;
-pub mod cron_tab;
-pub mod deb_version;
-pub mod debug;
-pub mod facts_hw_net;
-pub mod facts_probe;
-pub mod facts_system;
-pub mod fail;
-pub mod fetch;
-pub mod file;
-pub mod file_probe;
-
-pub mod fs_attrs;
-pub mod get_url;
-pub mod getent;
-pub mod git;
-pub mod group;
-pub mod hostname;
-pub mod http_client;
-pub mod ini_edit;
-pub mod ini_file;
-pub mod lineinfile;
-pub mod mode;
-pub mod mount;
-pub mod mount_fstab;
-pub mod package;
-pub mod pause;
-pub mod pip;
-pub mod pip_version;
-pub mod raw;
-pub mod remote_stat;
-pub mod replace;
-pub mod replace_file;
-pub mod script;
-pub mod service;
-pub mod set_fact;
-pub mod setup;
-pub mod sh_sections;
-pub mod shell;
-pub mod slurp;
-pub mod stat;
-pub mod sysctl;
-pub mod systemd;
-pub mod sysvinit;
-pub mod template;
-#[cfg(test)]
-pub mod test_shell;
-#[cfg(test)]
-pub mod test_support;
-pub mod text_edit;
-pub mod unarchive;
-pub mod uri;
-pub mod user;
-pub mod user_plan;
-pub mod user_script;
-pub mod wait_for;
-
-/// Parameter types checked at load time (when the value is not templated) and at run time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ParamType {
-    Str,
-    Bool,
-    Int,
-    Float,
-    /// A list, or a comma-separated string, as Ansible accepts.
-    List,
-    Dict,
-    /// A file mode: octal string/int or symbolic (`u+rwx,g-w`).
-    Mode,
-    /// Anything, e.g. `debug: msg` or `set_fact` values.
-    Raw,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct Param {
-    pub name: &'static str,
-    pub ty: ParamType,
-    pub required: bool,
-    pub aliases: &'static [&'static str],
-    /// Allowed values for string parameters; empty means any.
-    pub choices: &'static [&'static str],
-}
-
-impl Param {
-    pub const fn new(name: &'static str, ty: ParamType) -> Self {
-        Param {
-            name,
-            ty,
-            required: false,
-            aliases: &[],
-            choices: &[],
-        }
-    }
-    pub const fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-    pub const fn aliases(mut self, a: &'static [&'static str]) -> Self {
-        self.aliases = a;
-        self
-    }
-    pub const fn choices(mut self, c: &'static [&'static str]) -> Self {
-        self.choices = c;
-        self
-    }
-}
-
-/// How a module treats a bare string argument (`shell: echo hi`, `copy: src=a dest=b`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FreeForm {
-    /// Only `k=v` pairs are allowed in a string argument.
-    KeyValue,
-    /// The string (minus recognised `k=v` options such as `chdir=`) becomes this parameter,
-    /// as with `command`/`shell` (`_raw_params` in Ansible).
-    Raw(&'static str),
-}
-
-#[derive(Debug)]
-pub struct ModuleSpec {
-    pub name: &'static str,
-    pub params: &'static [Param],
-    pub free_form: FreeForm,
-    /// Groups of which at most one may be given.
-    pub mutually_exclusive: &'static [&'static [&'static str]],
-    /// Groups of which at least one must be given.
-    pub required_one_of: &'static [&'static [&'static str]],
-    /// Accept parameters not listed (set_fact takes arbitrary names).
-    pub any_params: bool,
-}
+pub use registry::{lookup, registry};
+pub use spec::{FreeForm, ModuleSpec, Param, ParamType};
 
 /// The outcome of a module, shaped like Ansible's result dict once serialized.
 #[derive(Clone, Debug, Default)]
@@ -268,6 +140,25 @@ impl SearchPaths {
         }
         None
     }
+
+    /// Locates a controller-side `src` the way Ansible does (role, then playbook `files/` or
+    /// `templates/`); the error lists every place searched.
+    pub fn find_local(&self, kind: &str, src: &str) -> Result<PathBuf, ModuleError> {
+        let trimmed = src.trim_end_matches('/');
+        let rel = if trimmed.is_empty() { src } else { trimmed };
+        self.find(kind, rel).ok_or_else(|| {
+            let searched: Vec<String> = self
+                .roots
+                .iter()
+                .flat_map(|r| [r.join(kind), r.clone()])
+                .map(|p| p.display().to_string())
+                .collect();
+            ModuleError::Args(format!(
+                "Could not find or access '{src}'\nSearched in:\n\t{}",
+                searched.join("\n\t")
+            ))
+        })
+    }
 }
 
 /// Everything a module may use while running on one host.
@@ -303,124 +194,4 @@ pub trait Module: Send + Sync {
         ctx: &'a ModuleCtx<'a>,
         args: &'a Args,
     ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>>;
-}
-
-/// Modules whose Ansible home is a collection rather than ansible.builtin, so that their
-/// collection names resolve too (and no other module's does): `ansible.posix.sysctl` is
-/// `sysctl`, but `ansible.posix.copy` is an unknown module, as it is in Ansible.
-const COLLECTIONS: &[(&str, &[&str])] = &[
-    ("community.general.", &["ini_file"]),
-    ("ansible.posix.", &["sysctl", "mount"]),
-];
-
-/// Other names a module answers to, as Ansible's plugin routing redirects them
-/// (`systemd_service` is the module's real name since 2.15; `systemd` is the classic one).
-const ALIASES: &[(&str, &str)] = &[("systemd_service", "systemd")];
-
-/// Looks a module up by its short name, its `ansible.builtin.` name or its collection name
-/// (see [`COLLECTIONS`]), or an alias of either (see [`ALIASES`]).
-pub fn lookup(name: &str) -> Option<&'static dyn Module> {
-    let short = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .or_else(|| {
-            COLLECTIONS
-                .iter()
-                .find_map(|(prefix, names)| name.strip_prefix(prefix).filter(|s| names.contains(s)))
-        })
-        .unwrap_or(name);
-    let short = ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == short)
-        .map_or(short, |(_, real)| real);
-    registry().iter().copied().find(|m| m.spec().name == short)
-}
-
-/// Every module strata ships. Each lives in its own file under `src/modules/`.
-pub fn registry() -> &'static [&'static dyn Module] {
-    &[
-        // File modules.
-        &copy::Copy,
-        &template::Template,
-        &file::File,
-        &lineinfile::LineInFile,
-        &blockinfile::BlockInFile,
-        &replace::Replace,
-        &stat::Stat,
-        &slurp::Slurp,
-        &fetch::Fetch,
-        &command::Command,
-        &shell::Shell,
-        &raw::Raw,
-        &script::Script,
-        &debug::Debug,
-        &set_fact::SetFact,
-        &assert::Assert,
-        &fail::Fail,
-        &pause::Pause,
-        &setup::Setup,
-        &wait_for::WaitFor,
-        // System services.
-        &service::Service,
-        &systemd::Systemd,
-        &sysvinit::SysVInit,
-        &hostname::Hostname,
-        &sysctl::Sysctl,
-        &mount::Mount,
-        // Fetching software and data.
-        &get_url::GetUrl,
-        &uri::Uri,
-        &git::Git,
-        &unarchive::Unarchive,
-        &pip::Pip,
-        // Accounts and configuration.
-        &ini_file::IniFile,
-        &cron::Cron,
-        &group::GroupModule,
-        &user::User,
-        // Packages.
-        &apt::Apt,
-        &apt_repository::AptRepository,
-        &package::Package,
-    ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aliases_resolve_to_the_real_module() {
-        for n in [
-            "systemd",
-            "systemd_service",
-            "ansible.builtin.systemd_service",
-            "ansible.legacy.systemd_service",
-        ] {
-            assert_eq!(lookup(n).map(|m| m.spec().name), Some("systemd"), "{n}");
-        }
-        assert!(lookup("systemd_services").is_none());
-    }
-
-    #[test]
-    fn collection_names_resolve_only_for_their_own_modules() {
-        assert_eq!(
-            lookup("ansible.posix.sysctl").unwrap().spec().name,
-            "sysctl"
-        );
-        assert_eq!(lookup("ansible.posix.mount").unwrap().spec().name, "mount");
-        assert_eq!(
-            lookup("community.general.ini_file").unwrap().spec().name,
-            "ini_file"
-        );
-        assert_eq!(
-            lookup("ansible.builtin.systemd_service")
-                .unwrap()
-                .spec()
-                .name,
-            "systemd"
-        );
-        assert!(lookup("ansible.posix.copy").is_none());
-        assert!(lookup("community.general.sysctl").is_none());
-    }
 }

@@ -1,0 +1,483 @@
+//! What `command`, `shell` and `script` share: the `chdir`/`creates`/`removes` guards, run in
+//! the same round trip as the command itself (a short `sh` prelude that reports a skip with a
+//! per-run marker instead of running the command), sh words with Python's path expansion,
+//! and Ansible's result shape for a finished command.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+use crate::modules::toolkit::clock::{local_timestamp, timedelta};
+use crate::modules::{Args, ModuleCtx, ModuleError, ModuleResult};
+use crate::shell::sh_quote;
+use crate::transport::ExecOutput;
+
+/// The guard options as given (after templating).
+#[derive(Clone, Debug, Default)]
+pub struct Guards {
+    pub chdir: Option<String>,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+}
+
+impl Guards {
+    pub fn from_args(args: &Args) -> Self {
+        let get = |k: &str| args.str(k).filter(|s| !s.is_empty());
+        Guards {
+            chdir: get("chdir"),
+            creates: get("creates"),
+            removes: get("removes"),
+        }
+    }
+
+    /// Whether `creates`/`removes` can decide the outcome (Ansible's partial check mode).
+    pub fn decides(&self) -> bool {
+        self.creates.is_some() || self.removes.is_some()
+    }
+}
+
+/// Why the prelude stopped before the command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// `creates` matched something.
+    Creates,
+    /// `removes` matched nothing.
+    Removes,
+    /// `cd` failed; the errno the prelude inferred.
+    Chdir(i32),
+    /// Check mode: every guard passed, the command would run.
+    WouldRun,
+}
+
+/// A random token the prelude prints alone on stdout to report a [`Stop`]; a command cannot
+/// produce it by accident.
+#[derive(Clone, Debug)]
+pub struct Marker(String);
+
+impl Default for Marker {
+    fn default() -> Self {
+        Marker(format!("__strata_{:016x}__", rand::random::<u64>()))
+    }
+}
+
+impl Marker {
+    fn emit(&self, what: &str) -> String {
+        format!(
+            "printf '%s' {}; exit 0",
+            sh_quote(&format!("{} {what}", self.0))
+        )
+    }
+
+    /// The stop the prelude reported, if the output is exactly a marker line.
+    pub fn parse(&self, out: &ExecOutput) -> Option<Stop> {
+        let text = std::str::from_utf8(&out.stdout).ok()?;
+        let what = text.strip_prefix(&self.0)?.strip_prefix(' ')?;
+        Some(match what {
+            "creates" => Stop::Creates,
+            "removes" => Stop::Removes,
+            "run" => Stop::WouldRun,
+            w => Stop::Chdir(w.strip_prefix("chdir ")?.parse().ok()?),
+        })
+    }
+
+    /// `cd` into `dir`, or report why not (ENOENT, ENOTDIR or EACCES) and stop.
+    pub fn chdir(&self, words: &mut ShWords, dir: &str) -> String {
+        let d = words.word(dir, true, false);
+        format!(
+            "cd {d} 2>/dev/null || {{ if [ ! -e {d} ]; then __e=2; elif [ ! -d {d} ]; then __e=20; else __e=13; fi; \
+             printf '%s' \"{} chdir $__e\"; exit 0; }}\n",
+            self.0
+        )
+    }
+
+    /// Stop when `pattern` matches an existing path. `glob` follows Ansible's command module
+    /// (Python's `glob.glob`); `script` tests the path literally.
+    pub fn creates(&self, words: &mut ShWords, pattern: &str, glob: bool) -> String {
+        let w = words.word(pattern, true, glob);
+        format!(
+            "for __g in {w}; do if [ -e \"$__g\" ] || [ -L \"$__g\" ]; then {}; fi; done\n",
+            self.emit("creates")
+        )
+    }
+
+    /// Stop when `pattern` matches nothing.
+    pub fn removes(&self, words: &mut ShWords, pattern: &str, glob: bool) -> String {
+        let w = words.word(pattern, true, glob);
+        format!(
+            "__h=; for __g in {w}; do if [ -e \"$__g\" ] || [ -L \"$__g\" ]; then __h=1; break; fi; done\n\
+             [ -n \"$__h\" ] || {{ {}; }}\n",
+            self.emit("removes")
+        )
+    }
+
+    /// Reports that all guards passed (check mode ends the script here).
+    pub fn would_run(&self) -> String {
+        format!("{}\n", self.emit("run"))
+    }
+}
+
+/// Python's error text for the errno the `chdir` prelude reports.
+pub fn chdir_message(errno: i32, dir: &str) -> String {
+    let what = match errno {
+        2 => "No such file or directory",
+        20 => "Not a directory",
+        _ => "Permission denied",
+    };
+    format!("Unable to change directory before execution: [Errno {errno}] {what}: '{dir}'")
+}
+
+/// Builds sh words from Ansible strings. Python's `os.path.expandvars` leaves unknown
+/// variables as written, which sh cannot express inline, so the literal text goes into a
+/// helper variable set up front and the word uses `${NAME-$helper}`.
+#[derive(Default)]
+pub struct ShWords {
+    setup: String,
+    n: usize,
+}
+
+impl ShWords {
+    /// Assignments the words refer to; emit them before the first word.
+    pub fn setup(&self) -> &str {
+        &self.setup
+    }
+
+    /// One sh word for `s`. With `expand`, `$NAME`/`${NAME}` take the remote environment's
+    /// value when set and `~`/`~user` expand as Python's `expanduser`. With `glob`, `*`, `?`
+    /// and `[...]` stay active for pathname expansion. Everything else is quoted.
+    pub fn word(&mut self, s: &str, expand: bool, glob: bool) -> String {
+        let mut out = String::new();
+        let mut lit = String::new();
+        let mut rest = s;
+        if expand && let Some(t) = s.strip_prefix('~') {
+            let end = t.find('/').unwrap_or(t.len());
+            let user = &t[..end];
+            if user
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && !user.starts_with('-')
+            {
+                // The slash must stay unquoted or sh would not treat `~user` as a tilde-prefix.
+                out.push('~');
+                out.push_str(user);
+                rest = &t[end..];
+                if let Some(r) = rest.strip_prefix('/') {
+                    out.push('/');
+                    rest = r;
+                }
+            }
+        }
+        let flush = |lit: &mut String, out: &mut String| {
+            if !lit.is_empty() {
+                out.push_str(&sh_quote(lit));
+                lit.clear();
+            }
+        };
+        let mut after_bracket = false;
+        let mut chars = rest.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if expand
+                && c == '$'
+                && let Some((name, len)) = var_ref(&rest[i + 1..])
+            {
+                flush(&mut lit, &mut out);
+                self.n += 1;
+                let helper = format!("__v{}", self.n);
+                self.setup
+                    .push_str(&format!("{helper}={}\n", sh_quote(&rest[i..i + 1 + len])));
+                out.push_str(&format!("\"${{{name}-${helper}}}\""));
+                for _ in 0..len {
+                    chars.next();
+                }
+                after_bracket = false;
+                continue;
+            }
+            let active = glob
+                && (matches!(c, '*' | '?' | '[' | ']')
+                    || (after_bracket && matches!(c, '!' | '^')));
+            if active {
+                flush(&mut lit, &mut out);
+                out.push(c);
+            } else {
+                lit.push(c);
+            }
+            after_bracket = glob && c == '[';
+        }
+        flush(&mut lit, &mut out);
+        if out.is_empty() { "''".into() } else { out }
+    }
+}
+
+/// A `$NAME` or `${NAME}` reference at the start of `s` (just after the `$`) that sh can
+/// evaluate: its name and how many bytes it spans. Python's `\w+` also allows a leading digit,
+/// but no such variable can be in the environment, so those stay literal as in Python.
+fn var_ref(s: &str) -> Option<(&str, usize)> {
+    let (name, len) = if let Some(b) = s.strip_prefix('{') {
+        let end = b.find('}')?;
+        (&b[..end], end + 2)
+    } else {
+        let end = s
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(s.len());
+        (&s[..end], end)
+    };
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    valid.then_some((name, len))
+}
+
+/// Python's `str.splitlines()`: Ansible builds `stdout_lines` with it.
+pub fn splitlines(s: &str) -> Vec<Value> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\r' => {
+                if it.peek() == Some(&'\n') {
+                    it.next();
+                }
+                lines.push(Value::from(std::mem::take(&mut cur)));
+            }
+            '\n' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => {
+                lines.push(Value::from(std::mem::take(&mut cur)));
+            }
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(Value::from(cur));
+    }
+    lines
+}
+
+/// Wall-clock bounds of one command run, measured around the round trip.
+pub struct Timing {
+    start: SystemTime,
+    started: Instant,
+}
+
+impl Timing {
+    pub fn start() -> Self {
+        Timing {
+            start: SystemTime::now(),
+            started: Instant::now(),
+        }
+    }
+
+    fn finish(&self) -> (String, String, Duration) {
+        let took = self.started.elapsed();
+        (
+            local_timestamp(self.start),
+            local_timestamp(self.start + took),
+            took,
+        )
+    }
+}
+
+/// Ansible's keys for stdout/stderr: text, with trailing newlines stripped when `strip`.
+pub fn with_streams(mut r: ModuleResult, stdout: &str, stderr: &str, strip: bool) -> ModuleResult {
+    let clean = |s: &str| {
+        if strip {
+            s.trim_end_matches(['\r', '\n']).to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let (so, se) = (clean(stdout), clean(stderr));
+    r.data
+        .insert("stdout_lines".into(), Value::Array(splitlines(&so)));
+    r.data
+        .insert("stderr_lines".into(), Value::Array(splitlines(&se)));
+    r.data.insert("stdout".into(), so.into());
+    r.data.insert("stderr".into(), se.into());
+    r
+}
+
+/// The result of a command that ran: `changed`, and failed with "non-zero return code".
+pub fn ran(cmd: Value, out: &ExecOutput, timing: &Timing, strip: bool) -> ModuleResult {
+    let (start, end, took) = timing.finish();
+    let mut r = ModuleResult::changed(true)
+        .with("cmd", cmd)
+        .with("rc", out.rc)
+        .with("start", start)
+        .with("end", end)
+        .with("delta", timedelta(took))
+        .msg("");
+    r = with_streams(r, &out.stdout_str(), &out.stderr_str(), strip);
+    if out.rc != 0 {
+        r.failed = true;
+        r.msg = Some("non-zero return code".into());
+    }
+    r
+}
+
+/// A command that did not run: the keys Ansible always returns, with `rc` and `msg` set.
+pub fn not_run(cmd: Value, rc: Value, msg: String, stdout: &str) -> ModuleResult {
+    let r = ModuleResult::changed(false)
+        .with("cmd", cmd)
+        .with("rc", rc)
+        .with("start", Value::Null)
+        .with("end", Value::Null)
+        .with("delta", Value::Null)
+        .msg(msg);
+    with_streams(r, stdout, "", true)
+}
+
+/// Ansible's result when `creates`/`removes` skip a command (`shoulda` is "Did" or "Would").
+pub fn guard_skip(cmd: Value, g: &Guards, stop: &Stop, check_mode: bool) -> ModuleResult {
+    let shoulda = if check_mode { "Would" } else { "Did" };
+    let (msg, stdout) = match stop {
+        Stop::Creates => {
+            let c = g.creates.as_deref().unwrap_or_default();
+            (
+                format!("{shoulda} not run command since '{c}' exists"),
+                format!("skipped, since {c} exists"),
+            )
+        }
+        _ => {
+            let r = g.removes.as_deref().unwrap_or_default();
+            (
+                format!("{shoulda} not run command since '{r}' does not exist"),
+                format!("skipped, since {r} does not exist"),
+            )
+        }
+    };
+    not_run(cmd, 0.into(), msg, &stdout)
+}
+
+/// One guarded run: `body` is the sh text that runs the command (its words built with
+/// `words`, which the guards extend); `cmd` is what the result reports as `cmd`.
+pub struct Guarded<'a> {
+    pub cmd: Value,
+    pub guards: &'a Guards,
+    pub words: ShWords,
+    pub body: String,
+    pub stdin: Option<Vec<u8>>,
+    pub strip: bool,
+}
+
+/// Runs `chdir`, `creates`, `removes` and the command in one round trip, with Ansible's
+/// results for each outcome and its partial check mode (only the guards are evaluated, and
+/// without guards the task is skipped).
+pub async fn run_guarded(
+    ctx: &ModuleCtx<'_>,
+    mut g: Guarded<'_>,
+) -> Result<ModuleResult, ModuleError> {
+    let would_run = "Command would have run if not in check mode";
+    if ctx.check_mode && !g.guards.decides() {
+        let mut r = not_run(g.cmd, 0.into(), would_run.into(), "");
+        r.skipped = true;
+        return Ok(r);
+    }
+    let marker = Marker::default();
+    let mut script = String::new();
+    if let Some(d) = &g.guards.chdir {
+        script.push_str(&marker.chdir(&mut g.words, d));
+    }
+    if let Some(c) = &g.guards.creates {
+        script.push_str(&marker.creates(&mut g.words, c, true));
+    }
+    if let Some(r) = &g.guards.removes {
+        script.push_str(&marker.removes(&mut g.words, r, true));
+    }
+    if ctx.check_mode {
+        script.push_str(&marker.would_run());
+    } else {
+        script.push_str(&g.body);
+    }
+    let script = format!("{}{script}", g.words.setup());
+    let timing = Timing::start();
+    let out = ctx.run(&script, g.stdin.as_deref()).await?;
+    Ok(match marker.parse(&out) {
+        Some(Stop::Chdir(errno)) => {
+            let dir = g.guards.chdir.as_deref().unwrap_or_default();
+            let mut r = not_run(g.cmd, Value::Null, chdir_message(errno, dir), "");
+            r.failed = true;
+            r
+        }
+        Some(stop @ (Stop::Creates | Stop::Removes)) => {
+            guard_skip(g.cmd, g.guards, &stop, ctx.check_mode)
+        }
+        Some(Stop::WouldRun) => {
+            let mut r = not_run(g.cmd, 0.into(), would_run.into(), "");
+            r.changed = true;
+            r
+        }
+        None => ran(g.cmd, &out, &timing, g.strip),
+    })
+}
+
+/// `stdin` as Ansible feeds it: a non-empty value gets a newline unless `stdin_add_newline: false`.
+pub fn stdin_data(args: &Args) -> Result<Option<Vec<u8>>, ModuleError> {
+    let Some(mut data) = args.str("stdin") else {
+        return Ok(None);
+    };
+    if !data.is_empty() && args.bool_or("stdin_add_newline", true)? {
+        data.push('\n');
+    }
+    Ok(Some(data.into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> String {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .env("STRATA_T", "v a l")
+            .env_remove("STRATA_UNSET")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    #[test]
+    fn words_expand_like_python_and_quote_the_rest() {
+        let mut w = ShWords::default();
+        let words = [
+            w.word("$STRATA_T/${STRATA_T}x", true, false),
+            w.word("$STRATA_UNSET ${STRATA_UNSET} $1 ${} $", true, false),
+            w.word("~root/a b", true, false),
+            w.word("'q' \"d\" `x` *", true, false),
+            w.word("$STRATA_T", false, false),
+            w.word("", true, false),
+        ];
+        let script = format!("{}printf '[%s]' {}", w.setup(), words.join(" "));
+        assert_eq!(
+            sh(&script),
+            "[v a l/v a lx][$STRATA_UNSET ${STRATA_UNSET} $1 ${} $][/root/a b]['q' \"d\" `x` *][$STRATA_T][]"
+        );
+    }
+
+    #[test]
+    fn glob_words_keep_wildcards_active() {
+        let dir = std::env::temp_dir().join(format!("strata-glob-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("x y")).unwrap();
+        std::fs::write(dir.join("x y/f1.txt"), "").unwrap();
+        std::fs::write(dir.join("x y/g.txt"), "").unwrap();
+        let base = dir.join("x y").to_string_lossy().into_owned();
+        let mut w = ShWords::default();
+        let a = w.word(&format!("{base}/f*.txt"), true, true);
+        let b = w.word(&format!("{base}/[!f].txt"), true, true);
+        let c = w.word(&format!("{base}/f*.txt"), true, false);
+        let out = sh(&format!(
+            "{}for f in {a} {b} {c}; do printf '[%s]' \"${{f##*/}}\"; done",
+            w.setup()
+        ));
+        assert_eq!(out, "[f1.txt][g.txt][f*.txt]");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn splitlines_like_python() {
+        assert_eq!(splitlines("a\nb\r\nc\rd\n"), ["a", "b", "c", "d"]);
+        assert_eq!(splitlines("a\n\nb"), ["a", "", "b"]);
+        assert!(splitlines("").is_empty());
+    }
+}

@@ -1,0 +1,118 @@
+//! `set_fact`: sets host variables from its arguments, on the controller. Values arrive
+//! already templated with native types; as in ansible-core 2.19 a literal string such as
+//! `"yes"` stays a string.
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use crate::diagnostic::Span;
+use crate::modules::{
+    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
+};
+use crate::template::is_template;
+
+pub struct SetFact;
+
+pub static SPEC: ModuleSpec = ModuleSpec {
+    name: "set_fact",
+    params: &[Param::new("cacheable", T::Bool)],
+    free_form: FreeForm::KeyValue,
+    mutually_exclusive: &[],
+    required_one_of: &[],
+    any_params: true,
+};
+
+impl Module for SetFact {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a ModuleCtx<'a>,
+        args: &'a Args,
+    ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>> {
+        Box::pin(async move { run(ctx, args) })
+    }
+}
+
+fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    args.bool("cacheable")?;
+    let mut facts = Map::new();
+    for (k, v) in args.0.iter().filter(|(k, _)| k.as_str() != "cacheable") {
+        // Ansible templates the names too, for facts named after data.
+        let name = if is_template(k) {
+            match ctx.templar.render_str(k, ctx.vars, &Span::unknown()) {
+                Ok(Value::String(s)) => s,
+                Ok(other) => other.to_string(),
+                Err(d) => return Ok(ModuleResult::failed(d.message)),
+            }
+        } else {
+            k.clone()
+        };
+        if !is_identifier(&name) {
+            return Ok(ModuleResult::failed(format!(
+                "The variable name '{name}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
+            )));
+        }
+        facts.insert(name, v.clone());
+    }
+    if facts.is_empty() {
+        return Ok(ModuleResult::failed(
+            "No key/value pairs provided, at least one is required for this action to succeed",
+        ));
+    }
+    Ok(ModuleResult {
+        facts,
+        ..ModuleResult::default()
+    })
+}
+
+/// Python's `str.isidentifier()` for ASCII names, as Ansible's variable name check.
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::harness::Harness;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn sets_facts_with_native_values() {
+        let h = Harness::new().vars(json!({"name": "dyn"}));
+        let r = h.run(&SetFact, json!({"a": 1, "b": "yes", "c": [1, {"x": true}], "{{ name }}_x": "v", "cacheable": true})).await;
+        assert!(!r.changed && !r.failed);
+        assert_eq!(
+            Value::Object(r.facts.clone()),
+            json!({"a": 1, "b": "yes", "c": [1, {"x": true}], "dyn_x": "v"})
+        );
+        assert_eq!(r.to_value()["ansible_facts"]["a"], 1);
+    }
+
+    #[tokio::test]
+    async fn rejects_bad_names_and_empty_args() {
+        let h = Harness::new();
+        let r = h.run(&SetFact, json!({"1x": 1})).await;
+        assert!(
+            r.failed
+                && r.msg
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("The variable name '1x' is not valid.")
+        );
+        let r = h.run(&SetFact, json!({"a-b": 1})).await;
+        assert!(r.failed);
+        let r = h.run(&SetFact, json!({"cacheable": false})).await;
+        assert!(
+            r.failed
+                && r.msg
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("No key/value pairs provided")
+        );
+    }
+}

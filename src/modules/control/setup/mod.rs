@@ -1,0 +1,299 @@
+//! `setup`: gathers facts in one round trip (see `facts_probe`) and returns them as
+//! `ansible_*` facts. `gather_subset` picks the groups (`all`, `min`, `hardware`, `network`,
+//! `virtual`, negated with `!`) and `filter` keeps facts whose names match shell-style
+//! patterns, with or without the `ansible_` prefix, as in Ansible. Not gathered: Python,
+//! virtualization, mounts, devices, SELinux, LSB and local (`facts.d`) facts.
+
+pub mod hw_net;
+pub mod probe;
+pub mod system;
+
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use crate::modules::control::setup::probe::{Sections, Subsets, script};
+use crate::modules::{
+    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
+};
+
+pub struct Setup;
+
+pub static SPEC: ModuleSpec = ModuleSpec {
+    name: "setup",
+    params: &[
+        Param::new("gather_subset", T::List),
+        Param::new("filter", T::List),
+        // Accepted for compatibility: the probe is bounded by the connection's own timeouts,
+        // and strata runs no `facts.d` scripts.
+        Param::new("gather_timeout", T::Int),
+        Param::new("fact_path", T::Str),
+    ],
+    free_form: FreeForm::KeyValue,
+    mutually_exclusive: &[],
+    required_one_of: &[],
+    any_params: false,
+};
+
+impl Module for Setup {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a ModuleCtx<'a>,
+        args: &'a Args,
+    ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>> {
+        Box::pin(run(ctx, args))
+    }
+}
+
+async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    args.int("gather_timeout")?;
+    let subset = args
+        .str_list("gather_subset")?
+        .unwrap_or_else(|| vec!["all".into()]);
+    let groups = match Subsets::parse(&subset) {
+        Ok(g) => g,
+        Err(e) => return Ok(ModuleResult::failed(e)),
+    };
+    let filters = args.str_list("filter")?.unwrap_or_default();
+    let out = ctx.run(&script(groups), None).await?;
+    if out.rc != 0 && out.stdout.is_empty() {
+        return Ok(ModuleResult::failed(format!(
+            "fact gathering failed (rc {}): {}",
+            out.rc,
+            out.stderr_str().trim()
+        )));
+    }
+    let sections = Sections::parse(&out.stdout);
+    let mut facts = Map::new();
+    if groups.min {
+        system::collect(&sections, &mut facts);
+    }
+    if groups.hardware {
+        hw_net::hardware(&sections, &mut facts);
+    }
+    if groups.network {
+        hw_net::network(&sections, &mut facts);
+    }
+    if !filters.is_empty() {
+        facts.retain(|k, _| filters.iter().any(|f| fact_matches(k, f)));
+    }
+    facts.insert("gather_subset".into(), Value::from(subset));
+    facts.insert("module_setup".into(), true.into());
+    Ok(ModuleResult {
+        facts,
+        ..ModuleResult::default()
+    })
+}
+
+/// Ansible's filter: an empty pattern or `*` keeps everything, and a pattern without the
+/// `ansible_` prefix also matches with it.
+fn fact_matches(name: &str, pattern: &str) -> bool {
+    pattern.is_empty()
+        || fnmatch(name, pattern)
+        || (!pattern.starts_with("ansible_") && fnmatch(name, &format!("ansible_{pattern}")))
+}
+
+/// Python's `fnmatch.fnmatch` on POSIX (case-sensitive): `*`, `?`, `[seq]`, `[!seq]`.
+pub fn fnmatch(name: &str, pattern: &str) -> bool {
+    let (n, p): (Vec<char>, Vec<char>) = (name.chars().collect(), pattern.chars().collect());
+    let (mut ni, mut pi) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        let step = match p.get(pi) {
+            Some('*') => {
+                backtrack = Some((pi, ni));
+                pi += 1;
+                continue;
+            }
+            Some('?') => Some(1),
+            Some('[') => match class(&p[pi..], n[ni]) {
+                Some((true, len)) => Some(len),
+                Some((false, _)) => None,
+                // An unclosed bracket is a literal `[`.
+                None => (n[ni] == '[').then_some(1),
+            },
+            Some(c) => (*c == n[ni]).then_some(1),
+            None => None,
+        };
+        match step {
+            Some(len) => {
+                pi += len;
+                ni += 1;
+            }
+            None => match backtrack {
+                Some((bp, bn)) => {
+                    pi = bp + 1;
+                    ni = bn + 1;
+                    backtrack = Some((bp, bn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Matches `c` against the bracket expression at the start of `p`: whether it matched and
+/// the expression's length, or `None` when the bracket is unclosed (then it is a literal `[`).
+fn class(p: &[char], c: char) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(p.get(1), Some('!'));
+    if negate {
+        i += 1;
+    }
+    let start = i;
+    let mut matched = false;
+    while i < p.len() && (p[i] != ']' || i == start) {
+        if p.get(i + 1) == Some(&'-') && p.get(i + 2).is_some_and(|e| *e != ']') {
+            matched |= p[i] <= c && c <= p[i + 2];
+            i += 3;
+        } else {
+            matched |= p[i] == c;
+            i += 1;
+        }
+    }
+    (i < p.len()).then_some((matched != negate, i + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::harness::Harness;
+    use serde_json::json;
+
+    fn sh(cmd: &str) -> String {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    #[test]
+    fn fnmatch_like_python() {
+        assert!(fnmatch("ansible_eth0", "ansible_eth*"));
+        assert!(fnmatch("ansible_eth0", "*eth?"));
+        assert!(fnmatch("ab", "[a-c]b") && !fnmatch("db", "[a-c]b") && fnmatch("db", "[!a-c]b"));
+        assert!(fnmatch("[x", "[x") && !fnmatch("abc", "ab"));
+        assert!(
+            fact_matches("ansible_distribution", "distribution") && fact_matches("ansible_x", "")
+        );
+        assert!(!fact_matches(
+            "ansible_distribution_version",
+            "distribution"
+        ));
+    }
+
+    #[tokio::test]
+    async fn gathers_local_facts_in_one_trip() {
+        let t = std::time::Instant::now();
+        let r = Harness::new().run(&Setup, json!({})).await;
+        let took = t.elapsed();
+        assert!(!r.failed && !r.changed, "{r:?}");
+        let f = &r.facts;
+        assert_eq!(
+            f["ansible_hostname"],
+            json!(sh("hostname").split('.').next().unwrap())
+        );
+        assert_eq!(f["ansible_nodename"], json!(sh("uname -n")));
+        assert_eq!(f["ansible_architecture"], json!(sh("uname -m")));
+        assert_eq!(f["ansible_kernel"], json!(sh("uname -r")));
+        assert_eq!(
+            f["ansible_processor_nproc"],
+            json!(sh("nproc").parse::<i64>().unwrap())
+        );
+        assert_eq!(
+            f["ansible_processor_vcpus"],
+            json!(
+                sh("grep -c ^processor /proc/cpuinfo")
+                    .parse::<i64>()
+                    .unwrap()
+            )
+        );
+        assert_eq!(
+            f["ansible_user_uid"],
+            json!(sh("id -u").parse::<i64>().unwrap())
+        );
+        let mem_kb: i64 = sh("awk '/^MemTotal/ {print $2}' /proc/meminfo")
+            .parse()
+            .unwrap();
+        assert_eq!(f["ansible_memtotal_mb"], json!(mem_kb / 1024));
+        let osr = std::fs::read_to_string("/etc/os-release").unwrap();
+        if osr.contains("ID=debian") {
+            let dv = std::fs::read_to_string("/etc/debian_version").unwrap();
+            assert_eq!(
+                (&f["ansible_distribution"], &f["ansible_os_family"]),
+                (&json!("Debian"), &json!("Debian"))
+            );
+            assert_eq!(f["ansible_distribution_version"], json!(dv.trim()));
+            assert_eq!(
+                f["ansible_distribution_major_version"],
+                json!(dv.trim().split('.').next().unwrap())
+            );
+            assert_eq!(f["ansible_pkg_mgr"], "apt");
+        }
+        assert_eq!(
+            f["ansible_env"]["HOME"],
+            json!(std::env::var("HOME").unwrap())
+        );
+        let epoch: i64 = f["ansible_date_time"]["epoch"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((epoch - sh("date +%s").parse::<i64>().unwrap()).abs() < 5);
+        let v4: Vec<String> = sh("ip -o -4 addr show")
+            .lines()
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .nth(3)?
+                    .split('/')
+                    .next()
+                    .map(str::to_string)
+            })
+            .filter(|a| !a.starts_with("127."))
+            .collect();
+        assert_eq!(f["ansible_all_ipv4_addresses"], json!(v4));
+        let route = sh("ip -4 route get 8.8.8.8 2>/dev/null");
+        if let Some(dev) = route.split_whitespace().skip_while(|w| *w != "dev").nth(1) {
+            assert_eq!(f["ansible_default_ipv4"]["interface"], dev);
+        } else {
+            assert_eq!(f["ansible_default_ipv4"], json!({}));
+        }
+        let comm = std::fs::read_to_string("/proc/1/comm").unwrap_or_default();
+        if comm.trim() == "systemd" {
+            assert_eq!(f["ansible_service_mgr"], "systemd");
+        }
+        assert_eq!(f["module_setup"], true);
+        assert!(took.as_secs_f64() < 3.0, "fact gathering took {took:?}");
+    }
+
+    #[tokio::test]
+    async fn subsets_and_filters() {
+        let h = Harness::new();
+        let r = h.run(&Setup, json!({"gather_subset": ["!all"]})).await;
+        assert!(
+            r.facts.contains_key("ansible_distribution")
+                && !r.facts.contains_key("ansible_memtotal_mb")
+        );
+        assert!(!r.facts.contains_key("ansible_default_ipv4"));
+        let r = h.run(&Setup, json!({"gather_subset": "!all,!min,network", "filter": ["ansible_default_ipv4", "all_ipv4*"]})).await;
+        let mut keys: Vec<&String> = r.facts.keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "ansible_all_ipv4_addresses",
+                "ansible_default_ipv4",
+                "gather_subset",
+                "module_setup"
+            ]
+        );
+        let r = h.run(&Setup, json!({"gather_subset": ["ohai"]})).await;
+        assert!(r.failed && r.msg.unwrap().starts_with("Bad subset 'ohai'"));
+    }
+}

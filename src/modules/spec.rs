@@ -1,0 +1,75 @@
+//! What a module declares about its parameters, so that the loader can check a task's
+//! arguments before any host is touched and the module can rely on them at run time.
+
+/// Parameter types checked at load time (when the value is not templated) and at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamType {
+    Str,
+    Bool,
+    Int,
+    Float,
+    /// A list, or a comma-separated string, as Ansible accepts.
+    List,
+    Dict,
+    /// A file mode: octal string/int or symbolic (`u+rwx,g-w`).
+    Mode,
+    /// Anything, e.g. `debug: msg` or `set_fact` values.
+    Raw,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: ParamType,
+    pub required: bool,
+    pub aliases: &'static [&'static str],
+    /// Allowed values for string parameters; empty means any.
+    pub choices: &'static [&'static str],
+}
+
+impl Param {
+    pub const fn new(name: &'static str, ty: ParamType) -> Self {
+        Param {
+            name,
+            ty,
+            required: false,
+            aliases: &[],
+            choices: &[],
+        }
+    }
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub const fn aliases(mut self, a: &'static [&'static str]) -> Self {
+        self.aliases = a;
+        self
+    }
+    pub const fn choices(mut self, c: &'static [&'static str]) -> Self {
+        self.choices = c;
+        self
+    }
+}
+
+/// How a module treats a bare string argument (`shell: echo hi`, `copy: src=a dest=b`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreeForm {
+    /// Only `k=v` pairs are allowed in a string argument.
+    KeyValue,
+    /// The string (minus recognised `k=v` options such as `chdir=`) becomes this parameter,
+    /// as with `command`/`shell` (`_raw_params` in Ansible).
+    Raw(&'static str),
+}
+
+#[derive(Debug)]
+pub struct ModuleSpec {
+    pub name: &'static str,
+    pub params: &'static [Param],
+    pub free_form: FreeForm,
+    /// Groups of which at most one may be given.
+    pub mutually_exclusive: &'static [&'static [&'static str]],
+    /// Groups of which at least one must be given.
+    pub required_one_of: &'static [&'static [&'static str]],
+    /// Accept parameters not listed (set_fact takes arbitrary names).
+    pub any_params: bool,
+}

@@ -1,0 +1,16 @@
+//! Shell-side building blocks that modules share; each does one job on the host:
+//! - `atomic_write`: write a file via a temp file and rename, with mode, owner, validate and backup;
+//! - `replace_file`: replace a whole file atomically inside a module's own action script;
+//! - `sections`: run several commands in one script and read each one's status and output back;
+//! - `fs_attrs`: fix mode and owner of files a module produced itself (Ansible's set_fs_attributes);
+//! - `mode`: file modes as Ansible accepts them (octal, symbolic, `preserve`);
+//! - `remote_stat`: one `stat(1)` format and its parser, for file metadata and content;
+//! - `clock`: timestamps in the text forms Python prints, as results carry them.
+
+pub mod atomic_write;
+pub mod clock;
+pub mod fs_attrs;
+pub mod mode;
+pub mod remote_stat;
+pub mod replace_file;
+pub mod sections;
