@@ -394,7 +394,3 @@ impl Inventory {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_ini;
-#[cfg(test)]
-mod tests_yaml;

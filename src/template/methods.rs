@@ -6,8 +6,7 @@
 use minijinja::value::{ValueKind, from_args};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 
-use super::filters::py_split;
-use super::filters_coll::{items, pairs};
+use super::filters::support::{items, pairs, py_split};
 use super::pyrepr::py_str;
 use super::undefined::lookup;
 

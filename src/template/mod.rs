@@ -4,17 +4,13 @@
 //! once per host and task by the executor, so rendering never deep-copies the variable tree.
 
 mod filters;
-mod filters_coll;
-mod filters_data;
-mod filters_regex;
-mod jinja_tests;
 mod lookup;
 mod methods;
+mod predicates;
 pub mod pyrepr;
 mod source;
 mod undefined;
 mod version;
-mod yaml_dump;
 
 #[cfg(test)]
 mod tests;
@@ -105,7 +101,7 @@ fn build_env(trim_blocks: bool, keep_trailing_newline: bool) -> Environment<'sta
     });
     env.add_function(source::SOFT_CHAIN_FN, undefined::soft_chain);
     filters::register(&mut env);
-    jinja_tests::register(&mut env);
+    predicates::register(&mut env);
     methods::register(&mut env);
     lookup::register(&mut env);
     env

@@ -6,7 +6,7 @@ mod filters_coll;
 mod filters_data;
 mod filters_scalar;
 mod methods;
-mod tests_jinja;
+mod predicates;
 
 use std::sync::OnceLock;
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use super::*;
+use super::super::*;
 
 /// Static sources need no options.
 fn load(sources: &[PathBuf]) -> Result<Inventory, crate::diagnostic::Diagnostic> {

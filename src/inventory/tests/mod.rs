@@ -1,3 +1,6 @@
+mod ini;
+mod yaml;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

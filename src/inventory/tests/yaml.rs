@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::*;
+use super::super::*;
 
 fn write(text: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);

@@ -1,4 +1,4 @@
-//! Ansible's Jinja tests (`is version(...)`, `is changed`, `is match(...)`, path tests) and
+//! Predicates behind Jinja's `is` tests: Ansible's (`is version(...)`, `is changed`, `is match(...)`, path tests) and
 //! Jinja2 tests whose minijinja builtins differ from Python (`sequence`, `iterable`).
 
 use std::path::Path;
@@ -6,9 +6,8 @@ use std::path::Path;
 use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
-use super::filters::{FArgs, err, strict};
-use super::filters_coll::items;
-use super::filters_regex::{matches, test_input};
+use super::filters::regex::{matches, test_input};
+use super::filters::support::{FArgs, err, items, strict};
 use super::pyrepr::{py_str, py_type};
 use super::undefined::lookup;
 

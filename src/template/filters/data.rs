@@ -9,10 +9,9 @@ use base64::engine::general_purpose::STANDARD;
 use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
-use super::filters::{FArgs, err, strict};
-use super::filters_coll::{items, pairs};
-use super::pyrepr::{py_number, py_str};
+use super::support::{FArgs, err, items, pairs, strict};
 use super::yaml_dump;
+use crate::template::pyrepr::{py_number, py_str};
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("to_json", |v: Value, args: Rest<ValueOrKwargs>| {

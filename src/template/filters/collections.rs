@@ -4,9 +4,9 @@
 use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
-use super::filters::{FArgs, err, strict};
-use super::pyrepr::{py_str, py_type};
-use super::undefined::lookup;
+use super::support::{FArgs, err, items, pairs, strict};
+use crate::template::pyrepr::{py_str, py_type};
+use crate::template::undefined::lookup;
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("combine", combine);
@@ -35,26 +35,6 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("subelements", subelements);
     env.add_filter("extract", extract);
     env.add_function("dict", dict);
-}
-
-/// Iterates a value, failing (strictly) on undefined like Jinja's StrictUndefined.
-pub(crate) fn items(v: &Value) -> Result<Vec<Value>, Error> {
-    strict(v)?;
-    Ok(v.try_iter()?.collect())
-}
-
-/// Key/value pairs of a mapping, in order.
-pub(crate) fn pairs(v: &Value) -> Result<Vec<(Value, Value)>, Error> {
-    strict(v)?;
-    if v.kind() != ValueKind::Map {
-        return Err(err(format!("expected a dict, got {}", py_type(v))));
-    }
-    Ok(v.try_iter()?
-        .map(|k| {
-            let x = v.get_item(&k).unwrap_or_default();
-            (k, x)
-        })
-        .collect())
 }
 
 /// Follows a dotted attribute path (`a.b.0`), as Jinja2's `attribute=` arguments do.

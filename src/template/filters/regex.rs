@@ -6,8 +6,8 @@ use fancy_regex::{Captures, Regex, RegexBuilder};
 use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
 
-use super::filters::{FArgs, err, strict};
-use super::pyrepr::py_str;
+use super::support::{FArgs, err, strict};
+use crate::template::pyrepr::py_str;
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_replace", regex_replace);

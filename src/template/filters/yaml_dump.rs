@@ -8,9 +8,8 @@
 use minijinja::value::ValueKind;
 use minijinja::{Error, Value};
 
-use super::filters::{err, strict};
-use super::filters_coll::{items, pairs};
-use super::pyrepr::{py_float, py_str};
+use super::support::{err, items, pairs, strict};
+use crate::template::pyrepr::{py_float, py_str};
 
 pub struct Style {
     pub indent: usize,
