@@ -32,21 +32,7 @@ pub enum Event {
         handler: bool,
     },
     /// One host's result for the current task (or one loop item when `item` is set).
-    HostResult {
-        host: String,
-        task: String,
-        /// The module name; `debug` results are always shown, as in Ansible.
-        action: String,
-        status: Status,
-        /// Short reason shown on the host's line (failure message, or empty).
-        msg: String,
-        /// Loop item label, for per-item lines.
-        item: Option<String>,
-        /// The registered-variable form of the result; `{"censored": ...}` under no_log.
-        result: Value,
-        diff: Vec<FileDiff>,
-        delegated_to: Option<String>,
-    },
+    HostResult(HostResult),
     /// Rescued or retried notices and warnings.
     Warning {
         host: Option<String>,
@@ -68,6 +54,25 @@ pub enum Event {
         stats: Vec<HostStats>,
         elapsed_secs: f64,
     },
+}
+
+/// One host's result for the current task (or one loop item when `item` is set); its fields
+/// sit directly in the `host_result` JSON event.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostResult {
+    pub host: String,
+    pub task: String,
+    /// The module name; `debug` results are always shown, as in Ansible.
+    pub action: String,
+    pub status: Status,
+    /// Short reason shown on the host's line (failure message, or empty).
+    pub msg: String,
+    /// Loop item label, for per-item lines.
+    pub item: Option<String>,
+    /// The registered-variable form of the result; `{"censored": ...}` under no_log.
+    pub result: Value,
+    pub diff: Vec<FileDiff>,
+    pub delegated_to: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]

@@ -1,8 +1,9 @@
 //! strata: an agentless, SSH push-based orchestrator that runs Ansible-style playbooks.
 //!
-//! The flow is one-way: load + validate (`playbook`, `inventory`, `yaml`) → resolve
-//! (`commands::playbook::plan`) → execute (`executor`, one tokio task per host over `ssh`)
-//! → events → `reporter`. See docs/architecture.md.
+//! The flow is one-way: load + validate (`yaml`, `playbook`, `template`) → resolve
+//! (`inventory`, `transport` targets) → plan (`run::plan`) → execute (`run::execute` on the
+//! `executor`, one tokio task per host over `transport`) → `events` → `reporter`. `commands`
+//! are thin adapters over `run`. See docs/architecture.md.
 pub mod bench;
 pub mod cli;
 pub mod commands;

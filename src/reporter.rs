@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use crate::events::FileDiff;
-use crate::events::{Event, EventRx, HostStats, Status};
+use crate::events::{Event, EventRx, HostResult, HostStats, Status};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReporterOptions {
@@ -159,26 +159,7 @@ impl<W: Write> Reporter<W> {
                     self.bar = Some(b);
                 }
             }
-            Event::HostResult {
-                host,
-                status,
-                msg,
-                item,
-                result,
-                diff,
-                delegated_to,
-                action,
-                ..
-            } => self.host_result(
-                host,
-                action == "debug",
-                *status,
-                msg,
-                item.as_deref(),
-                result,
-                diff,
-                delegated_to.as_deref(),
-            ),
+            Event::HostResult(r) => self.host_result(r),
             Event::Warning { host, msg } => {
                 let who = host
                     .as_ref()
@@ -218,32 +199,25 @@ impl<W: Write> Reporter<W> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn host_result(
-        &mut self,
-        host: &str,
-        always_show: bool,
-        status: Status,
-        msg: &str,
-        item: Option<&str>,
-        result: &Value,
-        diff: &[FileDiff],
-        delegated: Option<&str>,
-    ) {
+    fn host_result(&mut self, r: &HostResult) {
+        let (host, status, msg, result) = (&r.host, r.status, &r.msg, &r.result);
+        let item = r.item.as_deref();
+        // `debug` results are always shown, as in Ansible.
+        let always_show = r.action == "debug";
         if item.is_none()
             && let Some(b) = &self.bar
         {
             b.inc(1);
         }
         if self.opts.diff {
-            for d in diff {
+            for d in &r.diff {
                 let text = unified_diff(d);
                 if !text.is_empty() {
                     self.line(text.trim_end());
                 }
             }
         }
-        let who = match delegated {
+        let who = match r.delegated_to.as_deref() {
             Some(d) => format!("[{host} -> {d}]"),
             None => format!("[{host}]"),
         };

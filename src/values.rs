@@ -67,27 +67,51 @@ pub fn python_json(v: &Value) -> String {
                 .join(", ")
         ),
         Value::String(s) => {
-            let mut out = String::from("\"");
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                        let mut buf = [0u16; 2];
-                        for u in c.encode_utf16(&mut buf) {
-                            out.push_str(&format!("\\u{u:04x}"));
-                        }
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
+            let mut out = String::new();
+            python_json_str(&mut out, s, true);
             out
         }
         Value::Bool(b) => if *b { "true" } else { "false" }.into(),
         other => other.to_string(),
+    }
+}
+
+/// A string as Python's `json.dumps` writes it: `\"`, `\\`, the short escapes, other control
+/// characters as `\u00XX`, and with `ensure_ascii` (Python's default) every non-ASCII
+/// character as `\uXXXX` (surrogate pairs beyond the BMP).
+pub fn python_json_str(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7e) => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_json_escapes_like_json_dumps() {
+        // json.dumps({"a": [1, True, None], "b": "é\"x\b\f\u0001"})
+        assert_eq!(
+            python_json(&serde_json::json!({"a": [1, true, null], "b": "é\"x\u{8}\u{c}\u{1}"})),
+            r#"{"a": [1, true, null], "b": "\u00e9\"x\b\f\u0001"}"#
+        );
     }
 }

@@ -8,14 +8,12 @@ use std::net::TcpStream;
 use std::path::Path;
 
 use common::Lab;
-use common::playbook::run;
 
 #[test]
 fn example_stack_converges_and_serves() {
     let lab = Lab::up("demo", 3, false);
-    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/site.yml");
-    let first = run(&lab, &book, &[]);
-    assert_eq!(first.code, 0, "{}", first.dump());
+    let book = lab.playbook_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/site.yml"));
+    book.run().expect_exit(0);
     for h in &lab.hosts {
         let mut s = TcpStream::connect((h.addr.as_str(), 8080)).expect("app listens on 8080");
         s.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
@@ -32,7 +30,5 @@ fn example_stack_converges_and_serves() {
                 .starts_with(&format!("{} (Debian", h.name))
         );
     }
-    let second = run(&lab, &book, &[]);
-    assert_eq!(second.code, 0, "{}", second.dump());
-    assert_eq!(second.total_changed(), 0, "{}", second.dump());
+    book.run().expect_exit(0).expect_converged();
 }

@@ -4,14 +4,14 @@
 mod common;
 
 use common::Lab;
-use common::playbook::{fixture, run};
+use common::playbook::fixture;
 
 #[test]
 fn handlers_loops_blocks_includes_and_roles() {
     let lab = Lab::up("engine", 5, false);
-    let book = fixture("engine").join("site.yml");
-    let r = run(&lab, &book, &[]);
-    assert_eq!(r.code, 0, "{}", r.dump());
+    let book = lab.playbook_file(&fixture("engine").join("site.yml"));
+    let r = book.run();
+    r.expect_exit(0);
     for (i, h) in lab.hosts.iter().enumerate() {
         let c = r.host(&h.name);
         assert_eq!(
@@ -55,8 +55,8 @@ fn handlers_loops_blocks_includes_and_roles() {
             );
         }
     }
-    let again = run(&lab, &book, &[]);
-    assert_eq!(again.code, 0, "{}", again.dump());
+    let again = book.run();
+    again.expect_exit(0);
     for h in &lab.hosts {
         assert_eq!(again.host(&h.name).changed, 0, "{}", again.dump());
         assert_eq!(
@@ -70,8 +70,10 @@ fn handlers_loops_blocks_includes_and_roles() {
 #[test]
 fn serial_batches_stop_on_max_fail_percentage() {
     let lab = Lab::up("serial", 4, false);
-    let r = run(&lab, &fixture("engine").join("serial.yml"), &[]);
-    assert_eq!(r.code, 2, "{}", r.dump());
+    let r = lab
+        .playbook_file(&fixture("engine").join("serial.yml"))
+        .run();
+    r.expect_exit(2);
     let names: Vec<&str> = lab.hosts.iter().map(|h| h.name.as_str()).collect();
     assert_eq!(r.host(names[0]).failed, 1);
     let batch = format!("{},{}\n", names[0], names[1]);
@@ -94,12 +96,9 @@ fn serial_batches_stop_on_max_fail_percentage() {
 #[test]
 fn any_errors_fatal_stops_every_host() {
     let lab = Lab::up("fatal", 3, false);
-    let dir = std::env::temp_dir().join(format!("strata-fatal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let book = dir.join("fatal.yml");
-    std::fs::write(&book, "- hosts: all\n  gather_facts: false\n  any_errors_fatal: true\n  tasks:\n    - fail: msg=stop\n      when: inventory_hostname == ansible_play_hosts[1]\n    - copy: {content: x, dest: /opt/after-fatal}\n").unwrap();
-    let r = run(&lab, &book, &[]);
-    assert_eq!(r.code, 2, "{}", r.dump());
+    lab.playbook("- hosts: all\n  gather_facts: false\n  any_errors_fatal: true\n  tasks:\n    - fail: msg=stop\n      when: inventory_hostname == ansible_play_hosts[1]\n    - copy: {content: x, dest: /opt/after-fatal}\n")
+        .run()
+        .expect_exit(2);
     for h in &lab.hosts {
         let (rc, _, _) = lab.ssh(&h.name, "test -e /opt/after-fatal");
         assert_ne!(rc, 0, "{} ran a task after a fatal error", h.name);
@@ -111,12 +110,11 @@ fn unreachable_host_stops_only_itself() {
     let lab = Lab::up("unreach", 5, false);
     let down = lab.hosts[2].name.clone();
     lab.stop_host(&down);
-    let dir = std::env::temp_dir().join(format!("strata-unreach-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let book = dir.join("u.yml");
-    std::fs::write(&book, "- hosts: all\n  tasks:\n    - copy: {content: done, dest: /opt/reached}\n    - command: cat /opt/reached\n").unwrap();
-    let r = run(&lab, &book, &["--timeout", "3"]);
-    assert_eq!(r.code, 4, "{}", r.dump());
+    let r = lab
+        .playbook("- hosts: all\n  tasks:\n    - copy: {content: done, dest: /opt/reached}\n    - command: cat /opt/reached\n")
+        .args(&["--timeout", "3"])
+        .run();
+    r.expect_exit(4);
     assert_eq!(r.host(&down).unreachable, 1);
     for h in lab.hosts.iter().filter(|h| h.name != down) {
         assert_eq!(r.host(&h.name).failed, 0);
@@ -127,17 +125,13 @@ fn unreachable_host_stops_only_itself() {
 #[test]
 fn tags_limit_and_listing() {
     let lab = Lab::up("tags", 3, false);
-    let dir = std::env::temp_dir().join(format!("strata-tags-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let book = dir.join("t.yml");
-    std::fs::write(
-        &book,
+    let pb = lab.playbook(
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {content: a, dest: /opt/tag-a}\n      tags: [a]\n    - copy: {content: b, dest: /opt/tag-b}\n      tags: [b]\n    - copy: {content: n, dest: /opt/tag-never}\n      tags: [never, n]\n    - copy: {content: x, dest: /opt/tag-always}\n      tags: [always]\n",
-    )
-    .unwrap();
+    );
+    let book = pb.path().to_path_buf();
     let first = lab.hosts[0].name.clone();
-    let r = run(&lab, &book, &["-t", "a", "-l", &first]);
-    assert_eq!(r.code, 0, "{}", r.dump());
+    let r = pb.args(&["-t", "a", "-l", &first]).run();
+    r.expect_exit(0);
     assert_eq!(r.recap.len(), 1, "limit: {:?}", r.recap);
     lab.ssh_raw(&first, "test -f /opt/tag-a && test -f /opt/tag-always && ! test -e /opt/tag-b && ! test -e /opt/tag-never");
     let (rc, _, _) = lab.ssh(&lab.hosts[1].name, "test -e /opt/tag-a");
@@ -160,10 +154,8 @@ fn tags_limit_and_listing() {
 #[test]
 fn ctrl_c_stops_new_work_and_prints_the_recap() {
     let lab = Lab::up("sigint", 2, false);
-    let dir = std::env::temp_dir().join(format!("strata-sigint-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let book = dir.join("slow.yml");
-    std::fs::write(&book, "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 2\n    - copy: {content: x, dest: /opt/after-sigint}\n").unwrap();
+    let pb = lab.playbook("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 2\n    - copy: {content: x, dest: /opt/after-sigint}\n");
+    let book = pb.path();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
         .args([
             "playbook",

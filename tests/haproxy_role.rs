@@ -5,7 +5,7 @@
 mod common;
 
 use common::Lab;
-use common::playbook::{fixture, parse};
+use common::playbook::fixture;
 
 /// The lab's hosts in stack groups: lab01 is the frontend, lab02 the app.
 fn stack_inventory(lab: &Lab) -> std::path::PathBuf {
@@ -42,17 +42,11 @@ fn haproxy_role_installs_validates_starts_and_balances() {
     let book = fixture("haproxy").join("site.yml");
     let repo = format!("repo_url={}", srv.url("").trim_end_matches('/'));
     let play = |extra: &[&str]| {
-        let mut args = vec![
-            "playbook",
-            "--json",
-            "-i",
-            inv.to_str().unwrap(),
-            "-e",
-            &repo,
-        ];
-        args.extend_from_slice(extra);
-        args.push(book.to_str().unwrap());
-        parse(lab.strata(&args))
+        lab.playbook_file(&book)
+            .inventory(&inv)
+            .extra_var(&repo)
+            .args(extra)
+            .run()
     };
 
     // Check mode first: nothing is installed or started.

@@ -4,18 +4,19 @@
 mod common;
 
 use common::Lab;
-use common::playbook::{fixture, run};
+use common::playbook::fixture;
 
 #[test]
 fn every_module_applies_is_idempotent_and_honours_check_and_diff() {
     let lab = Lab::up("mods", 5, false);
-    let book = fixture("modules").join("site.yml");
+    let book_path = fixture("modules").join("site.yml");
     let fetch = std::env::temp_dir().join(format!("strata-fetch-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&fetch);
     let fetch_arg = format!("fetch_dir={}/", fetch.display());
+    let book = lab.playbook_file(&book_path).extra_var(&fetch_arg);
 
-    let first = run(&lab, &book, &["-e", &fetch_arg]);
-    assert_eq!(first.code, 0, "{}", first.dump());
+    let first = book.run();
+    first.expect_exit(0);
     for h in &lab.hosts {
         let c = first.host(&h.name);
         assert_eq!((c.failed, c.unreachable), (0, 0), "{}", first.dump());
@@ -80,8 +81,8 @@ fn every_module_applies_is_idempotent_and_honours_check_and_diff() {
         );
     }
 
-    let second = run(&lab, &book, &["-e", &fetch_arg]);
-    assert_eq!(second.code, 0, "{}", second.dump());
+    let second = book.run();
+    second.expect_exit(0);
     for h in &lab.hosts {
         assert_eq!(
             second.host(&h.name).changed,
@@ -105,7 +106,7 @@ fn every_module_applies_is_idempotent_and_honours_check_and_diff() {
         "verify",
         "-e",
         &fetch_arg,
-        book.to_str().unwrap(),
+        book_path.to_str().unwrap(),
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -127,8 +128,8 @@ fn every_module_applies_is_idempotent_and_honours_check_and_diff() {
             .starts_with("port=1\n")
     );
 
-    let fix = run(&lab, &book, &["-e", &fetch_arg]);
-    assert_eq!(fix.code, 0, "{}", fix.dump());
+    let fix = book.run();
+    fix.expect_exit(0);
     assert!(fix.host(t).changed >= 2);
     assert_eq!(
         lab.ssh_raw(t, "cat /opt/strata-t/hello.txt"),
@@ -140,16 +141,12 @@ fn every_module_applies_is_idempotent_and_honours_check_and_diff() {
 #[test]
 fn module_failures_have_clear_messages() {
     let lab = Lab::up("modfail", 2, false);
-    let dir = std::env::temp_dir().join(format!("strata-modfail-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let book = dir.join("fail.yml");
-    std::fs::write(
-        &book,
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {content: x, dest: /opt/v.conf, validate: 'false %s'}\n      ignore_errors: true\n      register: v\n    - command: /nonexistent/binary\n      ignore_errors: true\n      register: c\n    - assert: {that: [v is failed, c is failed, c.rc != 0]}\n    - file: {path: /nonexistent-dir/x, state: file}\n",
-    )
-    .unwrap();
-    let r = run(&lab, &book, &[]);
-    assert_eq!(r.code, 2, "{}", r.dump());
+    let r = lab
+        .playbook(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: {content: x, dest: /opt/v.conf, validate: 'false %s'}\n      ignore_errors: true\n      register: v\n    - command: /nonexistent/binary\n      ignore_errors: true\n      register: c\n    - assert: {that: [v is failed, c is failed, c.rc != 0]}\n    - file: {path: /nonexistent-dir/x, state: file}\n",
+        )
+        .run();
+    r.expect_exit(2);
     let h = &lab.hosts[0].name;
     assert_eq!(r.host(h).failed, 1);
     let res = r.results(h, "file");

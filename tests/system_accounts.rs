@@ -5,25 +5,12 @@
 mod common;
 
 use common::Lab;
-use common::playbook::{Run, fixture, run};
+use common::playbook::{PlaybookRun, fixture};
 
 const ALICE_HASH: &str = "$6$strataSalt$YUe3e1n39c210pEytDBf/C1TwWNR33iIKTFxY78isfPj3FJ2wqm8vHtI81yy4ZisVr.rVKFcA1y7kSKOcdwwg1";
 
-fn book(name: &str) -> std::path::PathBuf {
-    fixture("acct").join(name)
-}
-
-fn assert_clean(r: &Run, lab: &Lab) {
-    assert_eq!(r.code, 0, "{}", r.dump());
-    for h in &lab.hosts {
-        let c = r.host(&h.name);
-        assert_eq!((c.failed, c.unreachable), (0, 0), "{}", r.dump());
-    }
-}
-
-fn assert_converged(r: &Run, lab: &Lab) {
-    assert_clean(r, lab);
-    assert_eq!(r.total_changed(), 0, "second run changed:\n{}", r.dump());
+fn book<'a>(lab: &'a Lab, name: &str) -> PlaybookRun<'a> {
+    lab.playbook_file(&fixture("acct").join(name))
 }
 
 /// The state `site.yml` leaves on a host.
@@ -76,8 +63,8 @@ fn check_site_state(lab: &Lab, h: &str) {
 fn accounts_crontabs_and_ini_files_converge_change_and_go_away() {
     let lab = Lab::up("acct-main", 2, false);
 
-    let first = run(&lab, &book("site.yml"), &[]);
-    assert_clean(&first, &lab);
+    let first = book(&lab, "site.yml").run();
+    first.expect_clean();
     for h in &lab.hosts {
         assert!(first.host(&h.name).changed >= 14, "{}", first.dump());
         check_site_state(&lab, &h.name);
@@ -107,7 +94,7 @@ fn accounts_crontabs_and_ini_files_converge_change_and_go_away() {
     assert_eq!(cron["envs"], serde_json::json!([]), "{cron}");
 
     let pubkey = lab.ssh_ok(h0, "cat /home/alice/.ssh/id_rsa.pub");
-    assert_converged(&run(&lab, &book("site.yml"), &[]), &lab);
+    book(&lab, "site.yml").run().expect_converged();
     assert_eq!(
         lab.ssh_ok(h0, "cat /home/alice/.ssh/id_rsa.pub"),
         pubkey,
@@ -115,8 +102,8 @@ fn accounts_crontabs_and_ini_files_converge_change_and_go_away() {
     );
 
     // Check mode reports the changes, with diffs, and makes none.
-    let check = run(&lab, &book("change.yml"), &["--check", "--diff"]);
-    assert_clean(&check, &lab);
+    let check = book(&lab, "change.yml").args(&["--check", "--diff"]).run();
+    check.expect_clean();
     for h in &lab.hosts {
         assert_eq!(check.host(&h.name).changed, 8, "{}", check.dump());
         check_site_state(&lab, &h.name);
@@ -131,8 +118,8 @@ fn accounts_crontabs_and_ini_files_converge_change_and_go_away() {
         "MAILTO=\"ops@example.com\"\n#Ansible: backup\n0 4 * * * /usr/local/bin/backup\n"
     );
 
-    let changed = run(&lab, &book("change.yml"), &[]);
-    assert_clean(&changed, &lab);
+    let changed = book(&lab, "change.yml").run();
+    changed.expect_clean();
     for h in &lab.hosts {
         let ssh = |cmd: &str| lab.ssh_ok(&h.name, cmd);
         assert_eq!(changed.host(&h.name).changed, 8, "{}", changed.dump());
@@ -154,10 +141,10 @@ fn accounts_crontabs_and_ini_files_converge_change_and_go_away() {
             "version = 2\n\n[main]\ndebug=true\n[peers]\npeer = a\npeer = b\n"
         );
     }
-    assert_converged(&run(&lab, &book("change.yml"), &[]), &lab);
+    book(&lab, "change.yml").run().expect_converged();
 
     // Failures, with Ansible's messages, while accounts still exist.
-    let bad = run(&lab, &book("failures.yml"), &[]);
+    let bad = book(&lab, "failures.yml").run();
     assert_eq!(bad.code, 0, "{}", bad.dump());
     let msg = |task: &str| {
         bad.results(h0, task)[0]["result"]["msg"]
@@ -196,15 +183,15 @@ fn accounts_crontabs_and_ini_files_converge_change_and_go_away() {
     lab.ssh_ok(h0, "! getent passwd carol && ! getent group g");
 
     // Removal: check mode first, then for real, then converged.
-    let check = run(&lab, &book("remove.yml"), &["--check"]);
-    assert_clean(&check, &lab);
+    let check = book(&lab, "remove.yml").args(&["--check"]).run();
+    check.expect_clean();
     assert!(check.host(h0).changed >= 6, "{}", check.dump());
     lab.ssh_ok(
         h0,
         "getent passwd alice && getent group ops && test -d /srv/people/bob",
     );
-    let removed = run(&lab, &book("remove.yml"), &[]);
-    assert_clean(&removed, &lab);
+    let removed = book(&lab, "remove.yml").run();
+    removed.expect_clean();
     for h in &lab.hosts {
         let ssh = |cmd: &str| lab.ssh_ok(&h.name, cmd);
         ssh("! getent passwd alice && ! getent passwd bob && ! getent passwd svcuser");
@@ -216,5 +203,5 @@ fn accounts_crontabs_and_ini_files_converge_change_and_go_away() {
             "version = 2\n\n[main]\ndebug=true\n"
         );
     }
-    assert_converged(&run(&lab, &book("remove.yml"), &[]), &lab);
+    book(&lab, "remove.yml").run().expect_converged();
 }

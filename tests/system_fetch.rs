@@ -11,7 +11,7 @@ use std::process::Command;
 use common::Lab;
 use common::artifacts::{sh, shared_data};
 use common::http::HttpServer;
-use common::playbook::{fixture, run};
+use common::playbook::fixture;
 
 fn git_rev(data: &Path, rev: &str) -> String {
     let out = Command::new("git")
@@ -55,7 +55,7 @@ fn fetch_modules_apply_are_idempotent_honour_check_mode_and_fail_clearly() {
     let go = |v: &[String], check: bool| {
         let a = args(v, check);
         let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-        run(&lab, &book, &refs)
+        lab.playbook_file(&book).args(&refs).run()
     };
 
     let first = go(&vars("1.0", "main"), false);
@@ -201,7 +201,9 @@ fn fetch_modules_apply_are_idempotent_honour_check_mode_and_fail_clearly() {
     let fails = {
         let a = args(&v3, false);
         let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-        run(&lab, &fixture("fetch").join("failures.yml"), &refs)
+        lab.playbook_file(&fixture("fetch").join("failures.yml"))
+            .args(&refs)
+            .run()
     };
     assert_eq!(fails.host(&h).ignored, 6, "{}", fails.dump());
     let msg = |t: &str| {

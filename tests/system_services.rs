@@ -5,25 +5,19 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::Lab;
-use common::playbook::{Run, fixture, run};
-
-fn book(name: &str) -> PathBuf {
-    fixture("svc").join(name)
-}
+use common::playbook::{Run, fixture};
 
 /// Runs a fixture with `-e` pairs (and extra flags such as `--check`).
 fn play(lab: &Lab, name: &str, vars: &[&str], flags: &[&str]) -> Run {
-    let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
-    for v in vars {
-        args.push("-e".into());
-        args.push(v.to_string());
-    }
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(lab, &book(name), &refs)
+    vars.iter()
+        .fold(
+            lab.playbook_file(&fixture("svc").join(name)).args(flags),
+            |run, v| run.extra_var(v),
+        )
+        .run()
 }
 
 /// Every host ended with `changed` changes and no failure.

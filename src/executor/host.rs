@@ -109,9 +109,9 @@ impl HostCtx {
                 Ok(true) => {}
                 Ok(false) => {
                     // Ansible prints skipped meta tasks but never counts them.
-                    ResultLine::of(t, Status::Skipped)
+                    ResultLine::of(self, t, Status::Skipped)
                         .result(serde_json::json!({"skipped": true, "changed": false}))
-                        .send(self, pc);
+                        .send(pc);
                     return Flow::Continue;
                 }
                 Err(e) => {
@@ -316,10 +316,10 @@ impl HostCtx {
         self.failed = true;
         self.stats.count(Status::Failed, false);
         pc.coord.host_failed(self.idx);
-        ResultLine::new(name, "include_tasks", Status::Failed)
+        ResultLine::new(self, name, "include_tasks", Status::Failed)
             .msg(msg)
             .result(serde_json::json!({"failed": true, "msg": msg}))
-            .send(self, pc);
+            .send(pc);
         Flow::Failed
     }
 }

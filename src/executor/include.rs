@@ -126,7 +126,7 @@ pub async fn expand(
 
 fn report(h: &mut HostCtx, pc: &PlayCtx, name: &str, status: Status, result: Value) {
     h.stats.count(status, false);
-    ResultLine::new(name, "include_tasks", status)
+    ResultLine::new(h, name, "include_tasks", status)
         .result(result)
-        .send(h, pc);
+        .send(pc);
 }

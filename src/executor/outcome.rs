@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::context::{Flow, HostCtx, PlayCtx};
 use super::step::Step;
-use crate::events::{Event, FileDiff, Status};
+use crate::events::{Event, FileDiff, HostResult, Status};
 use crate::playbook::model::Task;
 
 /// How a task's result is judged and shown, beyond the result itself (the task's effective
@@ -20,21 +20,18 @@ pub struct Disposition {
     pub delegated_to: Option<String>,
 }
 
-/// One result line of one host: what the reporter shows and `--json` prints.
-pub struct ResultLine {
-    task: String,
-    action: String,
-    status: Status,
-    msg: String,
-    item: Option<String>,
-    result: Value,
-    diff: Vec<FileDiff>,
-    delegated_to: Option<String>,
-}
+/// One result line of one host, as the reporter shows it and `--json` prints it.
+pub struct ResultLine(HostResult);
 
 impl ResultLine {
-    pub fn new(task: impl Into<String>, action: impl Into<String>, status: Status) -> Self {
-        ResultLine {
+    pub fn new(
+        h: &HostCtx,
+        task: impl Into<String>,
+        action: impl Into<String>,
+        status: Status,
+    ) -> Self {
+        ResultLine(HostResult {
+            host: h.name.clone(),
             task: task.into(),
             action: action.into(),
             status,
@@ -43,47 +40,37 @@ impl ResultLine {
             result: Value::Null,
             diff: vec![],
             delegated_to: None,
-        }
+        })
     }
 
-    pub fn of(t: &Task, status: Status) -> Self {
-        ResultLine::new(t.display_name(), t.action.clone(), status)
+    pub fn of(h: &HostCtx, t: &Task, status: Status) -> Self {
+        ResultLine::new(h, t.display_name(), t.action.clone(), status)
     }
 
     pub fn msg(mut self, msg: impl Into<String>) -> Self {
-        self.msg = msg.into();
+        self.0.msg = msg.into();
         self
     }
 
     pub fn result(mut self, result: Value) -> Self {
-        self.result = result;
+        self.0.result = result;
         self
     }
 
     /// Result, diff and delegation under the task's `no_log`: censored, no diff.
     fn step(mut self, step: &Step, diff: Vec<FileDiff>, d: &Disposition) -> Self {
-        self.result = if d.no_log {
+        self.0.result = if d.no_log {
             censor(&step.value())
         } else {
             step.value()
         };
-        self.diff = if d.no_log { vec![] } else { diff };
-        self.delegated_to = d.delegated_to.clone();
+        self.0.diff = if d.no_log { vec![] } else { diff };
+        self.0.delegated_to = d.delegated_to.clone();
         self
     }
 
-    pub fn send(self, h: &HostCtx, pc: &PlayCtx) {
-        let _ = pc.events.send(Event::HostResult {
-            host: h.name.clone(),
-            task: self.task,
-            action: self.action,
-            status: self.status,
-            msg: self.msg,
-            item: self.item,
-            result: self.result,
-            diff: self.diff,
-            delegated_to: self.delegated_to,
-        });
+    pub fn send(self, pc: &PlayCtx) {
+        let _ = pc.events.send(Event::HostResult(self.0));
     }
 }
 
@@ -115,16 +102,16 @@ pub fn report_item(h: &HostCtx, pc: &PlayCtx, t: &Task, step: &Step, label: &str
         no_log,
         ..Default::default()
     };
-    let mut line = ResultLine::of(t, status_of(step, false)).step(step, step.diff.clone(), &d);
+    let mut line = ResultLine::of(h, t, status_of(step, false)).step(step, step.diff.clone(), &d);
     if step.failed && !no_log {
         line = line.msg(step.msg());
     }
-    line.item = Some(if no_log {
+    line.0.item = Some(if no_log {
         "None".into()
     } else {
         label.to_string()
     });
-    line.send(h, pc);
+    line.send(pc);
 }
 
 /// Fails the current task on this host with `msg` (an error found before the module ran).
@@ -155,10 +142,10 @@ pub fn finish(h: &mut HostCtx, pc: &PlayCtx, t: &Task, mut step: Step, d: &Dispo
     } else {
         std::mem::take(&mut step.diff)
     };
-    ResultLine::of(t, status)
+    ResultLine::of(h, t, status)
         .step(&step, diff, d)
         .msg(msg)
-        .send(h, pc);
+        .send(pc);
     if let Some(e) = notify_err {
         let _ = pc.events.send(Event::Warning {
             host: Some(h.name.clone()),

@@ -11,46 +11,43 @@ const BLOCK_KEYWORDS: &[&str] = &["name", "block", "rescue", "always"];
 impl Loader<'_> {
     /// A `block:` entry with its `rescue`/`always` sections.
     pub fn parse_block(&mut self, node: &Node, scope: &Scope) -> Option<Item> {
-        parse_block(self, node, scope)
-    }
-}
-
-fn parse_block(ld: &mut Loader, node: &Node, scope: &Scope) -> Option<Item> {
-    let map = node.as_map()?;
-    let mut common = Common::default();
-    let mut name = None;
-    let (mut block, mut rescue, mut always) = (Vec::new(), Vec::new(), Vec::new());
-    for (k, v) in map {
-        let key = k.as_str().unwrap_or_default();
-        if parse_common(ld, key, v, &mut common) {
-            continue;
-        }
-        match key {
-            "name" => name = ld.text_kw(v, key).map(|t| t.value),
-            "block" => block = ld.parse_items(v, scope, "`block`"),
-            "rescue" => rescue = ld.parse_items(v, scope, "`rescue`"),
-            "always" => always = ld.parse_items(v, scope, "`always`"),
-            _ => {
-                let allowed: Vec<&str> = COMMON_KEYWORDS
-                    .iter()
-                    .chain(BLOCK_KEYWORDS)
-                    .copied()
-                    .collect();
-                ld.unknown_key(k, &allowed, "block");
+        let ld = self;
+        let map = node.as_map()?;
+        let mut common = Common::default();
+        let mut name = None;
+        let (mut block, mut rescue, mut always) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, v) in map {
+            let key = k.as_str().unwrap_or_default();
+            if parse_common(ld, key, v, &mut common) {
+                continue;
+            }
+            match key {
+                "name" => name = ld.text_kw(v, key).map(|t| t.value),
+                "block" => block = ld.parse_items(v, scope, "`block`"),
+                "rescue" => rescue = ld.parse_items(v, scope, "`rescue`"),
+                "always" => always = ld.parse_items(v, scope, "`always`"),
+                _ => {
+                    let allowed: Vec<&str> = COMMON_KEYWORDS
+                        .iter()
+                        .chain(BLOCK_KEYWORDS)
+                        .copied()
+                        .collect();
+                    ld.unknown_key(k, &allowed, "block");
+                }
             }
         }
+        let parent = heritable(&common);
+        for items in [&mut block, &mut rescue, &mut always] {
+            inherit(items, &parent);
+        }
+        Some(Item::Block(Box::new(Block {
+            name,
+            span: node.span.clone(),
+            block,
+            rescue,
+            always,
+            common,
+            role: scope.role.clone(),
+        })))
     }
-    let parent = heritable(&common);
-    for items in [&mut block, &mut rescue, &mut always] {
-        inherit(items, &parent);
-    }
-    Some(Item::Block(Box::new(Block {
-        name,
-        span: node.span.clone(),
-        block,
-        rescue,
-        always,
-        common,
-        role: scope.role.clone(),
-    })))
 }

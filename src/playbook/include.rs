@@ -53,176 +53,159 @@ impl Loader<'_> {
         scope: &Scope,
         out: &mut Vec<Item>,
     ) {
-        parse_action(self, node, key, value, action, kws, scope, out)
-    }
-
-    /// Loads a tasks file as items, in the including scope but relative to its own directory.
-    pub fn load_task_file(&mut self, path: &Path, scope: &Scope, at: &Node) -> Option<Vec<Item>> {
-        load_task_file(self, path, scope, at)
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn parse_action(
-    ld: &mut Loader,
-    node: &Node,
-    key: &Node,
-    value: &Node,
-    action: &str,
-    kws: &[(&Node, &Node)],
-    scope: &Scope,
-    out: &mut Vec<Item>,
-) {
-    match action {
-        "meta" => {
-            let kw = parse_kws(ld, kws, Some(("meta", &[])), scope);
-            match value.as_str() {
-                Some(m) if META_ACTIONS.contains(&m) => {
-                    let mut args = Map::new();
-                    args.insert("_raw_params".into(), Value::from(m));
-                    out.push(Item::Task(Box::new(loader_task(
-                        node, key, "meta", args, kw, scope,
-                    ))));
-                }
-                _ => {
-                    let mut d = value
-                        .error(format!(
-                            "unsupported meta action `{}`",
-                            value.scalar_string().unwrap_or_else(|| value.kind().into())
-                        ))
-                        .help(format!("supported: {}", META_ACTIONS.join(", ")));
-                    if let Some(h) = value
-                        .as_str()
-                        .and_then(|s| super::suggest::did_you_mean(s, META_ACTIONS.iter().copied()))
-                    {
-                        d = d.help(h);
+        let ld = self;
+        match action {
+            "meta" => {
+                let kw = parse_kws(ld, kws, Some(("meta", &[])), scope);
+                match value.as_str() {
+                    Some(m) if META_ACTIONS.contains(&m) => {
+                        let mut args = Map::new();
+                        args.insert("_raw_params".into(), Value::from(m));
+                        out.push(Item::Task(Box::new(loader_task(
+                            node, key, "meta", args, kw, scope,
+                        ))));
                     }
-                    ld.err(d);
-                }
-            }
-        }
-        "include_tasks" => {
-            let kw = parse_kws(ld, kws, Some(("include_tasks", LOOPS)), scope);
-            let Some(file) = file_arg(ld, "include_tasks", value) else {
-                return;
-            };
-            let Some(text) = ld.text_kw(file, "include_tasks") else {
-                return;
-            };
-            let mut preloaded = None;
-            let inherited = include_heritable(&kw.common);
-            if !is_template(&text.value) {
-                match resolve_task_file(scope, &text.value) {
-                    // A recursive include (guarded by a condition) is loaded at run time.
-                    Ok(path) if ld.stack.contains(&canonical(&path)) => {}
-                    Ok(path) => {
-                        preloaded = load_task_file(ld, &path, scope, file);
-                        if let Some(p) = &mut preloaded {
-                            inherit(p, &inherited);
+                    _ => {
+                        let mut d = value
+                            .error(format!(
+                                "unsupported meta action `{}`",
+                                value.scalar_string().unwrap_or_else(|| value.kind().into())
+                            ))
+                            .help(format!("supported: {}", META_ACTIONS.join(", ")));
+                        if let Some(h) = value.as_str().and_then(|s| {
+                            super::suggest::did_you_mean(s, META_ACTIONS.iter().copied())
+                        }) {
+                            d = d.help(h);
                         }
+                        ld.err(d);
                     }
-                    Err(tried) => not_found(ld, file, "included tasks file", &text.value, &tried),
                 }
             }
-            let base_dir = match &scope.role {
-                Some(r) => r.path.join("tasks"),
-                None => scope.file_dir.clone(),
-            };
-            out.push(Item::IncludeTasks(Box::new(IncludeTasks {
-                name: kw.name,
-                span: node.span.clone(),
-                file: text,
-                common: kw.common,
-                loop_: kw.loop_,
-                role: scope.role.clone(),
-                base_dir,
-                preloaded,
-                inherited,
-            })));
-        }
-        "import_tasks" => {
-            let kw = parse_kws(ld, kws, Some(("import_tasks", &[])), scope);
-            let Some(file) = file_arg(ld, "import_tasks", value) else {
-                return;
-            };
-            let Some(rel) = ld.render_static(file, "an `import_tasks` file name") else {
-                return;
-            };
-            let path = match resolve_task_file(scope, &rel) {
-                Ok(p) => p,
-                Err(tried) => return not_found(ld, file, "imported tasks file", &rel, &tried),
-            };
-            let Some(mut items) = load_task_file(ld, &path, scope, file) else {
-                return;
-            };
-            inherit(&mut items, &heritable(&kw.common));
-            out.push(Item::Block(Box::new(Block {
-                name: kw.name,
-                span: node.span.clone(),
-                block: items,
-                rescue: Vec::new(),
-                always: Vec::new(),
-                common: kw.common,
-                role: scope.role.clone(),
-            })));
-        }
-        "include_role" | "import_role" => {
-            let dynamic = action == "include_role";
-            let kw = parse_kws(
-                ld,
-                kws,
-                Some((action, if dynamic { LOOPS } else { &[] })),
-                scope,
-            );
-            let Some(ra) = role_args(ld, action, value) else {
-                return;
-            };
-            // include_role `vars:` become the role's parameters, as in Ansible.
-            let params = kw.common.vars.clone();
-            let u = |name: String, common: Common, to_play: bool| RoleUse {
-                name,
-                span: ra.name.span.clone(),
-                tasks_from: ra.tasks_from.clone(),
-                defaults_from: ra.defaults_from.clone(),
-                vars_from: ra.vars_from.clone(),
-                handlers_from: ra.handlers_from.clone(),
-                params: params.clone(),
-                common,
-                dedupe: false,
-                to_play,
-            };
-            if dynamic {
-                let Some(name) = ld.text_kw(&ra.name, "name") else {
+            "include_tasks" => {
+                let kw = parse_kws(ld, kws, Some(("include_tasks", LOOPS)), scope);
+                let Some(file) = file_arg(ld, "include_tasks", value) else {
+                    return;
+                };
+                let Some(text) = ld.text_kw(file, "include_tasks") else {
                     return;
                 };
                 let mut preloaded = None;
                 let inherited = include_heritable(&kw.common);
-                let static_from = ra.tasks_from.as_deref().is_none_or(|t| !is_template(t));
-                if !is_template(&name.value) && static_from {
-                    let u = u(name.value.clone(), inherited.clone(), false);
-                    preloaded = role::expand(ld, &u, scope);
+                if !is_template(&text.value) {
+                    match resolve_task_file(scope, &text.value) {
+                        // A recursive include (guarded by a condition) is loaded at run time.
+                        Ok(path) if ld.stack.contains(&canonical(&path)) => {}
+                        Ok(path) => {
+                            preloaded = ld.load_task_file(&path, scope, file);
+                            if let Some(p) = &mut preloaded {
+                                inherit(p, &inherited);
+                            }
+                        }
+                        Err(tried) => {
+                            not_found(ld, file, "included tasks file", &text.value, &tried)
+                        }
+                    }
                 }
-                out.push(Item::IncludeRole(Box::new(IncludeRole {
+                let base_dir = match &scope.role {
+                    Some(r) => r.path.join("tasks"),
+                    None => scope.file_dir.clone(),
+                };
+                out.push(Item::IncludeTasks(Box::new(IncludeTasks {
                     name: kw.name,
                     span: node.span.clone(),
-                    role_name: name,
-                    tasks_from: ra.tasks_from.clone(),
+                    file: text,
                     common: kw.common,
                     loop_: kw.loop_,
+                    role: scope.role.clone(),
+                    base_dir,
                     preloaded,
-                    base_dir: scope.playbook_dir.clone(),
                     inherited,
                 })));
-            } else {
-                let Some(name) = ld.render_static(&ra.name, "an `import_role` name") else {
+            }
+            "import_tasks" => {
+                let kw = parse_kws(ld, kws, Some(("import_tasks", &[])), scope);
+                let Some(file) = file_arg(ld, "import_tasks", value) else {
                     return;
                 };
-                if let Some((items, _)) = role::expand(ld, &u(name, kw.common, true), scope) {
-                    out.extend(items);
+                let Some(rel) = ld.render_static(file, "an `import_tasks` file name") else {
+                    return;
+                };
+                let path = match resolve_task_file(scope, &rel) {
+                    Ok(p) => p,
+                    Err(tried) => return not_found(ld, file, "imported tasks file", &rel, &tried),
+                };
+                let Some(mut items) = ld.load_task_file(&path, scope, file) else {
+                    return;
+                };
+                inherit(&mut items, &heritable(&kw.common));
+                out.push(Item::Block(Box::new(Block {
+                    name: kw.name,
+                    span: node.span.clone(),
+                    block: items,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                    common: kw.common,
+                    role: scope.role.clone(),
+                })));
+            }
+            "include_role" | "import_role" => {
+                let dynamic = action == "include_role";
+                let kw = parse_kws(
+                    ld,
+                    kws,
+                    Some((action, if dynamic { LOOPS } else { &[] })),
+                    scope,
+                );
+                let Some(ra) = role_args(ld, action, value) else {
+                    return;
+                };
+                // include_role `vars:` become the role's parameters, as in Ansible.
+                let params = kw.common.vars.clone();
+                let u = |name: String, common: Common, to_play: bool| RoleUse {
+                    name,
+                    span: ra.name.span.clone(),
+                    tasks_from: ra.tasks_from.clone(),
+                    defaults_from: ra.defaults_from.clone(),
+                    vars_from: ra.vars_from.clone(),
+                    handlers_from: ra.handlers_from.clone(),
+                    params: params.clone(),
+                    common,
+                    dedupe: false,
+                    to_play,
+                };
+                if dynamic {
+                    let Some(name) = ld.text_kw(&ra.name, "name") else {
+                        return;
+                    };
+                    let mut preloaded = None;
+                    let inherited = include_heritable(&kw.common);
+                    let static_from = ra.tasks_from.as_deref().is_none_or(|t| !is_template(t));
+                    if !is_template(&name.value) && static_from {
+                        let u = u(name.value.clone(), inherited.clone(), false);
+                        preloaded = role::expand(ld, &u, scope);
+                    }
+                    out.push(Item::IncludeRole(Box::new(IncludeRole {
+                        name: kw.name,
+                        span: node.span.clone(),
+                        role_name: name,
+                        tasks_from: ra.tasks_from.clone(),
+                        common: kw.common,
+                        loop_: kw.loop_,
+                        preloaded,
+                        base_dir: scope.playbook_dir.clone(),
+                        inherited,
+                    })));
+                } else {
+                    let Some(name) = ld.render_static(&ra.name, "an `import_role` name") else {
+                        return;
+                    };
+                    if let Some((items, _)) = role::expand(ld, &u(name, kw.common, true), scope) {
+                        out.extend(items);
+                    }
                 }
             }
+            other => ld.err(key.error(format!("`{other}` is not valid here"))),
         }
-        other => ld.err(key.error(format!("`{other}` is not valid here"))),
     }
 }
 
@@ -290,18 +273,22 @@ pub fn not_found(ld: &mut Loader, at: &Node, what: &str, name: &str, tried: &[Pa
     );
 }
 
-fn load_task_file(ld: &mut Loader, path: &Path, scope: &Scope, at: &Node) -> Option<Vec<Item>> {
-    ld.enter(path, &at.span)?;
-    let file_scope = Scope {
-        file_dir: parent_dir(path),
-        handlers: false,
-        ..scope.clone()
-    };
-    let items = ld
-        .load_yaml(path)
-        .map(|n| ld.parse_items(&n, &file_scope, "a tasks file"));
-    ld.leave();
-    items
+impl Loader<'_> {
+    /// Loads a tasks file as items, in the including scope but relative to its own directory.
+    pub fn load_task_file(&mut self, path: &Path, scope: &Scope, at: &Node) -> Option<Vec<Item>> {
+        let ld = self;
+        ld.enter(path, &at.span)?;
+        let file_scope = Scope {
+            file_dir: parent_dir(path),
+            handlers: false,
+            ..scope.clone()
+        };
+        let items = ld
+            .load_yaml(path)
+            .map(|n| ld.parse_items(&n, &file_scope, "a tasks file"));
+        ld.leave();
+        items
+    }
 }
 
 /// Arguments of `include_role`/`import_role`.

@@ -87,32 +87,23 @@ pub struct TaskKw<'a> {
     pub listen: Vec<String>,
 }
 
-/// Parses a list of tasks (a `tasks:` section or a tasks file).
 impl Loader<'_> {
     /// A list of tasks, blocks, includes and imports (`tasks:`, `block:`, a tasks file).
     pub fn parse_items(&mut self, node: &Node, scope: &Scope, what: &str) -> Vec<Item> {
-        parse_items(self, node, scope, what)
+        let ld = self;
+        let mut out = Vec::new();
+        match &node.value {
+            Yaml::Null => {}
+            Yaml::Seq(items) => items
+                .iter()
+                .for_each(|n| parse_item(ld, n, scope, &mut out)),
+            _ => ld.err(node.error(format!(
+                "{what} must be a list of tasks, found {}",
+                node.kind()
+            ))),
+        }
+        out
     }
-
-    /// A `handlers:` section (or a role's handlers file).
-    pub fn parse_handlers(&mut self, node: &Node, scope: &Scope) -> Vec<Handler> {
-        parse_handlers(self, node, scope)
-    }
-}
-
-fn parse_items(ld: &mut Loader, node: &Node, scope: &Scope, what: &str) -> Vec<Item> {
-    let mut out = Vec::new();
-    match &node.value {
-        Yaml::Null => {}
-        Yaml::Seq(items) => items
-            .iter()
-            .for_each(|n| parse_item(ld, n, scope, &mut out)),
-        _ => ld.err(node.error(format!(
-            "{what} must be a list of tasks, found {}",
-            node.kind()
-        ))),
-    }
-    out
 }
 
 /// Parses one list entry, appending the resulting item(s): an `import_role` expands to the
@@ -447,56 +438,61 @@ pub fn loader_task(
     }
 }
 
-/// Parses a `handlers:` section (or a role's handlers file). Handlers must be plain tasks.
-fn parse_handlers(ld: &mut Loader, node: &Node, scope: &Scope) -> Vec<Handler> {
-    let scope = Scope {
-        handlers: true,
-        ..scope.clone()
-    };
-    let mut out = Vec::new();
-    let Some(entries) = (match &node.value {
-        Yaml::Null => Some(&[][..]),
-        Yaml::Seq(s) => Some(&s[..]),
-        _ => None,
-    }) else {
-        ld.err(node.error(format!(
-            "`handlers` must be a list of tasks, found {}",
-            node.kind()
-        )));
-        return out;
-    };
-    for entry in entries {
-        let mut items = Vec::new();
-        let listen = entry.get("listen");
-        parse_item(ld, entry, &scope, &mut items);
-        for item in items {
-            let Item::Task(task) = item else {
-                ld.err(entry.error(
-                    "handlers must be module tasks (blocks and includes are not supported here)",
-                ));
-                continue;
-            };
-            let mut names: Vec<String> = task.name.iter().cloned().collect();
-            if let (Some(r), Some(n)) = (&task.role, &task.name) {
-                // Ansible also accepts `notify: role_name : handler name`.
-                names.push(format!("{} : {n}", r.name));
-            }
-            // `listen` was already validated as a keyword; read it quietly here.
-            match listen.map(|l| &l.value) {
-                Some(Yaml::Seq(items)) => {
-                    names.extend(items.iter().filter_map(Node::scalar_string))
+impl Loader<'_> {
+    /// A `handlers:` section (or a role's handlers file).
+    pub fn parse_handlers(&mut self, node: &Node, scope: &Scope) -> Vec<Handler> {
+        let ld = self;
+        let scope = Scope {
+            handlers: true,
+            ..scope.clone()
+        };
+        let mut out = Vec::new();
+        let Some(entries) = (match &node.value {
+            Yaml::Null => Some(&[][..]),
+            Yaml::Seq(s) => Some(&s[..]),
+            _ => None,
+        }) else {
+            ld.err(node.error(format!(
+                "`handlers` must be a list of tasks, found {}",
+                node.kind()
+            )));
+            return out;
+        };
+        for entry in entries {
+            let mut items = Vec::new();
+            let listen = entry.get("listen");
+            parse_item(ld, entry, &scope, &mut items);
+            for item in items {
+                let Item::Task(task) = item else {
+                    ld.err(entry.error(
+                        "handlers must be module tasks (blocks and includes are not supported here)",
+                    ));
+                    continue;
+                };
+                let mut names: Vec<String> = task.name.iter().cloned().collect();
+                if let (Some(r), Some(n)) = (&task.role, &task.name) {
+                    // Ansible also accepts `notify: role_name : handler name`.
+                    names.push(format!("{} : {n}", r.name));
                 }
-                Some(Yaml::Null) | None => {}
-                Some(_) => names.extend(listen.and_then(Node::scalar_string)),
+                // `listen` was already validated as a keyword; read it quietly here.
+                match listen.map(|l| &l.value) {
+                    Some(Yaml::Seq(items)) => {
+                        names.extend(items.iter().filter_map(Node::scalar_string))
+                    }
+                    Some(Yaml::Null) | None => {}
+                    Some(_) => names.extend(listen.and_then(Node::scalar_string)),
+                }
+                if names.is_empty() {
+                    ld.err(
+                        entry.error("a handler needs a `name` or `listen` so it can be notified"),
+                    );
+                }
+                out.push(Handler {
+                    task: *task,
+                    listen: names,
+                });
             }
-            if names.is_empty() {
-                ld.err(entry.error("a handler needs a `name` or `listen` so it can be notified"));
-            }
-            out.push(Handler {
-                task: *task,
-                listen: names,
-            });
         }
+        out
     }
-    out
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::Lab;
-use super::playbook::{Counts, fixture, run};
+use super::playbook::{Counts, fixture};
 
 fn ansible_playbook() -> PathBuf {
     let venv = Path::new("/opt/strata-venv/bin/ansible-playbook");
@@ -161,7 +161,7 @@ pub fn compare_in(book: &str, env: Env) {
     for round in ["first", "second"] {
         let (acode, arecap) = ansible(&a.lab, &path, &a.extra);
         let args: Vec<&str> = s.extra.iter().map(String::as_str).collect();
-        let r = run(&s.lab, &path, &args);
+        let r = s.lab.playbook_file(&path).args(&args).run();
         assert_eq!(
             r.code,
             acode,

@@ -1,11 +1,114 @@
-//! Running strata playbooks from tests and reading their `--json` events.
+//! Running strata playbooks on a lab from tests and reading their `--json` events, through
+//! one small builder, so a new test reads in a few lines:
+//!
+//! ```ignore
+//! let lab = Lab::up("fatal", 3, false);
+//! let r = lab.playbook("- hosts: all\n  tasks:\n    - fail: msg=stop\n").run();
+//! r.expect_exit(2);
+//! assert_eq!(r.host(&lab.hosts[0].name).failed, 1);
+//! ```
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
 use super::Lab;
+
+/// A playbook run being set up: the playbook (written from text, or a file such as a
+/// fixture), files beside it, and command-line options. [`PlaybookRun::run`] runs
+/// `strata playbook --json` with the lab's inventory and can be called again for a second
+/// run.
+pub struct PlaybookRun<'a> {
+    lab: &'a Lab,
+    book: PathBuf,
+    /// The inventory: the lab's own unless the test gives another.
+    inventory: PathBuf,
+    args: Vec<String>,
+}
+
+impl Lab {
+    /// A run of the playbook `yaml`, written to a fresh directory of its own; add files
+    /// beside it (templates, roles, ...) with [`PlaybookRun::file`].
+    pub fn playbook(&self, yaml: &str) -> PlaybookRun<'_> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "strata-test-{}-{}-{}",
+            self.name,
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let book = dir.join("playbook.yml");
+        std::fs::write(&book, yaml).unwrap();
+        self.playbook_file(&book)
+    }
+
+    /// A run of an existing playbook file (a fixture, or the repository's own).
+    pub fn playbook_file(&self, book: &Path) -> PlaybookRun<'_> {
+        PlaybookRun {
+            lab: self,
+            book: book.to_path_buf(),
+            inventory: self.inventory.clone(),
+            args: Vec::new(),
+        }
+    }
+}
+
+impl PlaybookRun<'_> {
+    /// Writes `content` at `rel`, relative to the playbook's directory.
+    pub fn file(self, rel: &str, content: &str) -> Self {
+        let p = self.dir().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self
+    }
+
+    /// Uses another inventory than the lab's (stack groups, connection variables, ...).
+    pub fn inventory(mut self, path: &Path) -> Self {
+        self.inventory = path.to_path_buf();
+        self
+    }
+
+    /// Adds command-line options (they go before the playbook).
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// `-e k=v` (or any other `-e` form).
+    pub fn extra_var(self, var: &str) -> Self {
+        self.args(&["-e", var])
+    }
+
+    /// `--check`.
+    pub fn check(self) -> Self {
+        self.args(&["--check"])
+    }
+
+    /// The playbook's directory.
+    pub fn dir(&self) -> PathBuf {
+        self.book.parent().unwrap().to_path_buf()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.book
+    }
+
+    /// Runs `strata playbook --json -i <inventory> <options> <playbook>`.
+    pub fn run(&self) -> Run {
+        let inv = self.inventory.to_str().unwrap().to_string();
+        let mut all: Vec<&str> = vec!["playbook", "--json", "-i", &inv];
+        all.extend(self.args.iter().map(String::as_str));
+        let pb = self.book.to_str().unwrap().to_string();
+        all.push(&pb);
+        let mut r = parse(self.lab.strata(&all));
+        r.hosts = self.lab.hosts.iter().map(|h| h.name.clone()).collect();
+        r
+    }
+}
 
 /// Per-host recap counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,6 +123,9 @@ pub struct Counts {
 }
 
 pub struct Run {
+    /// The lab's hosts when the run came from [`PlaybookRun::run`]: [`Run::expect_clean`]
+    /// wants each of them in the recap.
+    pub hosts: Vec<String>,
     pub code: i32,
     pub events: Vec<Value>,
     pub recap: BTreeMap<String, Counts>,
@@ -49,6 +155,46 @@ impl Run {
             .collect()
     }
 
+    /// Asserts the exit code, showing the run's failures when it differs.
+    pub fn expect_exit(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "{}", self.dump());
+        self
+    }
+
+    /// Exit 0, and every host (each lab host, when the run knows them) in the recap with
+    /// nothing failed or unreachable.
+    pub fn expect_clean(&self) -> &Self {
+        self.expect_exit(0);
+        for h in &self.hosts {
+            self.host(h);
+        }
+        for (h, c) in &self.recap {
+            assert_eq!((c.failed, c.unreachable), (0, 0), "{h}: {}", self.dump());
+        }
+        self
+    }
+
+    /// Clean, and nothing changed anywhere (a second run of a converged playbook).
+    pub fn expect_converged(&self) -> &Self {
+        self.expect_clean();
+        assert_eq!(
+            self.total_changed(),
+            0,
+            "a converged run changed something:\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// The statuses (`ok`, `changed`, `failed`, ...) of the task whose name ends with `task`
+    /// on `host`, one per result line.
+    pub fn statuses(&self, host: &str, task: &str) -> Vec<String> {
+        self.results(host, task)
+            .iter()
+            .map(|e| e["status"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     pub fn dump(&self) -> String {
         let evs: Vec<String> = self
             .events
@@ -72,18 +218,6 @@ impl Run {
             evs.join("\n")
         )
     }
-}
-
-/// Runs `strata playbook --json` with the lab's inventory; `args` go before the playbook.
-pub fn run(lab: &Lab, playbook: &Path, args: &[&str]) -> Run {
-    let mut all: Vec<&str> = vec!["playbook", "--json", "-i"];
-    let inv = lab.inventory.to_str().unwrap().to_string();
-    all.push(&inv);
-    all.extend_from_slice(args);
-    let pb = playbook.to_str().unwrap().to_string();
-    all.push(&pb);
-    let out = lab.strata(&all);
-    parse(out)
 }
 
 pub fn parse(out: std::process::Output) -> Run {
@@ -113,6 +247,7 @@ pub fn parse(out: std::process::Output) -> Run {
         }
     }
     Run {
+        hosts: Vec::new(),
         code: out.status.code().unwrap_or(-1),
         events,
         recap,

@@ -7,9 +7,8 @@ use futures::future::BoxFuture;
 use crate::modules::accounts::getent::{Group, missing_binary};
 use crate::modules::accounts::user::script::{RUN_PRELUDE, Reply};
 use crate::modules::toolkit::atomic_write::parse_trailer;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct GroupModule;

@@ -6,9 +6,8 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::modules::commands::support::with_streams;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 use crate::shell::wrap_command;
 

@@ -7,9 +7,8 @@ use serde_json::Value;
 
 use crate::diagnostic::Span;
 use crate::modules::control::debug::with_msg;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::values::to_bool;
 
 pub struct Assert;

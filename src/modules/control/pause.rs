@@ -11,9 +11,8 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::modules::toolkit::clock::local_timestamp;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct Pause;
 

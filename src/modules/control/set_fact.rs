@@ -6,9 +6,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Span;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::template::is_template;
 
 pub struct SetFact;

@@ -4,11 +4,11 @@
 use futures::future::BoxFuture;
 
 use crate::modules::files::text_edit::{
-    EditOptions, TextEdit, compile, finish, lines_with_endings, load, missing,
+    EditOptions, TextEdit, compile, finish, lines_with_endings,
 };
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::files::text_edit::{load, missing};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct BlockInFile;
 

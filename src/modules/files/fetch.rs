@@ -8,9 +8,8 @@ use futures::future::BoxFuture;
 
 use crate::modules::files::copy::sha1_hex;
 use crate::modules::toolkit::remote_stat::{ReadError, read_file};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct Fetch;
 

@@ -4,12 +4,10 @@
 
 use futures::future::BoxFuture;
 
-use crate::modules::files::text_edit::{
-    EditOptions, TextEdit, compile, finish, load, missing, python_template,
-};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::files::text_edit::python_template;
+use crate::modules::files::text_edit::{EditOptions, TextEdit, compile, finish, load, missing};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct Replace;
 

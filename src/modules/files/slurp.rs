@@ -5,9 +5,8 @@ use base64::Engine;
 use futures::future::BoxFuture;
 
 use crate::modules::toolkit::remote_stat::{ReadError, read_file};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct Slurp;
 

@@ -7,9 +7,8 @@ use serde_json::{Map, Value};
 use crate::modules::toolkit::atomic_write::parse_trailer;
 use crate::modules::toolkit::mode::mode_string;
 use crate::modules::toolkit::remote_stat::{FileKind, stat_snippet};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct Stat;

@@ -6,9 +6,8 @@ use futures::future::BoxFuture;
 use crate::modules::files::copy::{WriteOptions, single_file_result};
 use crate::modules::toolkit::atomic_write::{Content, write_file};
 use crate::modules::toolkit::mode::ModeSpec;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct Template;
 

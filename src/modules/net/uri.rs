@@ -7,14 +7,11 @@ use crate::values::python_json;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::modules::net::http_client::{
-    Follow, HttpRequest, PRELUDE, block, parse_response, url_join,
-};
+use crate::modules::net::http_client::url_join;
+use crate::modules::net::http_client::{Follow, HttpRequest, PRELUDE, block, parse_response};
 use crate::modules::toolkit::atomic_write::{FileAttrs, RemoteAttrs, parse_trailer};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
-    ParamType as T, toolkit::fs_attrs,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};
 use crate::shell::sh_quote;
 
 pub struct Uri;

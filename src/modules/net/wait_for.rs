@@ -11,9 +11,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use crate::modules::commands::support::ShWords;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct WaitFor;

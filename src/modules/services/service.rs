@@ -7,10 +7,8 @@
 
 use futures::future::BoxFuture;
 
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
-    ParamType as T, services::systemd, services::sysvinit,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T, services::systemd, services::sysvinit};
 
 pub struct Service;
 

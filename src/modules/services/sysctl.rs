@@ -10,9 +10,8 @@ use futures::future::BoxFuture;
 use crate::events::FileDiff;
 use crate::modules::toolkit::replace_file::REPLACE_FN;
 use crate::modules::toolkit::sections::{SectionScript, Sections};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct Sysctl;

@@ -2,8 +2,6 @@
 //! `json.dumps` byte for byte (separators, `ensure_ascii`, key sorting) because rendered
 //! config files are compared for idempotence.
 
-use std::fmt::Write;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
@@ -12,6 +10,7 @@ use minijinja::{Environment, Error, Value};
 use super::support::{FArgs, err, items, pairs, strict};
 use super::yaml_dump;
 use crate::template::pyrepr::{py_number, py_str};
+use crate::values::python_json_str;
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("to_json", |v: Value, args: Rest<ValueOrKwargs>| {
@@ -123,7 +122,7 @@ fn write_json(out: &mut String, v: &Value, o: &JsonOpts, depth: usize) -> Result
                 s => s,
             });
         }
-        ValueKind::String => json_str(out, v.as_str().unwrap_or_default(), o.ensure_ascii),
+        ValueKind::String => python_json_str(out, v.as_str().unwrap_or_default(), o.ensure_ascii),
         ValueKind::Map => {
             let mut ps = pairs(v)?;
             if ps.is_empty() {
@@ -138,7 +137,7 @@ fn write_json(out: &mut String, v: &Value, o: &JsonOpts, depth: usize) -> Result
                 if i > 0 {
                     sep(out, depth + 1);
                 }
-                json_str(out, &json_key(k), o.ensure_ascii);
+                python_json_str(out, &json_key(k), o.ensure_ascii);
                 out.push_str(": ");
                 write_json(out, x, o, depth + 1)?;
             }
@@ -176,29 +175,6 @@ fn json_key(k: &Value) -> String {
         ValueKind::None => "null".into(),
         _ => py_str(k),
     }
-}
-
-fn json_str(out: &mut String, s: &str, ensure_ascii: bool) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7e) => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn to_yaml(v: Value, args: &[Value], nice: bool) -> Result<String, Error> {

@@ -15,9 +15,8 @@ use crate::modules::accounts::getent::missing_binary;
 use crate::modules::toolkit::atomic_write::{Content, WriteSpec, parse_trailer, write_file};
 use crate::modules::toolkit::mode::ModeSpec;
 use crate::modules::toolkit::remote_stat::find;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct Cron;

@@ -11,15 +11,14 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use crate::modules::accounts::getent::Passwd;
+use crate::modules::accounts::user::plan::modify_command;
 use crate::modules::accounts::user::plan::{
-    UserRequest, create_command, delete_command, home_mode, modify_command,
+    UserRequest, create_command, delete_command, home_mode,
 };
-use crate::modules::accounts::user::script::{
-    ApplySteps, KeyState, Observed, Reply, apply_script, probe_script,
-};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::accounts::user::script::probe_script;
+use crate::modules::accounts::user::script::{ApplySteps, KeyState, Observed, Reply, apply_script};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct User;
 

@@ -12,9 +12,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use crate::modules::control::setup::probe::{Sections, Subsets, script};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct Setup;
 

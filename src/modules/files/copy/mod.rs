@@ -8,14 +8,11 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
-use crate::modules::toolkit::atomic_write::{
-    Content, DirSpec, FileAttrs, WriteOutcome, WriteSpec, add_outcome, content_diff, write_file,
-    write_files,
-};
+use crate::modules::toolkit::atomic_write::{Content, DirSpec, FileAttrs, WriteOutcome, WriteSpec};
+use crate::modules::toolkit::atomic_write::{add_outcome, content_diff, write_file, write_files};
 use crate::modules::toolkit::mode::ModeSpec;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 
 pub struct Copy;
 

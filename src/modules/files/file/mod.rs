@@ -13,9 +13,8 @@ use crate::modules::files::file::probe::{Probe, ProbeRequest, final_stat_snippet
 use crate::modules::toolkit::atomic_write::{FileAttrs, parent_dir};
 use crate::modules::toolkit::mode::{ModeSpec, mode_string};
 use crate::modules::toolkit::remote_stat::{FileKind, StatInfo};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct File;

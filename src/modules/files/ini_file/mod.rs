@@ -14,9 +14,8 @@ use crate::modules::files::text_edit::{attrs_differ, load, missing};
 use crate::modules::toolkit::atomic_write::{
     Content, FileAttrs, WriteSpec, parent_dir, write_file,
 };
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::values::to_str;
 
 pub struct IniFile;

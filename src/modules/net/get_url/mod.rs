@@ -7,14 +7,11 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::modules::net::http_client::{
-    HttpRequest, HttpResponse, PRELUDE, block, disposition_filename, parse_response, url_filename,
-};
+use crate::modules::net::http_client::{HttpRequest, HttpResponse, PRELUDE, block};
+use crate::modules::net::http_client::{disposition_filename, parse_response, url_filename};
 use crate::modules::toolkit::atomic_write::{FileAttrs, RemoteAttrs, parse_trailer};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
-    ParamType as T, toolkit::fs_attrs,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};
 use crate::shell::sh_quote;
 
 pub struct GetUrl;

@@ -8,9 +8,8 @@ use serde_json::Value;
 
 use crate::modules::net::http_client::PRELUDE;
 use crate::modules::toolkit::atomic_write::{parse_trailer, unhex};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 const SCRIPT: &str = include_str!("git.sh");

@@ -9,10 +9,8 @@ use serde_json::Value;
 
 use crate::modules::net::http_client::{HttpRequest, PRELUDE, block, parse_response};
 use crate::modules::toolkit::atomic_write::{FileAttrs, parse_trailer};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param,
-    ParamType as T, toolkit::fs_attrs,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};
 use crate::shell::sh_quote;
 
 const SCRIPT: &str = include_str!("unarchive.sh");

@@ -5,9 +5,8 @@
 //! dependencies from the configured repositories in the same transaction (Ansible resolves
 //! them with python-apt and then runs `dpkg -i`; the outcome is the same).
 
-use crate::modules::packages::apt::cmd::{
-    Cmd, ENV, HELPERS, REQUIRE_APT, SEP, hex_text, split_report, with_lock_holder, with_policy_rc_d,
-};
+use crate::modules::packages::apt::cmd::{Cmd, ENV, HELPERS, REQUIRE_APT, SEP, hex_text};
+use crate::modules::packages::apt::cmd::{split_report, with_lock_holder, with_policy_rc_d};
 use crate::modules::{ModuleCtx, ModuleError, ModuleResult};
 use crate::shell::sh_quote;
 

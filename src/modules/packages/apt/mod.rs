@@ -18,18 +18,16 @@ use std::collections::HashMap;
 use futures::future::BoxFuture;
 
 use crate::fnmatch::has_wildcard;
-use crate::modules::packages::apt::cmd::{
-    CacheReport, Cmd, ENV, HELPERS, SEP, hex_text, no_apt, split_report, with_lock_holder,
-    with_policy_rc_d, with_streams,
-};
+use crate::modules::packages::apt::cmd::with_streams;
+use crate::modules::packages::apt::cmd::{CacheReport, Cmd, ENV, HELPERS, SEP, hex_text, no_apt};
+use crate::modules::packages::apt::cmd::{split_report, with_lock_holder, with_policy_rc_d};
 use crate::modules::packages::apt::deb::DebJob;
 pub use crate::modules::packages::apt::opts::{DPKG_OPTIONS, Opts, State};
 use crate::modules::packages::apt::plan::{check_specs, plan_install, plan_remove, virtual_names};
 use crate::modules::packages::apt::probe::Probe;
 use crate::modules::packages::apt::state::split_spec;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct Apt;

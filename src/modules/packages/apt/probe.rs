@@ -5,9 +5,8 @@
 use std::collections::HashMap;
 
 use crate::fnmatch::{Pattern, literal_prefix};
-use crate::modules::packages::apt::cmd::{
-    CACHE_MTIME, CacheReport, CacheUpdate, ENV, HELPERS, REQUIRE_APT,
-};
+use crate::modules::packages::apt::cmd::REQUIRE_APT;
+use crate::modules::packages::apt::cmd::{CACHE_MTIME, CacheReport, CacheUpdate, ENV, HELPERS};
 use crate::modules::packages::apt::state::PkgDb;
 use crate::modules::{ModuleCtx, ModuleError};
 use crate::shell::sh_quote;

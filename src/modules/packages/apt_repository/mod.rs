@@ -7,19 +7,15 @@
 pub mod sources;
 
 use crate::events::FileDiff;
-use crate::modules::packages::apt::cmd::{
-    CacheReport, CacheUpdate, ENV, HELPERS, REQUIRE_APT, split_report,
-};
-use crate::modules::packages::apt_repository::sources::{
-    SourcesList, expand_path, parse_repo, suggest_filename,
-};
-use crate::modules::toolkit::atomic_write::{
-    Content, FileAttrs, WriteSpec, parse_trailer, unhex, write_files,
-};
+use crate::modules::packages::apt::cmd::split_report;
+use crate::modules::packages::apt::cmd::{CacheReport, CacheUpdate, ENV, HELPERS, REQUIRE_APT};
+use crate::modules::packages::apt_repository::sources::suggest_filename;
+use crate::modules::packages::apt_repository::sources::{SourcesList, expand_path, parse_repo};
+use crate::modules::toolkit::atomic_write::write_files;
+use crate::modules::toolkit::atomic_write::{Content, FileAttrs, WriteSpec, parse_trailer, unhex};
 use crate::modules::toolkit::mode::ModeSpec;
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 use futures::future::BoxFuture;
 

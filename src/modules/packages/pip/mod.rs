@@ -12,9 +12,8 @@ use serde_json::Value;
 use crate::modules::net::http_client::PRELUDE;
 use crate::modules::packages::pip::version::{Requirement, is_present, recover_names};
 use crate::modules::toolkit::atomic_write::{parse_trailer, unhex};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 use crate::shell::shlex;
 

@@ -14,9 +14,8 @@ use crate::events::FileDiff;
 use crate::modules::services::mount::fstab::{Entry, linux_mounts, set_mount, unset_mount};
 use crate::modules::toolkit::replace_file::{REPLACE_FN, RESTORE_FN};
 use crate::modules::toolkit::sections::{SectionScript, Sections};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct Mount;

@@ -10,9 +10,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use crate::modules::toolkit::sections::{Section, SectionScript, Sections};
-use crate::modules::{
-    Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, Param, ParamType as T,
-};
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
 pub struct SysVInit;
