@@ -102,6 +102,32 @@ pub fn python_json_str(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
 }
 
+/// Python's `str.splitlines()`: Ansible builds `stdout_lines` with it.
+pub fn splitlines(s: &str) -> Vec<Value> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        match c {
+            '\r' => {
+                if it.peek() == Some(&'\n') {
+                    it.next();
+                }
+                lines.push(Value::from(std::mem::take(&mut cur)));
+            }
+            '\n' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => {
+                lines.push(Value::from(std::mem::take(&mut cur)));
+            }
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(Value::from(cur));
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -213,6 +213,14 @@ impl HostCtx {
     }
 }
 
+/// Whether a task runs as a task or as a handler: handlers ignore tags and get their own
+/// header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskKind {
+    Task,
+    Handler,
+}
+
 /// How a walk over a list of items ended for a host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {

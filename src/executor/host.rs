@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::context::{Flow, HostCtx, Inherited, PlayCtx};
+use super::context::{Flow, HostCtx, Inherited, PlayCtx, TaskKind};
 use super::coordinator::{Go, Pos};
 use super::outcome::{ResultLine, fail_task};
 use super::scope::scope;
@@ -75,7 +75,7 @@ impl HostCtx {
         if t.action == "meta" {
             return self.run_meta(pc, t, pos, inh).await;
         }
-        task::run(self, pc, t, pos, inh, false).await
+        task::run(self, pc, t, pos, inh, TaskKind::Task).await
     }
 
     async fn run_meta(&mut self, pc: &PlayCtx, t: &Task, pos: Pos, inh: &Inherited) -> Flow {
@@ -151,7 +151,15 @@ impl HostCtx {
                 role: h.task.role.clone(),
                 ..Default::default()
             };
-            let flow = task::run(self, pc, &h.task, child(&pos, i as u32), &inh, true).await;
+            let flow = task::run(
+                self,
+                pc,
+                &h.task,
+                child(&pos, i as u32),
+                &inh,
+                TaskKind::Handler,
+            )
+            .await;
             if flow != Flow::Continue {
                 return flow;
             }

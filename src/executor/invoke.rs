@@ -84,12 +84,8 @@ pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc
                         h.store.merge_facts(&r.facts);
                     }
                 }
-                let mut step = Step::from_value(r.to_value(), vec![]);
-                (step.changed, step.failed, step.skipped) = (r.changed, r.failed, r.skipped);
-                if eff.diff {
-                    step.diff = r.diff;
-                }
-                step
+                let (v, flags) = (r.to_value(), (r.changed, r.failed, r.skipped, false));
+                Step::new(v, flags, if eff.diff { r.diff } else { vec![] })
             }
         };
         if let Err(e) = apply_conditions(pc, t, sc, &mut step) {

@@ -96,8 +96,10 @@ fn status_of(step: &Step, ignore: bool) -> Status {
     }
 }
 
-/// Reports one loop item's line (the task's summary follows from [`finish`]).
-pub fn report_item(h: &HostCtx, pc: &PlayCtx, t: &Task, step: &Step, label: &str, no_log: bool) {
+/// Reports one loop item's line (the task's summary follows from [`finish`]). Item lines
+/// show neither ignored failures nor delegation, as Ansible's.
+pub fn report_item(h: &HostCtx, pc: &PlayCtx, t: &Task, step: &Step, label: &str, d: &Disposition) {
+    let no_log = d.no_log;
     let d = Disposition {
         no_log,
         ..Default::default()

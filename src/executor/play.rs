@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
-use super::context::{Flow, HostCtx, Inherited, LazyConn, PlayCtx, RunOptions};
+use super::context::{Flow, HostCtx, Inherited, LazyConn, PlayCtx, RunOptions, TaskKind};
 use super::coordinator::Coordinator;
 use super::vars::World;
 use crate::events::{Event, EventTx, HostStats};
@@ -270,7 +270,7 @@ async fn host_main(mut h: HostCtx, pc: Arc<PlayCtx>) -> HostCtx {
     let mut flow = Flow::Continue;
     if play.gather_facts {
         let t = gather_task(&play);
-        flow = super::task::run(&mut h, &pc, &t, vec![0], &top, false).await;
+        flow = super::task::run(&mut h, &pc, &t, vec![0], &top, TaskKind::Task).await;
     }
     for (items, sec) in sections {
         if flow != Flow::Continue {

@@ -10,30 +10,35 @@ use crate::events::FileDiff;
 pub struct Step {
     pub changed: bool,
     pub failed: bool,
+    /// Set once, by the constructor: nothing after `when` or the module turns a result into
+    /// a skip.
     pub skipped: bool,
+    /// Set once, by the constructor: the connection was lost.
     pub unreachable: bool,
-    /// Every other key of the registered result, in Ansible's order. A flag's key sits here
-    /// too where Ansible puts it (`failed` first in a failure): [`Step::value`] fills in its
-    /// current value there (see [`Step::value`] for flags that have no place yet).
+    /// Every key of the registered result, in Ansible's order. `changed` and `failed` stand
+    /// where Ansible puts them (`failed` first in a failure); [`Step::value`] fills in their
+    /// current values there.
     fields: Map<String, Value>,
     pub diff: Vec<FileDiff>,
 }
 
-const FLAGS: [&str; 4] = ["changed", "failed", "skipped", "unreachable"];
-
 impl Step {
-    /// A result whose keys come from `v` (an object) and whose flags are read from it.
-    pub fn from_value(v: Value, diff: Vec<FileDiff>) -> Step {
+    /// A result with these keys and flags. The keys are kept as given, except `changed`
+    /// and `failed`, which always follow the flags.
+    pub fn new(
+        v: Value,
+        (changed, failed, skipped, unreachable): (bool, bool, bool, bool),
+        diff: Vec<FileDiff>,
+    ) -> Step {
         let fields = match v {
             Value::Object(m) => m,
             _ => Map::new(),
         };
-        let flag = |k: &str| fields.get(k).and_then(Value::as_bool).unwrap_or(false);
         Step {
-            changed: flag("changed"),
-            failed: flag("failed"),
-            skipped: flag("skipped"),
-            unreachable: flag("unreachable"),
+            changed,
+            failed,
+            skipped,
+            unreachable,
             fields,
             diff,
         }
@@ -42,49 +47,36 @@ impl Step {
     /// A task that failed before (or instead of) running its module.
     pub fn failed(msg: impl Into<String>) -> Step {
         let msg: String = msg.into();
-        Step::from_value(
-            json!({"failed": true, "changed": false, "msg": msg}),
-            vec![],
-        )
+        let v = json!({"failed": true, "changed": false, "msg": msg});
+        Step::new(v, (false, true, false, false), vec![])
     }
 
     /// A task whose `when` was false.
     pub fn skipped(cond: &str) -> Step {
-        Step::from_value(
-            json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
-            vec![],
-        )
+        let v = json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond});
+        Step::new(v, (false, false, true, false), vec![])
     }
 
     /// The host could not be reached, or the connection died.
     pub fn unreachable(msg: impl Into<String>) -> Step {
         let msg: String = msg.into();
-        Step::from_value(
-            json!({"unreachable": true, "changed": false, "msg": msg}),
-            vec![],
-        )
+        let v = json!({"unreachable": true, "changed": false, "msg": msg});
+        Step::new(v, (false, false, false, true), vec![])
     }
 
-    /// Sets a key of the result other than a flag (`attempts`, loop variables, ...).
+    /// Sets a key of the result (`attempts`, `failed_when_result`, loop variables, ...).
     pub fn insert(&mut self, key: &str, v: Value) {
-        debug_assert!(!FLAGS.contains(&key), "flags are set through their fields");
         self.fields.insert(key.to_string(), v);
     }
 
-    /// The registered-variable form of the result. `changed` is always there; `failed` and
-    /// `skipped` appear once true (appended when they had no place); `unreachable` only where
-    /// the result has a place for it, as Ansible leaves it out of a loop's summary.
+    /// The registered-variable form of the result: `changed` always follows its flag;
+    /// `failed` does where the result has it, and is appended once it is true.
     pub fn value(&self) -> Value {
         let mut m = self.fields.clone();
-        let mut put = |k: &str, v: bool, add: bool| {
-            if add || m.contains_key(k) {
-                m.insert(k.to_string(), v.into());
-            }
-        };
-        put("changed", self.changed, true);
-        put("failed", self.failed, self.failed);
-        put("skipped", self.skipped, self.skipped);
-        put("unreachable", self.unreachable, false);
+        m.insert("changed".into(), self.changed.into());
+        if self.failed || m.contains_key("failed") {
+            m.insert("failed".into(), self.failed.into());
+        }
         Value::Object(m)
     }
 
@@ -118,5 +110,19 @@ mod tests {
         assert!(s.value().get("failed").is_none());
         s.failed = true;
         assert_eq!(s.value()["failed"], json!(true));
+    }
+
+    #[test]
+    fn module_data_named_like_a_flag_is_only_data() {
+        // `debug: var=unreachable` returns a key named `unreachable`: it says nothing about
+        // the host.
+        let s = Step::new(
+            json!({"unreachable": true, "skipped": "x", "changed": false, "failed": false}),
+            (false, false, false, false),
+            vec![],
+        );
+        assert!(!s.unreachable && !s.skipped);
+        assert_eq!(s.value()["unreachable"], json!(true));
+        assert_eq!(s.value()["skipped"], json!("x"));
     }
 }

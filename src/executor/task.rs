@@ -8,7 +8,7 @@ use std::time::Duration;
 use minijinja::Value as JValue;
 use serde_json::{Value, json};
 
-use super::context::{Flow, HostCtx, Inherited, PlayCtx, Shared};
+use super::context::{Flow, HostCtx, Inherited, PlayCtx, Shared, TaskKind};
 use super::coordinator::{Go, Pos};
 use super::invoke::invoke;
 use super::outcome::{fail_task, finish, report_item};
@@ -28,15 +28,16 @@ fn layer(pairs: &[(&str, Value)]) -> Layer {
     )
 }
 
-/// Runs a task on this host and reports it. `handler` marks handler runs for the header.
+/// Runs a task (or handler) on this host and reports it.
 pub async fn run(
     h: &mut HostCtx,
     pc: &PlayCtx,
     t: &Task,
     pos: Pos,
     inh: &Inherited,
-    handler: bool,
+    kind: TaskKind,
 ) -> Flow {
+    let handler = kind == TaskKind::Handler;
     if !handler
         && !crate::playbook::tags::selected(&t.common.tags, &pc.opts.tags, &pc.opts.skip_tags)
     {
@@ -158,7 +159,7 @@ async fn execute(
             None => None,
         }
         .unwrap_or_else(|| item_label(item));
-        report_item(h, pc, t, &step, &label, eff.no_log);
+        report_item(h, pc, t, &step, &label, &eff.disposition());
         changed |= step.changed;
         failed |= step.failed;
         unreachable |= step.unreachable;
@@ -182,9 +183,7 @@ async fn execute(
             v["skipped_reason"] = json!("No items in the list");
         }
     }
-    let mut step = Step::from_value(v, diffs);
-    step.unreachable = unreachable;
-    step
+    Step::new(v, (changed, failed, all_skipped, unreachable), diffs)
 }
 
 /// Evaluates block and task `when`; returns the first false condition (or an error).

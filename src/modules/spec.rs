@@ -17,6 +17,14 @@ pub enum ParamType {
     Raw,
 }
 
+impl ParamType {
+    /// Whether `s` is a file mode Ansible accepts for a [`ParamType::Mode`] parameter (octal
+    /// or symbolic), exactly as the modules will read it.
+    pub fn valid_mode(s: &str) -> bool {
+        crate::modules::toolkit::mode::ModeSpec::parse_str(s).is_ok()
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Param {
     pub name: &'static str,

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::freeform::parse_kv;
-use super::module_table::{FreeForm, ModuleSpec, Param, ParamType, is_valid_mode};
+use super::module_table::{FreeForm, ModuleSpec, Param, ParamType};
 use super::suggest::did_you_mean;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::template::is_template;
@@ -157,7 +157,7 @@ fn templated(n: &Node) -> bool {
 
 /// Checked by the parser the modules use at run time, so load time accepts exactly what runs.
 fn is_mode_string(s: &str) -> bool {
-    is_valid_mode(s)
+    ParamType::valid_mode(s)
 }
 
 /// The load-time type check of one non-templated value, as Ansible's `check_type_*`.

@@ -24,8 +24,3 @@ impl ModuleTable {
         }
     }
 }
-
-/// Whether `s` is a file mode Ansible accepts (octal or symbolic), as the modules parse it.
-pub fn is_valid_mode(s: &str) -> bool {
-    crate::modules::toolkit::mode::ModeSpec::parse_str(s).is_ok()
-}

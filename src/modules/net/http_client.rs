@@ -5,23 +5,8 @@
 //! response headers to a file in the same shape (status line + `Name: value` lines per hop),
 //! which [`parse_response`] turns into Ansible's `info` values.
 
+pub use crate::modules::toolkit::script_output::{PRELUDE, block};
 use crate::shell::sh_quote;
-
-/// Shell helpers every HTTP module script starts with: `__o KEY VALUE` prints a result line
-/// (newlines folded), `__dump NAME FILE` prints a file between markers for [`block`].
-pub const PRELUDE: &str = r#"__o() { case $2 in *'
-'*) set -- "$1" "$(printf '%s' "$2" | tr '\n' ' ')";; esac; printf '__strata_%s=%s\n' "$1" "$2"; }
-__dump() { echo "__strata_begin_$1"; cat -- "$2"; echo; echo "__strata_end_$1"; }
-"#;
-
-/// The text a script printed with `__dump NAME FILE`.
-pub fn block(stdout: &str, name: &str) -> Option<String> {
-    let begin = format!("__strata_begin_{name}\n");
-    let end = format!("\n__strata_end_{name}");
-    let start = stdout.find(&begin)? + begin.len();
-    let len = stdout[start..].rfind(&end)?;
-    Some(stdout[start..start + len].to_string())
-}
 
 /// When redirects are followed, as Ansible's `follow_redirects`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,9 @@
 //! - `fs_attrs`: fix mode and owner of files a module produced itself (Ansible's set_fs_attributes);
 //! - `mode`: file modes as Ansible accepts them (octal, symbolic, `preserve`);
 //! - `remote_stat`: one `stat(1)` format and its parser, for file metadata and content;
-//! - `clock`: timestamps in the text forms Python prints, as results carry them.
+//! - `clock`: timestamps in the text forms Python prints, as results carry them;
+//! - `sh_words`: shell words with Python's `expandvars`/`expanduser` and globbing;
+//! - `script_output`: `__o`/`__dump` result lines a script prints, and reading them back.
 
 pub mod atomic_write;
 pub mod clock;
@@ -13,4 +15,6 @@ pub mod fs_attrs;
 pub mod mode;
 pub mod remote_stat;
 pub mod replace_file;
+pub mod script_output;
 pub mod sections;
+pub mod sh_words;

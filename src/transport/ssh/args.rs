@@ -2,6 +2,7 @@
 //! and `ansible_ssh_extra_args`. There is no `ssh` binary behind us, so each option is either
 //! mapped onto [`SshParams`], known to be harmless for a native client, or rejected by name.
 
+use crate::shell::shlex;
 use std::time::Duration;
 
 use super::jump::parse_jump;
@@ -32,7 +33,8 @@ const HARMLESS: &[&str] = &[
 ];
 
 pub(super) fn apply(p: &mut SshParams, args: &str) -> Result<(), String> {
-    let words = split_words(args)?;
+    // Ansible passes these strings through Python's `shlex.split`.
+    let words = shlex::split(args).map_err(|e| format!("ssh args {args:?}: {e}"))?;
     let mut it = words.into_iter();
     while let Some(w) = it.next() {
         let Some(flag) = w.strip_prefix('-').filter(|f| !f.is_empty()) else {
@@ -141,67 +143,6 @@ fn set_port(p: &mut SshParams, val: &str) -> Result<(), String> {
         .filter(|&n: &u16| n != 0)
         .ok_or_else(|| format!("invalid ssh port {val:?}"))?;
     Ok(())
-}
-
-/// Splits like a POSIX shell (quotes and backslashes, no expansions): Ansible passes these
-/// strings through `shlex.split`.
-fn split_words(s: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => cur.push(ch),
-                        None => return Err("unterminated ' quote in ssh args".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(ch @ ('"' | '\\' | '$' | '`')) => cur.push(ch),
-                            Some(ch) => {
-                                cur.push('\\');
-                                cur.push(ch);
-                            }
-                            None => return Err("unterminated \" quote in ssh args".into()),
-                        },
-                        Some(ch) => cur.push(ch),
-                        None => return Err("unterminated \" quote in ssh args".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(ch) = chars.next() {
-                    cur.push(ch);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                cur.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
 }
 
 #[cfg(test)]

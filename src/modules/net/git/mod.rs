@@ -6,8 +6,8 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::modules::net::http_client::PRELUDE;
 use crate::modules::toolkit::atomic_write::{parse_trailer, unhex};
+use crate::modules::toolkit::script_output::PRELUDE;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;

@@ -224,7 +224,7 @@ pub fn with_policy_rc_d(cmd: &str, code: Option<i64>) -> String {
 /// Adds Ansible's `stdout`/`stderr` keys (raw, as apt printed them) and their `_lines`
 /// (split like Python's `splitlines`, so dpkg's `\r` progress lines are separate).
 pub fn with_streams(mut r: ModuleResult, stdout: &str, stderr: &str) -> ModuleResult {
-    let lines = |s: &str| Value::Array(crate::modules::commands::support::splitlines(s));
+    let lines = |s: &str| Value::Array(crate::values::splitlines(s));
     r.data.insert("stdout".into(), stdout.into());
     r.data.insert("stderr".into(), stderr.into());
     r.data.insert("stdout_lines".into(), lines(stdout));
