@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::bench::BenchOptions;
+use crate::lab::LabOptions;
 use crate::run::RunRequest;
 use crate::transport::ConnectOptions;
 
@@ -133,13 +135,13 @@ pub struct InventoryArgs {
 #[derive(Args, Debug)]
 pub struct LabArgs {
     /// Lab name: several labs can exist side by side.
-    #[arg(long, default_value = "default", global = true)]
+    #[arg(long, default_value = LabOptions::DEFAULT_NAME, global = true)]
     pub name: String,
     /// Where lab state lives.
     #[arg(
         long,
         env = "STRATA_LAB_DIR",
-        default_value = "/var/lib/strata/lab",
+        default_value = LabOptions::DEFAULT_DIR,
         global = true
     )]
     pub dir: PathBuf,
@@ -183,14 +185,14 @@ pub enum LabCommand {
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Number of lab hosts.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = BenchOptions::DEFAULT_HOSTS)]
     pub hosts: usize,
     /// Repetitions of each measurement (the median is reported).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = BenchOptions::DEFAULT_RUNS)]
     pub runs: usize,
     /// Lab name for the bench hosts.
-    #[arg(long, default_value = "bench")]
+    #[arg(long, default_value = BenchOptions::DEFAULT_LAB)]
     pub lab: String,
-    #[arg(long, env = "STRATA_LAB_DIR", default_value = "/var/lib/strata/lab")]
+    #[arg(long, env = "STRATA_LAB_DIR", default_value = LabOptions::DEFAULT_DIR)]
     pub dir: PathBuf,
 }

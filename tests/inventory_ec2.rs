@@ -13,7 +13,8 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 
 use common::ec2::{
-    KEYS, LIST, dump, ids, layers, members, stderr, strata, unwrap_unsafe, with_keys, workdir,
+    KEYS, LIST, aws_env, dump, ids, layers, members, stderr, strata, unwrap_unsafe, with_keys,
+    workdir,
 };
 use common::moto::{Moto, Reply, Scripted, VENV};
 
@@ -646,48 +647,35 @@ fn playbook_runs_on_lab_hosts_found_through_ec2() {
         "launch",
         &json!({"region": "us-east-1", "cidr": format!("{}.{}.0.0/16", o[0], o[1]), "subnet": format!("{}.{}.{}.0/24", o[0], o[1], o[2]), "batches": batches}),
     );
-    let dir = workdir("lab");
     let key = lab.key.display().to_string();
     let args = format!(
         "-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes",
         lab.known_hosts.display()
     );
-    std::fs::write(
-        dir.join("lab.aws_ec2.yml"),
-        format!(
-            "plugin: aws_ec2\nregions: [us-east-1]\nendpoint_url: {}\nfilters:\n  tag:strata:stack: lab\nhostnames: [tag:Name]\nkeyed_groups:\n  - key: tags['strata:layer'].split(',')\n    prefix: layer\ncompose:\n  ansible_host: private_ip_address\n",
-            moto.endpoint,
-        ),
-    )
-    .unwrap();
-    // Connection settings come from group_vars beside the EC2 config, as for any source.
-    std::fs::create_dir_all(dir.join("group_vars")).unwrap();
-    std::fs::write(
-        dir.join("group_vars/layer_web.yml"),
-        format!(
-            "ansible_user: root\nansible_ssh_private_key_file: {}\nansible_ssh_common_args: {}\n",
-            serde_json::to_string(&key).unwrap(),
-            serde_json::to_string(&args).unwrap(),
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("site.yml"),
-        "- hosts: layer_web\n  gather_facts: false\n  tasks:\n    - copy:\n        content: \"{{ inventory_hostname }} {{ instance_id }} {{ ec2_tags['strata:stack'] }}\\n\"\n        dest: /tmp/strata-ec2-marker\n",
-    )
-    .unwrap();
-    let out = strata(
-        &dir,
-        &["playbook", "-i", "lab.aws_ec2.yml", "site.yml"],
-        &KEYS,
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
-    );
+    let pb = lab
+        .playbook("- hosts: layer_web\n  gather_facts: false\n  tasks:\n    - copy:\n        content: \"{{ inventory_hostname }} {{ instance_id }} {{ ec2_tags['strata:stack'] }}\\n\"\n        dest: /tmp/strata-ec2-marker\n")
+        .file(
+            "lab.aws_ec2.yml",
+            &format!(
+                "plugin: aws_ec2\nregions: [us-east-1]\nendpoint_url: {}\nfilters:\n  tag:strata:stack: lab\nhostnames: [tag:Name]\nkeyed_groups:\n  - key: tags['strata:layer'].split(',')\n    prefix: layer\ncompose:\n  ansible_host: private_ip_address\n",
+                moto.endpoint,
+            ),
+        )
+        // Connection settings come from group_vars beside the EC2 config, as for any source.
+        .file(
+            "group_vars/layer_web.yml",
+            &format!(
+                "ansible_user: root\nansible_ssh_private_key_file: {}\nansible_ssh_common_args: {}\n",
+                serde_json::to_string(&key).unwrap(),
+                serde_json::to_string(&args).unwrap(),
+            ),
+        );
+    let (dir, config) = (pb.dir(), pb.dir().join("lab.aws_ec2.yml"));
+    pb.inventory(&config)
+        .in_its_dir()
+        .command(|cmd| aws_env(cmd, &dir, &KEYS))
+        .run()
+        .expect_clean();
     for h in &lab.hosts {
         let text = lab.ssh_ok(&h.name, "cat /tmp/strata-ec2-marker");
         let parts: Vec<&str> = text.split(' ').collect();

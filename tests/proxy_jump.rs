@@ -27,7 +27,7 @@ fn proxy_jump_tunnels_through_the_jump_host() {
             ),
         );
     let hosts = pb.dir().join("hosts");
-    let pb = pb.inventory(&hosts);
+    let pb = pb.inventory(&hosts).in_its_dir();
     let r = pb.run();
     r.expect_exit(0);
     let conn: Vec<String> = r

@@ -15,6 +15,14 @@ use crate::run::{self, Output, RunRequest};
 const PLAYBOOK: &str = include_str!("../../playbooks/bench/bench.yml");
 const TEMPLATE: &str = include_str!("../../playbooks/bench/templates/bench.conf.j2");
 
+/// `strata bench`'s defaults: 10 hosts, the median of 5 runs, in a lab of its own so that a
+/// user's `default` lab is left alone.
+impl BenchOptions {
+    pub const DEFAULT_HOSTS: usize = 10;
+    pub const DEFAULT_RUNS: usize = 5;
+    pub const DEFAULT_LAB: &'static str = "bench";
+}
+
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
     /// Number of lab hosts; a running lab of another size is replaced.

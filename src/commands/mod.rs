@@ -3,5 +3,4 @@
 pub mod bench;
 pub mod inventory;
 pub mod lab;
-pub mod listing;
 pub mod playbook;

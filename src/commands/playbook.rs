@@ -48,7 +48,7 @@ pub async fn run(args: PlaybookArgs) -> ExitCode {
         return ExitCode::Ok;
     }
     if args.list_hosts || args.list_tasks {
-        let listing = super::listing::Listing {
+        let listing = run::Listing {
             hosts: args.list_hosts,
             tasks: args.list_tasks,
             only: &args.tags,

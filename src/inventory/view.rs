@@ -4,11 +4,93 @@
 //! ansible-inventory's, so the two outputs can be diffed.
 
 use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{Group, Inventory, VarsDir};
+use super::{Group, Inventory, LoadOptions, VarsDir, limit_from_arg, load_vars_dir};
 use crate::diagnostic::Diagnostic;
+
+/// What `strata inventory` was asked to show, as `ansible-inventory`'s options say it.
+#[derive(Clone, Debug)]
+pub enum Show {
+    /// `--list`, optionally `--limit`ed.
+    List { limit: Option<String> },
+    /// `--host PATTERN`: the pattern must name exactly one host.
+    Host(String),
+    /// `--graph [GROUP] [--vars]`.
+    Graph { group: Option<String>, vars: bool },
+}
+
+/// The text `ansible-inventory` would print for `show` (YAML instead of JSON with `yaml`), and
+/// the warnings to show, after loading `sources` (and `playbook_dir`'s vars), or the input
+/// error.
+pub fn render(
+    sources: &[PathBuf],
+    opts: &LoadOptions,
+    playbook_dir: Option<&Path>,
+    show: &Show,
+    as_yaml: bool,
+) -> Result<(String, Vec<String>), Diagnostic> {
+    let inv = super::load(sources, opts)?;
+    let playbook = match playbook_dir {
+        Some(d) => Some(load_vars_dir(d, &inv)?),
+        None => None,
+    };
+    let view = View {
+        inv: &inv,
+        playbook: playbook.as_ref(),
+    };
+    let mut warnings = inv.warnings().to_vec();
+    let bad = |msg: String| Diagnostic::new(Default::default(), msg);
+    let limit = match show {
+        Show::Host(pattern) => {
+            let sel = inv.select(pattern).map_err(|e| bad(e.to_string()))?;
+            let [host] = sel.hosts.as_slice() else {
+                return Err(bad(
+                    "You must pass a single valid host to --host parameter".into()
+                ));
+            };
+            let vars = Value::Object(view.host_vars(host));
+            let out = if as_yaml { yaml(&vars)? } else { json(&vars) };
+            return Ok((out, warnings));
+        }
+        Show::Graph { group, vars } => {
+            let name = group.as_deref().unwrap_or("all");
+            let Some(g) = inv.group(name) else {
+                return Err(
+                    bad("Pattern must be valid group name when using --graph".into()).help(
+                        format!(
+                            "`{name}` is not a group of this inventory; `strata inventory --list` shows them"
+                        ),
+                    ),
+                );
+            };
+            let mut lines = Vec::new();
+            view.graph(g, 0, *vars, &mut lines);
+            return Ok((lines.join("\n"), warnings));
+        }
+        Show::List { limit } => limit,
+    };
+    let hosts: Vec<String> = match limit {
+        Some(l) => {
+            let pattern = limit_from_arg(l).map_err(|e| bad(format!("--limit: {e}")))?;
+            let all = inv.select("all").map_err(|e| bad(e.to_string()))?.hosts;
+            let sel = inv
+                .select_limited("all", Some(&pattern))
+                .map_err(|e| bad(format!("--limit: {e}")))?;
+            warnings.extend(sel.warnings);
+            all.into_iter().filter(|h| sel.hosts.contains(h)).collect()
+        }
+        None => inv.hosts().map(|h| h.name.clone()).collect(),
+    };
+    let out = if as_yaml {
+        yaml(&view.yaml_list(&hosts))?
+    } else {
+        json(&view.list(&hosts))
+    };
+    Ok((out, warnings))
+}
 
 /// Variables Ansible computes itself and ansible-inventory leaves out (`INTERNAL_STATIC_VARS`
 /// as far as inventory variables can hold them).

@@ -39,6 +39,11 @@ pub struct LabOptions {
 }
 
 impl LabOptions {
+    /// The lab a command means when none is named.
+    pub const DEFAULT_NAME: &'static str = "default";
+    /// Where lab state lives unless `$STRATA_LAB_DIR` says otherwise.
+    pub const DEFAULT_DIR: &'static str = "/var/lib/strata/lab";
+
     pub fn new(name: impl Into<String>) -> LabOptions {
         LabOptions {
             name: name.into(),
@@ -49,7 +54,7 @@ impl LabOptions {
     pub fn default_dir() -> PathBuf {
         std::env::var_os("STRATA_LAB_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/var/lib/strata/lab"))
+            .unwrap_or_else(|| PathBuf::from(Self::DEFAULT_DIR))
     }
 
     /// `<dir>/<name>`.

@@ -1,11 +1,13 @@
 //! The run pipeline as a library: a [`RunRequest`] in, an [`Outcome`] out. `plan` loads,
 //! validates and resolves (no host is touched before it succeeds); `session` executes the
 //! plan on the executor and reports through the reporter. `strata playbook`, `lab demo`,
-//! `bench` and the stack commands all run the engine through here.
+//! `bench` (and, later, the stack commands) run the engine through here.
+mod listing;
 mod plan;
 mod request;
 mod session;
 
+pub use listing::Listing;
 pub use plan::{Plan, Targets, plan};
 pub use request::{Output, RunRequest};
 pub use session::{Outcome, execute, start_reporter};

@@ -1,5 +1,5 @@
 //! What a caller asks the engine to do, made once from the command line (or by `lab demo`,
-//! `bench` and the stack commands) so that every entry point runs the same pipeline with the
+//! `bench`, later the stack commands) so that every entry point runs the same pipeline with the
 //! same defaults.
 
 use std::path::PathBuf;

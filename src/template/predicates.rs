@@ -1,5 +1,6 @@
-//! Predicates behind Jinja's `is` tests: Ansible's (`is version(...)`, `is changed`, `is match(...)`, path tests) and
-//! Jinja2 tests whose minijinja builtins differ from Python (`sequence`, `iterable`).
+//! Predicates behind Jinja's `is` tests: Ansible's (`is version(...)`, `is changed`,
+//! `is match(...)`, path tests) and the Jinja2 tests whose minijinja builtins differ from
+//! Python (`sequence`, `iterable`).
 
 use std::path::Path;
 

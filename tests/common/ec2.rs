@@ -49,6 +49,13 @@ pub const DUMP: &str = "- hosts: localhost\n  gather_facts: false\n  tasks:\n   
 pub fn strata(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
     cmd.args(args).current_dir(dir).stdin(Stdio::null());
+    aws_env(&mut cmd, dir, env);
+    cmd.output().expect("cannot run strata")
+}
+
+/// A clean AWS environment with `env` on top, and `dir` as home and cache, so no setting or
+/// cache of the machine's leaks into a test.
+pub fn aws_env(cmd: &mut Command, dir: &Path, env: &[(&str, &str)]) {
     for (k, _) in std::env::vars() {
         if k.starts_with("AWS_") || k == "STRATA_EC2_MAX_ATTEMPTS" {
             cmd.env_remove(k);
@@ -60,7 +67,6 @@ pub fn strata(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("cannot run strata")
 }
 
 pub const KEYS: [(&str, &str); 2] = [

@@ -174,12 +174,19 @@ impl Lab {
 
 /// Runs the built `strata` binary with `args` in `cwd` (or the current directory).
 pub fn strata_in(cwd: Option<&Path>, args: &[&str]) -> Output {
+    strata_command(cwd, args)
+        .output()
+        .expect("cannot run the strata binary")
+}
+
+/// The command [`strata_in`] runs, for callers that adjust its environment first.
+pub fn strata_command(cwd: Option<&Path>, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
     cmd.args(args).stdin(Stdio::null());
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
-    cmd.output().expect("cannot run the strata binary")
+    cmd
 }
 
 impl Drop for Lab {

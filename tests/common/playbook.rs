@@ -10,11 +10,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
-use super::Lab;
+use super::{Lab, strata_command};
+
+/// Something done to the strata command before it runs.
+type CommandHook<'a> = Box<dyn Fn(&mut Command) + 'a>;
 
 /// A playbook run being set up: the playbook (written from text, or a file such as a
 /// fixture), files beside it, and command-line options. [`PlaybookRun::run`] runs
@@ -26,19 +30,22 @@ pub struct PlaybookRun<'a> {
     /// The inventory: the lab's own unless the test gives another.
     inventory: PathBuf,
     args: Vec<String>,
+    /// Run in the playbook's directory, naming the playbook and inventory relative to it.
+    in_dir: bool,
+    /// Adjusts the command before it runs (environment, ...).
+    command: Option<CommandHook<'a>>,
 }
 
 impl Lab {
-    /// A run of the playbook `yaml`, written to a fresh directory of its own; add files
-    /// beside it (templates, roles, ...) with [`PlaybookRun::file`].
+    /// A run of the playbook `yaml`, written to a fresh directory of its own inside the
+    /// lab's directory (so it goes when the lab goes); add files beside it (templates, roles,
+    /// inventories, ...) with [`PlaybookRun::file`].
     pub fn playbook(&self, yaml: &str) -> PlaybookRun<'_> {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "strata-test-{}-{}-{}",
-            self.name,
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
+        let dir = self
+            .state
+            .dir
+            .join(format!("books/{}", N.fetch_add(1, Ordering::SeqCst)));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let book = dir.join("playbook.yml");
@@ -53,11 +60,13 @@ impl Lab {
             book: book.to_path_buf(),
             inventory: self.inventory.clone(),
             args: Vec::new(),
+            in_dir: false,
+            command: None,
         }
     }
 }
 
-impl PlaybookRun<'_> {
+impl<'a> PlaybookRun<'a> {
     /// Writes `content` at `rel`, relative to the playbook's directory.
     pub fn file(self, rel: &str, content: &str) -> Self {
         let p = self.dir().join(rel);
@@ -69,6 +78,19 @@ impl PlaybookRun<'_> {
     /// Uses another inventory than the lab's (stack groups, connection variables, ...).
     pub fn inventory(mut self, path: &Path) -> Self {
         self.inventory = path.to_path_buf();
+        self
+    }
+
+    /// Runs strata from the playbook's directory, with the playbook and the inventory named
+    /// relative to it, as an operator in a project directory would.
+    pub fn in_its_dir(mut self) -> Self {
+        self.in_dir = true;
+        self
+    }
+
+    /// Adjusts the strata command before each run (its environment, for one).
+    pub fn command(mut self, f: impl Fn(&mut Command) + 'a) -> Self {
+        self.command = Some(Box::new(f));
         self
     }
 
@@ -99,12 +121,24 @@ impl PlaybookRun<'_> {
 
     /// Runs `strata playbook --json -i <inventory> <options> <playbook>`.
     pub fn run(&self) -> Run {
-        let inv = self.inventory.to_str().unwrap().to_string();
+        let dir = self.dir();
+        let name = |p: &Path| {
+            let p = if self.in_dir {
+                p.strip_prefix(&dir).unwrap_or(p)
+            } else {
+                p
+            };
+            p.to_str().unwrap().to_string()
+        };
+        let (inv, pb) = (name(&self.inventory), name(&self.book));
         let mut all: Vec<&str> = vec!["playbook", "--json", "-i", &inv];
         all.extend(self.args.iter().map(String::as_str));
-        let pb = self.book.to_str().unwrap().to_string();
         all.push(&pb);
-        let mut r = parse(self.lab.strata(&all));
+        let mut cmd = strata_command(self.in_dir.then_some(dir.as_path()), &all);
+        if let Some(f) = &self.command {
+            f(&mut cmd);
+        }
+        let mut r = parse(cmd.output().expect("cannot run the strata binary"));
         r.hosts = self.lab.hosts.iter().map(|h| h.name.clone()).collect();
         r
     }

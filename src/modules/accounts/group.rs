@@ -4,8 +4,8 @@
 
 use futures::future::BoxFuture;
 
-use crate::modules::accounts::getent::{Group, missing_binary};
-use crate::modules::accounts::user::script::{RUN_PRELUDE, Reply};
+use super::getent::{Group, missing_binary};
+use super::user::script::{RUN_PRELUDE, Reply};
 use crate::modules::toolkit::atomic_write::parse_trailer;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};

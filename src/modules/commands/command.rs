@@ -7,9 +7,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::modules::commands::support::{
-    Guarded, Guards, ShWords, not_run, run_guarded, stdin_data,
-};
+use super::support::{Guarded, Guards, ShWords, not_run, run_guarded, stdin_data};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::shlex;

@@ -6,7 +6,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::modules::commands::support::{Marker, ShWords, Stop, chdir_message, with_streams};
+use super::support::{Marker, ShWords, Stop, chdir_message, with_streams};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::shlex;

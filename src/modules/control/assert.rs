@@ -5,8 +5,8 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use super::debug::with_msg;
 use crate::diagnostic::Span;
-use crate::modules::control::debug::with_msg;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::values::to_bool;

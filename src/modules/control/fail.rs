@@ -2,7 +2,7 @@
 
 use futures::future::BoxFuture;
 
-use crate::modules::control::debug::with_msg;
+use super::debug::with_msg;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 

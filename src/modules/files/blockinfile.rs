@@ -3,10 +3,8 @@
 
 use futures::future::BoxFuture;
 
-use crate::modules::files::text_edit::{
-    EditOptions, TextEdit, compile, finish, lines_with_endings,
-};
-use crate::modules::files::text_edit::{load, missing};
+use super::text_edit::{EditOptions, TextEdit, compile, finish, lines_with_endings};
+use super::text_edit::{load, missing};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
-use crate::modules::files::copy::sha1_hex;
+use super::copy::sha1_hex;
 use crate::modules::toolkit::remote_stat::{ReadError, read_file};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};

@@ -4,8 +4,8 @@
 
 use futures::future::BoxFuture;
 
-use crate::modules::files::text_edit::python_template;
-use crate::modules::files::text_edit::{EditOptions, TextEdit, compile, finish, load, missing};
+use super::text_edit::python_template;
+use super::text_edit::{EditOptions, TextEdit, compile, finish, load, missing};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 

@@ -3,7 +3,7 @@
 
 use futures::future::BoxFuture;
 
-use crate::modules::files::copy::{WriteOptions, single_file_result};
+use super::copy::{WriteOptions, single_file_result};
 use crate::modules::toolkit::atomic_write::{Content, write_file};
 use crate::modules::toolkit::mode::ModeSpec;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};

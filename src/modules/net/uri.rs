@@ -7,8 +7,8 @@ use crate::values::python_json;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::modules::net::http_client::url_join;
-use crate::modules::net::http_client::{Follow, HttpRequest, PRELUDE, block, parse_response};
+use super::http_client::url_join;
+use super::http_client::{Follow, HttpRequest, PRELUDE, block, parse_response};
 use crate::modules::toolkit::atomic_write::{FileAttrs, RemoteAttrs, parse_trailer};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};
@@ -240,7 +240,7 @@ fn plan(args: &Args) -> Result<Result<Plan, String>, ModuleError> {
 
 fn script(p: &Plan, creates: Option<&str>, removes: Option<&str>) -> String {
     let codes: Vec<String> = p.codes.iter().map(|c| c.to_string()).collect();
-    let dest_name = crate::modules::net::http_client::url_filename(&p.req.url);
+    let dest_name = super::http_client::url_filename(&p.req.url);
     format!(
         r#"{PRELUDE}{func}{fa}creates={creates}; removes={removes}; dest={dest}; codes=' {codes} '; rc_all={rc}
 if [ -n "$creates" ] && [ -e "$creates" ]; then __o skip "skipped, since $creates exists"; exit 0; fi

@@ -112,11 +112,11 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     let mgr = manager(ctx, args).await?;
     match mgr.as_str() {
         "apt" => {
-            let a = match backend_args(&crate::modules::packages::apt::SPEC, args) {
+            let a = match backend_args(&super::apt::SPEC, args) {
                 Ok(a) => a,
                 Err(msg) => return Ok(ModuleResult::failed(msg)),
             };
-            crate::modules::packages::apt::Apt.run(ctx, &a).await
+            super::apt::Apt.run(ctx, &a).await
         }
         "" | "unknown" => Ok(ModuleResult::failed(format!(
             "Could not find a matching action for the \"{mgr}\" package manager."

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::modules::toolkit::mode::{ModeSpec, mode_string};
+use super::mode::{ModeSpec, mode_string};
 use crate::modules::{Args, ModuleCtx, ModuleError, ModuleResult};
 use crate::shell::sh_quote;
 

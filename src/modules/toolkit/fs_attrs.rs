@@ -3,7 +3,7 @@
 //! atomic writer. The wanted mode is computed by `chmod` on a scratch file carrying the current
 //! mode, so symbolic modes behave exactly as chmod(1) on the host; check mode only compares.
 
-use crate::modules::toolkit::atomic_write::FileAttrs;
+use super::atomic_write::FileAttrs;
 use crate::shell::sh_quote;
 
 /// `__fa PATH MODE OWNER GROUP`: sets `__fa_changed=1` when anything differs (and fixes it

@@ -1,8 +1,8 @@
 //! Shell-side building blocks that modules share; each does one job on the host:
-//! - `atomic_write`: write a file via a temp file and rename, with mode, owner, validate and backup;
+//! - `atomic_write`: write a file via a temp file and a rename (mode, owner, validate, backup);
 //! - `replace_file`: replace a whole file atomically inside a module's own action script;
 //! - `sections`: run several commands in one script and read each one's status and output back;
-//! - `fs_attrs`: fix mode and owner of files a module produced itself (Ansible's set_fs_attributes);
+//! - `fs_attrs`: mode and owner of files a module produced itself (`set_fs_attributes`);
 //! - `mode`: file modes as Ansible accepts them (octal, symbolic, `preserve`);
 //! - `remote_stat`: one `stat(1)` format and its parser, for file metadata and content;
 //! - `clock`: timestamps in the text forms Python prints, as results carry them;

@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::modules::toolkit::atomic_write::parse_trailer;
-use crate::modules::toolkit::mode::mode_string;
+use super::atomic_write::parse_trailer;
+use super::mode::mode_string;
 use crate::modules::{ModuleCtx, ModuleError};
 use crate::shell::sh_quote;
 

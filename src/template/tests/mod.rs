@@ -1,9 +1,9 @@
 //! Unit tests of the templar; expected values are what Ansible 2.19 / Jinja2 produce.
 
+mod collections;
 mod core;
+mod data;
 mod errors;
-mod filters_coll;
-mod filters_data;
 mod filters_scalar;
 mod methods;
 mod predicates;

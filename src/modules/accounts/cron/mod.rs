@@ -1,5 +1,5 @@
 //! `cron`: one job or environment variable in a user's crontab or an `/etc/cron.d` file,
-//! kept under Ansible's `#Ansible: <name>` marker convention (see [`crate::modules::accounts::cron::tab`]). One
+//! kept under Ansible's `#Ansible: <name>` marker convention (see [`self::tab`]). One
 //! round trip reads the crontab (`crontab -l`, as the connection or become user, with `-u`
 //! for another user); the edit is computed in Rust; a change is installed with `crontab`
 //! from a temp file, or written atomically for cron files.
@@ -9,9 +9,9 @@ pub mod tab;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use self::tab::CronTab;
+use super::getent::missing_binary;
 use crate::events::FileDiff;
-use crate::modules::accounts::cron::tab::CronTab;
-use crate::modules::accounts::getent::missing_binary;
 use crate::modules::toolkit::atomic_write::{Content, WriteSpec, parse_trailer, write_file};
 use crate::modules::toolkit::mode::ModeSpec;
 use crate::modules::toolkit::remote_stat::find;

@@ -1,6 +1,6 @@
 //! `user`: a local account present (with its groups, home, shell, password hash, expiry,
 //! lock and SSH key) or absent, through shadow-utils. One probe round trip reads the current
-//! state; the decisions are Ansible's (see [`crate::modules::accounts::user::plan`]); a change costs one more
+//! state; the decisions are Ansible's (see [`self::plan`]); a change costs one more
 //! round trip that also reads the result back. Check mode predicts from the probe, as Ansible
 //! does from the same facts, and touches nothing.
 
@@ -10,13 +10,11 @@ pub mod script;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::modules::accounts::getent::Passwd;
-use crate::modules::accounts::user::plan::modify_command;
-use crate::modules::accounts::user::plan::{
-    UserRequest, create_command, delete_command, home_mode,
-};
-use crate::modules::accounts::user::script::probe_script;
-use crate::modules::accounts::user::script::{ApplySteps, KeyState, Observed, Reply, apply_script};
+use self::plan::modify_command;
+use self::plan::{UserRequest, create_command, delete_command, home_mode};
+use self::script::probe_script;
+use self::script::{ApplySteps, KeyState, Observed, Reply, apply_script};
+use super::getent::Passwd;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 

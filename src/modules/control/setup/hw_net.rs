@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::{Map, Value, json};
 
-use crate::modules::control::setup::probe::Sections;
+use super::probe::Sections;
 
 type Facts = Map<String, Value>;
 

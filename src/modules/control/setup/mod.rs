@@ -1,4 +1,4 @@
-//! `setup`: gathers facts in one round trip (see `facts_probe`) and returns them as
+//! `setup`: gathers facts in one round trip (see `probe`) and returns them as
 //! `ansible_*` facts. `gather_subset` picks the groups (`all`, `min`, `hardware`, `network`,
 //! `virtual`, negated with `!`) and `filter` keeps facts whose names match shell-style
 //! patterns, with or without the `ansible_` prefix, as in Ansible. Not gathered: Python,
@@ -11,7 +11,7 @@ pub mod system;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use crate::modules::control::setup::probe::{Sections, Subsets, script};
+use self::probe::{Sections, Subsets, script};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 

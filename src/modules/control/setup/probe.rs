@@ -1,7 +1,7 @@
 //! The fact-gathering probe: one `sh` script that prints raw system data in `@@section`
 //! blocks, read from `/proc`, `/sys` and `/etc` with shell builtins where possible, so a whole
 //! `setup` costs one round trip and a handful of short processes. Interpretation happens in
-//! Rust (`facts_system`, `facts_hw_net`), where it can be tested.
+//! Rust (`system`, `hw_net`), where it can be tested.
 
 use std::collections::HashMap;
 

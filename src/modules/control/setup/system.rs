@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::modules::control::setup::probe::Sections;
+use super::probe::Sections;
 use crate::modules::toolkit::clock::civil_from_days;
 
 type Facts = Map<String, Value>;

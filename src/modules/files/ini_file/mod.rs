@@ -1,5 +1,5 @@
 //! `ini_file` (community.general): one setting in an INI-style file. The file is read in one
-//! round trip, edited in Rust by [`crate::modules::files::ini_file::edit`] and written back with the shared atomic
+//! round trip, edited in Rust by [`self::edit`] and written back with the shared atomic
 //! writer only when its text or requested attributes differ. As in Ansible, check mode reports
 //! only text changes: attributes are compared after the write, which check mode never does.
 
@@ -8,9 +8,9 @@ pub mod edit;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use self::edit::{IniRequest, do_ini, normalize_text};
+use super::text_edit::{attrs_differ, load, missing};
 use crate::events::FileDiff;
-use crate::modules::files::ini_file::edit::{IniRequest, do_ini, normalize_text};
-use crate::modules::files::text_edit::{attrs_differ, load, missing};
 use crate::modules::toolkit::atomic_write::{
     Content, FileAttrs, WriteSpec, parent_dir, write_file,
 };

@@ -7,10 +7,8 @@
 use futures::future::BoxFuture;
 use regex::Regex;
 
-use crate::modules::files::text_edit::{
-    EditOptions, TextEdit, compile, finish, lines_with_endings,
-};
-use crate::modules::files::text_edit::{load, missing, python_template};
+use super::text_edit::{EditOptions, TextEdit, compile, finish, lines_with_endings};
+use super::text_edit::{load, missing, python_template};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 

@@ -7,8 +7,8 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::modules::net::http_client::{HttpRequest, HttpResponse, PRELUDE, block};
-use crate::modules::net::http_client::{disposition_filename, parse_response, url_filename};
+use super::http_client::{HttpRequest, HttpResponse, PRELUDE, block};
+use super::http_client::{disposition_filename, parse_response, url_filename};
 use crate::modules::toolkit::atomic_write::{FileAttrs, RemoteAttrs, parse_trailer};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};

@@ -7,7 +7,7 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::modules::net::http_client::{HttpRequest, PRELUDE, block, parse_response};
+use super::http_client::{HttpRequest, PRELUDE, block, parse_response};
 use crate::modules::toolkit::atomic_write::{FileAttrs, parse_trailer};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};

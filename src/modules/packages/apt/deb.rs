@@ -5,8 +5,8 @@
 //! dependencies from the configured repositories in the same transaction (Ansible resolves
 //! them with python-apt and then runs `dpkg -i`; the outcome is the same).
 
-use crate::modules::packages::apt::cmd::{Cmd, ENV, HELPERS, REQUIRE_APT, SEP, hex_text};
-use crate::modules::packages::apt::cmd::{split_report, with_lock_holder, with_policy_rc_d};
+use super::cmd::{Cmd, ENV, HELPERS, REQUIRE_APT, SEP, hex_text};
+use super::cmd::{split_report, with_lock_holder, with_policy_rc_d};
 use crate::modules::{ModuleCtx, ModuleError, ModuleResult};
 use crate::shell::sh_quote;
 
@@ -89,7 +89,7 @@ pub async fn run(ctx: &ModuleCtx<'_>, job: &DebJob) -> Result<ModuleResult, Modu
     let rep = split_report(&out);
     let stderr = out.stderr_str();
     if rep.keys.contains_key("noapt") {
-        return Ok(crate::modules::packages::apt::cmd::no_apt());
+        return Ok(super::cmd::no_apt());
     }
     if let Some(msg) = rep.keys.get("fail") {
         return Ok(ModuleResult::failed(hex_text(msg)));
@@ -104,11 +104,7 @@ pub async fn run(ctx: &ModuleCtx<'_>, job: &DebJob) -> Result<ModuleResult, Modu
         .get("rc")
         .and_then(|r| r.parse().ok())
         .unwrap_or(out.rc);
-    let r = crate::modules::packages::apt::cmd::with_streams(
-        ModuleResult::changed(rc == 0),
-        &rep.stdout,
-        &stderr,
-    );
+    let r = super::cmd::with_streams(ModuleResult::changed(rc == 0), &rep.stdout, &stderr);
     if rc != 0 {
         let msg = format!(
             "'{} {}' failed: {}",

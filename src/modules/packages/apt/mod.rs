@@ -17,15 +17,15 @@ use std::collections::HashMap;
 
 use futures::future::BoxFuture;
 
+use self::cmd::with_streams;
+use self::cmd::{CacheReport, Cmd, ENV, HELPERS, SEP, hex_text, no_apt};
+use self::cmd::{split_report, with_lock_holder, with_policy_rc_d};
+use self::deb::DebJob;
+pub use self::opts::{DPKG_OPTIONS, Opts, State};
+use self::plan::{check_specs, plan_install, plan_remove, virtual_names};
+use self::probe::Probe;
+use self::state::split_spec;
 use crate::fnmatch::has_wildcard;
-use crate::modules::packages::apt::cmd::with_streams;
-use crate::modules::packages::apt::cmd::{CacheReport, Cmd, ENV, HELPERS, SEP, hex_text, no_apt};
-use crate::modules::packages::apt::cmd::{split_report, with_lock_holder, with_policy_rc_d};
-use crate::modules::packages::apt::deb::DebJob;
-pub use crate::modules::packages::apt::opts::{DPKG_OPTIONS, Opts, State};
-use crate::modules::packages::apt::plan::{check_specs, plan_install, plan_remove, virtual_names};
-use crate::modules::packages::apt::probe::Probe;
-use crate::modules::packages::apt::state::split_spec;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
@@ -311,7 +311,7 @@ async fn install(
         o.only_upgrade,
     ) {
         Ok(p) => p,
-        Err(e @ crate::modules::packages::apt::plan::PlanError::NoPackage(_)) => {
+        Err(e @ self::plan::PlanError::NoPackage(_)) => {
             return Ok(ModuleResult::failed(e.to_string()));
         }
         Err(e) => return Ok(with_cache(ModuleResult::failed(e.to_string()), cache)),
@@ -357,7 +357,7 @@ async fn remove(
     ctx: &ModuleCtx<'_>,
     o: &Opts,
     specs: &[String],
-    db: &crate::modules::packages::apt::state::PkgDb,
+    db: &self::state::PkgDb,
 ) -> Result<ModuleResult, ModuleError> {
     let pkgs = plan_remove(specs, db, o.purge);
     if pkgs.is_empty() {

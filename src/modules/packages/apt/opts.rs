@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::modules::packages::apt::cmd::{CacheUpdate, Cmd, dpkg_option_args};
+use super::cmd::{CacheUpdate, Cmd, dpkg_option_args};
 use crate::modules::{Args, ModuleError};
 
 pub const DPKG_OPTIONS: &str = "force-confdef,force-confold";

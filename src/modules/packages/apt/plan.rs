@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::modules::packages::apt::state::{Installable, PkgDb, Status, split_spec, status};
+use super::state::{Installable, PkgDb, Status, split_spec, status};
 
 /// Why no apt-get command can be built; the text is Ansible's message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

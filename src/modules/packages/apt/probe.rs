@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
+use super::cmd::REQUIRE_APT;
+use super::cmd::{CACHE_MTIME, CacheReport, CacheUpdate, ENV, HELPERS};
+use super::state::PkgDb;
 use crate::fnmatch::{Pattern, literal_prefix};
-use crate::modules::packages::apt::cmd::REQUIRE_APT;
-use crate::modules::packages::apt::cmd::{CACHE_MTIME, CacheReport, CacheUpdate, ENV, HELPERS};
-use crate::modules::packages::apt::state::PkgDb;
 use crate::modules::{ModuleCtx, ModuleError};
 use crate::shell::sh_quote;
 
@@ -167,9 +167,7 @@ pub async fn providers(
         ));
     }
     let out = ctx.run(&s, None).await?;
-    Ok(crate::modules::packages::apt::plan::parse_providers(
-        &out.stdout_str(),
-    ))
+    Ok(super::plan::parse_providers(&out.stdout_str()))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
+use super::version;
 use crate::fnmatch::fnmatch;
-use crate::modules::packages::apt::version;
 
 /// One package as dpkg and apt see it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

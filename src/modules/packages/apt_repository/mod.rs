@@ -6,11 +6,11 @@
 
 pub mod sources;
 
+use self::sources::suggest_filename;
+use self::sources::{SourcesList, expand_path, parse_repo};
+use super::apt::cmd::split_report;
+use super::apt::cmd::{CacheReport, CacheUpdate, ENV, HELPERS, REQUIRE_APT};
 use crate::events::FileDiff;
-use crate::modules::packages::apt::cmd::split_report;
-use crate::modules::packages::apt::cmd::{CacheReport, CacheUpdate, ENV, HELPERS, REQUIRE_APT};
-use crate::modules::packages::apt_repository::sources::suggest_filename;
-use crate::modules::packages::apt_repository::sources::{SourcesList, expand_path, parse_repo};
 use crate::modules::toolkit::atomic_write::write_files;
 use crate::modules::toolkit::atomic_write::{Content, FileAttrs, WriteSpec, parse_trailer, unhex};
 use crate::modules::toolkit::mode::ModeSpec;
@@ -175,7 +175,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     let out = ctx.run(&read_script(), None).await?;
     let stdout = out.stdout_str();
     if parse_trailer(stdout.as_bytes()).contains_key("noapt") {
-        return Ok(crate::modules::packages::apt::cmd::no_apt());
+        return Ok(super::apt::cmd::no_apt());
     }
     let mut sources = parse_sources(&stdout);
     let before = sources.dump();

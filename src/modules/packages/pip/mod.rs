@@ -9,7 +9,7 @@ pub mod version;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::modules::packages::pip::version::{Requirement, is_present, recover_names};
+use self::version::{Requirement, is_present, recover_names};
 use crate::modules::toolkit::atomic_write::{parse_trailer, unhex};
 use crate::modules::toolkit::script_output::PRELUDE;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};

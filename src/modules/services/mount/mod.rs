@@ -1,6 +1,6 @@
 //! `mount` (ansible.posix.mount): fstab entries and live mounts, with Ansible's states and
 //! decisions. One probe round trip reads fstab, `/proc/self/mountinfo` and whether the path is
-//! a mount point; the fstab edit is computed in Rust (see `mount_fstab`); one action round
+//! a mount point; the fstab edit is computed in Rust (see `fstab`); one action round
 //! trip then creates the mount point, replaces fstab atomically and mounts, unmounts or
 //! remounts. A failed mount puts the old fstab back and removes the directories it created,
 //! as Ansible does, and fails with mount's own message.
@@ -10,8 +10,8 @@ pub mod fstab;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
+use self::fstab::{Entry, linux_mounts, set_mount, unset_mount};
 use crate::events::FileDiff;
-use crate::modules::services::mount::fstab::{Entry, linux_mounts, set_mount, unset_mount};
 use crate::modules::toolkit::replace_file::{REPLACE_FN, RESTORE_FN};
 use crate::modules::toolkit::sections::{SectionScript, Sections};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
@@ -437,7 +437,7 @@ fn sh_dq(s: &str) -> String {
 /// Ansible's `_is_same_mount_src`: a bind mount of `src`, or `mount -v` naming `src` there.
 fn is_same_src(
     req: &Request,
-    mounts: &std::collections::HashMap<String, crate::modules::services::mount::fstab::Mounted>,
+    mounts: &std::collections::HashMap<String, self::fstab::Mounted>,
     mount_v: Option<&str>,
 ) -> bool {
     let name = &req.entry.name;

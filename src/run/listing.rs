@@ -1,8 +1,8 @@
 //! `--list-hosts` and `--list-tasks`, in ansible-playbook's layout.
 
+use super::plan::Plan;
 use crate::playbook::model::Item;
 use crate::playbook::tags::selected;
-use crate::run::Plan;
 
 /// What to list, and the tag selection that applies to tasks.
 pub struct Listing<'a> {
