@@ -57,13 +57,10 @@ impl ResultLine {
         self
     }
 
-    /// Result, diff and delegation under the task's `no_log`: censored, no diff.
-    fn step(mut self, step: &Step, diff: Vec<FileDiff>, d: &Disposition) -> Self {
-        self.0.result = if d.no_log {
-            censor(&step.value())
-        } else {
-            step.value()
-        };
+    /// Result (the step's registered value), diff and delegation under the task's `no_log`:
+    /// censored, no diff.
+    fn step(mut self, value: Value, diff: Vec<FileDiff>, d: &Disposition) -> Self {
+        self.0.result = if d.no_log { censor(&value) } else { value };
         self.0.diff = if d.no_log { vec![] } else { diff };
         self.0.delegated_to = d.delegated_to.clone();
         self
@@ -104,7 +101,8 @@ pub fn report_item(h: &HostCtx, pc: &PlayCtx, t: &Task, step: &Step, label: &str
         no_log,
         ..Default::default()
     };
-    let mut line = ResultLine::of(h, t, status_of(step, false)).step(step, step.diff.clone(), &d);
+    let mut line =
+        ResultLine::of(h, t, status_of(step, false)).step(step.value(), step.diff.clone(), &d);
     if step.failed && !no_log {
         line = line.msg(step.msg());
     }
@@ -145,7 +143,7 @@ pub fn finish(h: &mut HostCtx, pc: &PlayCtx, t: &Task, mut step: Step, d: &Dispo
         std::mem::take(&mut step.diff)
     };
     ResultLine::of(h, t, status)
-        .step(&step, diff, d)
+        .step(value.clone(), diff, d)
         .msg(msg)
         .send(pc);
     if let Some(e) = notify_err {
