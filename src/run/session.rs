@@ -44,21 +44,17 @@ impl Outcome {
 /// The reporter for `output`, draining events until every sender is dropped.
 pub fn start_reporter(output: Output, req: &RunRequest) -> (EventTx, JoinHandle<()>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let handle = match output {
-        Output::Stdout { json } => {
-            let opts = ReporterOptions::detect(json, req.verbosity, req.diff);
-            let reporter = Reporter::new(std::io::stdout(), opts);
-            tokio::spawn(async move {
-                reporter.run(rx).await;
-            })
-        }
-        Output::Discard => {
-            let reporter = Reporter::new(std::io::sink(), ReporterOptions::default());
-            tokio::spawn(async move {
-                reporter.run(rx).await;
-            })
-        }
+    let (out, opts): (Box<dyn std::io::Write + Send>, _) = match output {
+        Output::Stdout { json } => (
+            Box::new(std::io::stdout()),
+            ReporterOptions::detect(json, req.verbosity, req.diff),
+        ),
+        Output::Discard => (Box::new(std::io::sink()), ReporterOptions::default()),
     };
+    let reporter = Reporter::new(out, opts);
+    let handle = tokio::spawn(async move {
+        reporter.run(rx).await;
+    });
     (tx, handle)
 }
 

@@ -105,11 +105,6 @@ impl<'a> PlaybookRun<'a> {
         self.args(&["-e", var])
     }
 
-    /// `--check`.
-    pub fn check(self) -> Self {
-        self.args(&["--check"])
-    }
-
     /// The playbook's directory.
     pub fn dir(&self) -> PathBuf {
         self.book.parent().unwrap().to_path_buf()
@@ -218,15 +213,6 @@ impl Run {
             self.dump()
         );
         self
-    }
-
-    /// The statuses (`ok`, `changed`, `failed`, ...) of the task whose name ends with `task`
-    /// on `host`, one per result line.
-    pub fn statuses(&self, host: &str, task: &str) -> Vec<String> {
-        self.results(host, task)
-            .iter()
-            .map(|e| e["status"].as_str().unwrap_or_default().to_string())
-            .collect()
     }
 
     pub fn dump(&self) -> String {
