@@ -30,6 +30,8 @@ pub enum Command {
     Lab(LabArgs),
     /// Time a 17-step playbook on lab hosts against plain OpenSSH multiplexing.
     Bench(BenchArgs),
+    /// Layered stacks: instances, apps, lifecycle events and the configure broadcast.
+    Stack(StackArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -61,12 +63,6 @@ pub struct PlaybookArgs {
     /// How many hosts run a task at once.
     #[arg(short = 'f', long = "forks", default_value_t = RunRequest::DEFAULT_FORKS as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub forks: u32,
-    /// Connect as this user (overrides ansible_user).
-    #[arg(short = 'u', long = "user")]
-    pub user: Option<String>,
-    /// Private key file (overrides ansible_ssh_private_key_file).
-    #[arg(long = "private-key", alias = "key-file")]
-    pub private_key: Option<PathBuf>,
     /// More output: -v shows results.
     #[arg(short = 'v', action = ArgAction::Count)]
     pub verbose: u8,
@@ -82,6 +78,22 @@ pub struct PlaybookArgs {
     /// List the tasks each play would run, then exit.
     #[arg(long = "list-tasks")]
     pub list_tasks: bool,
+    #[command(flatten)]
+    pub ssh: SshArgs,
+    /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
+}
+
+/// How to reach hosts: shared by every command that runs tasks.
+#[derive(Args, Debug, Clone)]
+pub struct SshArgs {
+    /// Connect as this user (overrides ansible_user).
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Private key file (overrides ansible_ssh_private_key_file).
+    #[arg(long = "private-key", alias = "key-file")]
+    pub private_key: Option<PathBuf>,
     /// Trust and record unknown host keys in known_hosts; a changed key is still an error.
     #[arg(long = "accept-new-host-keys")]
     pub accept_new_host_keys: bool,
@@ -91,9 +103,6 @@ pub struct PlaybookArgs {
     /// SSH connect timeout in seconds.
     #[arg(long = "timeout", default_value_t = ConnectOptions::DEFAULT_TIMEOUT_SECS)]
     pub timeout: u64,
-    /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
-    #[arg(long = "flush-cache")]
-    pub flush_cache: bool,
 }
 
 /// `ansible-inventory`'s options; exactly one of `--list`, `--host`, `--graph`.
@@ -195,4 +204,144 @@ pub struct BenchArgs {
     pub lab: String,
     #[arg(long, env = "STRATA_LAB_DIR", default_value = LabOptions::DEFAULT_DIR)]
     pub dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct StackArgs {
+    /// The stack file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        env = "STRATA_STACK",
+        default_value = "stack.yml",
+        global = true
+    )]
+    pub file: PathBuf,
+    #[command(subcommand)]
+    pub command: StackCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StackCommand {
+    /// Layers, instances and their statuses, and each app's active release.
+    Status {
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set up and deploy new instances, retire departed ones, check reachability, and run
+    /// configure everywhere when the online set changed.
+    Sync {
+        /// Print what would run; contact no host and change no state.
+        #[arg(long = "dry-run")]
+        dry_run: bool,
+        /// Repeat every N seconds until interrupted.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        watch: Option<u64>,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Run configure on every online instance.
+    Configure {
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Run one event (any tasks file name) on online instances.
+    Run {
+        event: String,
+        /// Only instances of this layer (repeatable).
+        #[arg(long = "layer")]
+        layers: Vec<String>,
+        /// Only this instance (repeatable).
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Set up and deploy one instance, then configure on all.
+    Start {
+        host: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Shut one instance down, mark it stopped, then configure on the rest.
+    Stop {
+        host: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Deploy an app to its layers' online instances as a new release.
+    Deploy {
+        app: String,
+        /// The revision to deploy (default: the app's `source.revision`).
+        #[arg(long)]
+        revision: Option<String>,
+        /// Only this instance (repeatable).
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Deploy each instance's previous release of an app again.
+    Rollback {
+        app: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Run undeploy of an app on its layers' online instances.
+    Undeploy {
+        app: String,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Past events, newest first.
+    History {
+        /// At most this many events (0: all).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// A JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The engine options of every stack command that runs tasks.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Extra variables: `k=v k2=v2`, `@file.yml` or JSON. Repeatable; later wins.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Custom JSON for this event only, merged over the stack's, layers' and apps'
+    /// attributes: JSON or @file. Repeatable.
+    #[arg(long = "attributes", value_name = "JSON|@FILE")]
+    pub attributes: Vec<String>,
+    /// Report what would change without changing anything (statuses stay as they are).
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show differences of changed files.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Only run tasks tagged with these.
+    #[arg(short = 't', long = "tags", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks tagged with these.
+    #[arg(long = "skip-tags", value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// How many hosts run a task at once (`-f` is the stack file here).
+    #[arg(long = "forks", default_value_t = RunRequest::DEFAULT_FORKS as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: u32,
+    /// More output: -v shows results.
+    #[arg(short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+    /// One JSON object per event on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Wait this long for another stack command to finish before giving up (exit 6).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub wait: u64,
+    /// Ignore cached inventory results and refresh them.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
+    #[command(flatten)]
+    pub ssh: SshArgs,
 }

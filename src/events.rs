@@ -19,6 +19,11 @@ pub enum Status {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// A stack lifecycle event begins: one engine run on these instances.
+    StackEvent {
+        kind: String,
+        hosts: Vec<String>,
+    },
     PlaybookStart {
         file: String,
     },

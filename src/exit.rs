@@ -13,6 +13,8 @@ pub enum ExitCode {
     Unreachable = 4,
     /// Bad command-line options or bad input (YAML, templates, inventory).
     BadInput = 5,
+    /// `strata stack`: another process holds the stack's lock (strata's own code).
+    Busy = 6,
     /// Interrupted with Ctrl-C.
     Interrupted = 99,
 }

@@ -20,6 +20,7 @@ pub mod playbook;
 pub mod reporter;
 pub mod run;
 pub mod shell;
+pub mod stack;
 pub mod template;
 pub mod transport;
 pub mod values;
@@ -66,6 +67,7 @@ where
             Command::Inventory(a) => commands::inventory::run(&a),
             Command::Lab(a) => commands::lab::run(a).await,
             Command::Bench(a) => commands::bench::run(a).await,
+            Command::Stack(a) => commands::stack::run(a).await,
         }
     });
     code as i32

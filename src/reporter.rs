@@ -135,6 +135,12 @@ impl<W: Write> Reporter<W> {
             return;
         }
         match ev {
+            Event::StackEvent { kind, hosts } => {
+                self.line(&format!(
+                    "\n{}",
+                    banner(&format!("EVENT {kind} [{}]", hosts.join(" ")))
+                ));
+            }
             Event::PlaybookStart { .. } => {}
             Event::PlayStart { name, hosts } => {
                 self.play_hosts = hosts.len();

@@ -5,7 +5,6 @@
 use crate::cli::PlaybookArgs;
 use crate::exit::ExitCode;
 use crate::run::{self, Output, RunRequest};
-use crate::transport::ConnectOptions;
 
 /// The one place CLI options become a request; defaults live with the request.
 fn request(args: &PlaybookArgs) -> RunRequest {
@@ -20,13 +19,7 @@ fn request(args: &PlaybookArgs) -> RunRequest {
         diff: args.diff,
         forks: args.forks as usize,
         verbosity: args.verbose,
-        connect: ConnectOptions {
-            user: args.user.clone(),
-            private_key: args.private_key.clone(),
-            accept_new: args.accept_new_host_keys,
-            insecure: args.insecure_ignore_host_keys,
-            timeout: std::time::Duration::from_secs(args.timeout),
-        },
+        connect: super::connect_options(&args.ssh),
         flush_cache: args.flush_cache,
     }
 }

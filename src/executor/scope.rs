@@ -23,6 +23,9 @@ pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Laye
     layers.push(h.store.inventory.clone());
     layers.push(h.store.facts());
     layers.push(pc.play_vars.clone());
+    if let Some(v) = pc.play.host_vars.get(&h.name) {
+        layers.push(v.clone());
+    }
     layers.push(pc.vars_files.clone());
     if let Some(r) = role {
         layers.push(Arc::new(r.vars.clone()));

@@ -123,34 +123,7 @@ fn parse_play(ld: &mut Loader, node: &Node, dir: &Path) -> Option<Play> {
     };
     ld.play = PlayState::default();
     let scope = Scope::play(dir);
-    let mut play = Play {
-        name: String::new(),
-        span: node.span.clone(),
-        hosts: Text {
-            value: String::new(),
-            span: node.span.clone(),
-        },
-        vars: Map::new(),
-        vars_files: Map::new(),
-        gather_facts: true,
-        become_: None,
-        become_user: None,
-        environment: None,
-        tags: Vec::new(),
-        serial: Vec::new(),
-        strategy: Strategy::Linear,
-        max_fail_percentage: None,
-        any_errors_fatal: false,
-        check_mode: None,
-        diff: None,
-        ignore_errors: None,
-        no_log: None,
-        base_dir: dir.to_path_buf(),
-        pre_tasks: Vec::new(),
-        tasks: Vec::new(),
-        post_tasks: Vec::new(),
-        handlers: Vec::new(),
-    };
+    let mut play = Play::new(node.span.clone(), dir.to_path_buf());
     let mut hosts = None;
     let mut name = None;
     let (mut roles, mut tasks, mut handlers) = (Vec::new(), Vec::new(), Vec::new());

@@ -12,6 +12,7 @@ use crate::template::Templar;
 use crate::yaml::{Node, Yaml};
 
 mod block;
+mod event_play;
 mod freeform;
 mod include;
 mod keywords;
@@ -22,12 +23,13 @@ mod module_args;
 mod module_table;
 mod role;
 mod srcfile;
-mod suggest;
+pub mod suggest;
 pub mod tags;
 mod task;
 #[cfg(test)]
 mod tests;
 
+pub use event_play::{EventPlaySpec, event_play};
 pub use keywords::{include_heritable, inherit};
 pub use module_args::validate_args;
 pub use tags::selected;

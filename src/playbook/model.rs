@@ -3,6 +3,7 @@
 //! `roles:`, role `meta` dependencies) are already expanded here; dynamic includes are kept as
 //! items and loaded by the executor at run time (pre-validated when their path is static).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -75,6 +76,45 @@ pub struct Play {
     pub post_tasks: Vec<Item>,
     /// Play handlers followed by the handlers of every role the play uses.
     pub handlers: Vec<Handler>,
+    /// Variables at play-`vars` precedence that differ per host: a stack event gives each
+    /// instance its own `stack.instance` and its layers' merged attributes, which one play
+    /// `vars` mapping cannot express.
+    pub host_vars: HashMap<String, Arc<Map<String, Value>>>,
+}
+
+impl Play {
+    /// A play with Ansible's defaults (facts gathered, linear strategy) and nothing to do.
+    pub fn new(span: Span, base_dir: PathBuf) -> Play {
+        Play {
+            name: String::new(),
+            hosts: Text {
+                value: String::new(),
+                span: span.clone(),
+            },
+            span,
+            vars: Map::new(),
+            vars_files: Map::new(),
+            gather_facts: true,
+            become_: None,
+            become_user: None,
+            environment: None,
+            tags: Vec::new(),
+            serial: Vec::new(),
+            strategy: Strategy::Linear,
+            max_fail_percentage: None,
+            any_errors_fatal: false,
+            check_mode: None,
+            diff: None,
+            ignore_errors: None,
+            no_log: None,
+            base_dir,
+            pre_tasks: Vec::new(),
+            tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            handlers: Vec::new(),
+            host_vars: HashMap::new(),
+        }
+    }
 }
 
 /// A role as used by a play or include: where its files are and the variables it brings.

@@ -214,12 +214,12 @@ fn load_meta(ld: &mut Loader, dir: &Path, to_play: bool) -> Meta {
     meta
 }
 
-/// Expands one role use into its dependencies' blocks followed by its own block. Returns the
-/// items and, unless `to_play`, the handlers (which otherwise join the play's handlers).
-/// `None` when the role could not be loaded (the error is recorded).
-pub fn expand(ld: &mut Loader, u: &RoleUse, scope: &Scope) -> Option<(Vec<Item>, Vec<Handler>)> {
+/// The directory of the role `u` names, or a located "not found" error listing the places
+/// searched.
+pub fn locate(ld: &mut Loader, u: &RoleUse, scope: &Scope) -> Option<PathBuf> {
     let candidates = role_candidates(ld, &u.name, scope);
-    let Some(dir) = candidates.iter().find(|c| c.is_dir()).cloned() else {
+    let found = candidates.iter().find(|c| c.is_dir()).cloned();
+    if found.is_none() {
         let list = candidates
             .iter()
             .map(|p| p.display().to_string())
@@ -230,8 +230,20 @@ pub fn expand(ld: &mut Loader, u: &RoleUse, scope: &Scope) -> Option<(Vec<Item>,
                 .label("no such role")
                 .help(format!("looked in: {list}")),
         );
-        return None;
-    };
+    }
+    found
+}
+
+/// Whether the role in `dir` has `tasks/<stem>.yml` (or `.yaml`, or the bare name).
+pub fn has_tasks_file(dir: &Path, stem: &str) -> bool {
+    role_file(&dir.join("tasks"), stem).is_some()
+}
+
+/// Expands one role use into its dependencies' blocks followed by its own block. Returns the
+/// items and, unless `to_play`, the handlers (which otherwise join the play's handlers).
+/// `None` when the role could not be loaded (the error is recorded).
+pub fn expand(ld: &mut Loader, u: &RoleUse, scope: &Scope) -> Option<(Vec<Item>, Vec<Handler>)> {
+    let dir = locate(ld, u, scope)?;
     let id = canonical(&dir);
     ld.enter(&id, &u.span)?;
     let out = expand_found(ld, u, scope, &dir, &id);

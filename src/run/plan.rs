@@ -167,7 +167,7 @@ impl Plan {
 }
 
 /// `ANSIBLE_ROLES_PATH`-style search path, colon separated.
-fn roles_path() -> Vec<PathBuf> {
+pub fn roles_path() -> Vec<PathBuf> {
     std::env::var("STRATA_ROLES_PATH")
         .or_else(|_| std::env::var("ANSIBLE_ROLES_PATH"))
         .map(|s| {

@@ -1,0 +1,182 @@
+//! `strata stack`: options in, one library call per command, the closing summary and an
+//! exit code out. Read-only commands (`status`, `history`) never take the lock.
+
+use std::time::Duration;
+
+use crate::cli::{EngineArgs, StackArgs, StackCommand};
+use crate::exit::ExitCode;
+use crate::run::{Output, RunRequest};
+use crate::stack::control::{self, AppAction};
+use crate::stack::report::Report;
+use crate::stack::{Stack, StackError, StackRequest, status, sync};
+
+/// The one place stack options become a request.
+fn request(file: &std::path::Path, e: Option<&EngineArgs>) -> StackRequest {
+    let mut run = RunRequest::new(Vec::new(), Vec::new());
+    let mut req = StackRequest {
+        file: file.to_path_buf(),
+        run: run.clone(),
+        attributes: Vec::new(),
+        wait: Duration::ZERO,
+        output: Output::Stdout { json: false },
+        command: command_line(),
+    };
+    if let Some(e) = e {
+        run.extra_vars = e.extra_vars.clone();
+        run.check = e.check;
+        run.diff = e.diff;
+        run.tags = e.tags.clone();
+        run.skip_tags = e.skip_tags.clone();
+        run.forks = e.forks as usize;
+        run.verbosity = e.verbose;
+        run.connect = super::connect_options(&e.ssh);
+        run.flush_cache = e.flush_cache;
+        req.run = run;
+        req.attributes = e.attributes.clone();
+        req.wait = Duration::from_secs(e.wait);
+        req.output = Output::Stdout { json: e.json };
+    }
+    req
+}
+
+/// `strata stack ...` as typed, for the event log and the lock holder.
+fn command_line() -> String {
+    let mut args = std::env::args();
+    let _ = args.next();
+    let rest: Vec<String> = args.collect();
+    format!("strata {}", rest.join(" "))
+}
+
+pub async fn run(args: StackArgs) -> ExitCode {
+    match dispatch(args).await {
+        Ok(code) => code,
+        Err(e) => {
+            match &e {
+                StackError::Input(i) => eprint!("{}", i.render()),
+                other => eprintln!("error: {other}"),
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn engine_of(c: &StackCommand) -> Option<&EngineArgs> {
+    match c {
+        StackCommand::Sync { engine, .. }
+        | StackCommand::Configure { engine }
+        | StackCommand::Run { engine, .. }
+        | StackCommand::Start { engine, .. }
+        | StackCommand::Stop { engine, .. }
+        | StackCommand::Deploy { engine, .. }
+        | StackCommand::Rollback { engine, .. }
+        | StackCommand::Undeploy { engine, .. } => Some(engine),
+        StackCommand::Status { .. } | StackCommand::History { .. } => None,
+    }
+}
+
+async fn dispatch(args: StackArgs) -> Result<ExitCode, StackError> {
+    let engine = engine_of(&args.command);
+    let json = engine.is_some_and(|e| e.json);
+    let mut stack = Stack::open(request(&args.file, engine))?;
+    let (title, report) = match &args.command {
+        StackCommand::Status { json } => {
+            let v = status::status(&stack.ctx.file, &stack.store)?;
+            if *json {
+                println!("{v}");
+            } else {
+                print!("{}", status::render_status(&v, &stack.ctx.file));
+            }
+            return Ok(ExitCode::Ok);
+        }
+        StackCommand::History { limit, json } => {
+            let events = status::history(&stack.store, *limit)?;
+            if *json {
+                println!("{}", serde_json::to_string(&events).unwrap_or_default());
+            } else {
+                print!("{}", status::render_history(&events));
+            }
+            return Ok(ExitCode::Ok);
+        }
+        StackCommand::Sync { dry_run, watch, .. } => {
+            let watch = watch.map(Duration::from_secs);
+            let r = sync::sync(&mut stack, *dry_run, watch, |r| {
+                if watch.is_some() {
+                    print_summary("sync", r, json);
+                }
+            })
+            .await?;
+            if watch.is_some() {
+                return Ok(r.exit_code());
+            }
+            ("sync", r)
+        }
+        StackCommand::Configure { .. } => {
+            let d = stack.discover(false)?;
+            ("configure", control::configure(&mut stack, &d).await?)
+        }
+        StackCommand::Run {
+            event,
+            layers,
+            hosts,
+            ..
+        } => {
+            let d = stack.discover(false)?;
+            (
+                "run",
+                control::run(&mut stack, &d, event, layers, hosts).await?,
+            )
+        }
+        StackCommand::Start { host, .. } => {
+            let d = stack.discover(false)?;
+            ("start", control::start(&mut stack, &d, host).await?)
+        }
+        StackCommand::Stop { host, .. } => {
+            let d = stack.discover(false)?;
+            ("stop", control::stop(&mut stack, &d, host).await?)
+        }
+        StackCommand::Deploy {
+            app,
+            revision,
+            hosts,
+            ..
+        } => {
+            let d = stack.discover(false)?;
+            let r = control::app(
+                &mut stack,
+                &d,
+                AppAction::Deploy,
+                app,
+                revision.as_deref(),
+                hosts,
+            );
+            ("deploy", r.await?)
+        }
+        StackCommand::Rollback { app, .. } => {
+            let d = stack.discover(false)?;
+            (
+                "rollback",
+                control::app(&mut stack, &d, AppAction::Rollback, app, None, &[]).await?,
+            )
+        }
+        StackCommand::Undeploy { app, .. } => {
+            let d = stack.discover(false)?;
+            (
+                "undeploy",
+                control::app(&mut stack, &d, AppAction::Undeploy, app, None, &[]).await?,
+            )
+        }
+    };
+    print_summary(title, &report, json);
+    Ok(report.exit_code())
+}
+
+fn print_summary(title: &str, r: &Report, json: bool) {
+    if json {
+        let mut v = serde_json::to_value(r).unwrap_or_default();
+        v["event"] = serde_json::json!("stack_summary");
+        v["command"] = serde_json::json!(title);
+        println!("{v}");
+    } else {
+        print!("{}", r.render(title));
+    }
+}

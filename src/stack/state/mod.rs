@@ -1,0 +1,256 @@
+//! The stack's state: instances and their statuses, the event log, app releases and the
+//! one-writer lock. Everything sits behind [`StateStore`] so that a shared backend
+//! (PostgreSQL, for teams running strata from several bastions) can replace the local SQLite
+//! file without touching the lifecycle code.
+
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use sqlite::SqliteState;
+
+/// Where an instance stands. Stored as the snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Seen in the instance source, nothing run yet.
+    Pending,
+    /// Setup (or the deploy after it) is running, or was running when strata died.
+    Setup,
+    SetupFailed,
+    Online,
+    DeployFailed,
+    /// Was online; the last reachability check failed.
+    ConnectionLost,
+    /// Taken out with `strata stack stop`.
+    Stopped,
+    /// Left the instance source.
+    Terminated,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Pending,
+        Status::Setup,
+        Status::SetupFailed,
+        Status::Online,
+        Status::DeployFailed,
+        Status::ConnectionLost,
+        Status::Stopped,
+        Status::Terminated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Setup => "setup",
+            Status::SetupFailed => "setup_failed",
+            Status::Online => "online",
+            Status::DeployFailed => "deploy_failed",
+            Status::ConnectionLost => "connection_lost",
+            Status::Stopped => "stopped",
+            Status::Terminated => "terminated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One instance as the state remembers it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    /// Identity: the `instance_id` host variable (EC2), else the inventory hostname.
+    pub id: String,
+    /// The inventory hostname.
+    pub name: String,
+    /// Layer shortnames, in the stack file's declared order.
+    pub layers: Vec<String>,
+    pub private_ip: Option<String>,
+    pub public_ip: Option<String>,
+    /// The instance's entry in the `stack` variable (hostname, instance_id, addresses, EC2
+    /// fields...), as last read from the source; `status` inside it is refreshed on use.
+    pub details: Value,
+    pub status: Status,
+    /// RFC 3339 UTC time of the last status change.
+    pub status_since: String,
+    /// The last event that ran on this instance, if any.
+    pub last_event: Option<i64>,
+}
+
+/// How an event ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventResult {
+    Running,
+    Ok,
+    /// Some host failed or was unreachable.
+    Failed,
+    /// The process running it died; found at the next start.
+    Aborted,
+    /// Stopped with Ctrl-C.
+    Interrupted,
+}
+
+impl EventResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventResult::Running => "running",
+            EventResult::Ok => "ok",
+            EventResult::Failed => "failed",
+            EventResult::Aborted => "aborted",
+            EventResult::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventResult> {
+        [
+            EventResult::Running,
+            EventResult::Ok,
+            EventResult::Failed,
+            EventResult::Aborted,
+            EventResult::Interrupted,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+/// One lifecycle event (or command) in the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub id: i64,
+    /// `setup`, `configure`, `deploy`, `undeploy`, `shutdown`, or an execute-recipes name.
+    pub kind: String,
+    /// What it was asked with (app, revision, layers, hosts, attributes...).
+    pub args: Value,
+    /// `user@hostname` that ran it.
+    pub user: String,
+    /// The `strata stack ...` command line that ran it.
+    pub command: String,
+    /// Inventory hostnames it targeted.
+    pub hosts: Vec<String>,
+    pub started: String,
+    pub ended: Option<String>,
+    pub result: EventResult,
+    /// Per-host recap counts: `{host: {ok, changed, failed, skipped, unreachable, ...}}`.
+    pub recap: Value,
+}
+
+/// One deployed release of an app on one instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub app: String,
+    /// The instance's identity.
+    pub instance: String,
+    pub revision: Option<String>,
+    /// The release id: a UTC timestamp such as `20261204T101500Z`.
+    pub release: String,
+    pub deployed_at: String,
+    pub active: bool,
+    pub event: Option<i64>,
+}
+
+/// Who holds the stack's writer lock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Holder {
+    pub pid: u32,
+    /// The command line, e.g. `strata stack sync`.
+    pub command: String,
+    /// RFC 3339 UTC.
+    pub since: String,
+    /// The machine it runs on.
+    pub host: String,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} on {} (`{}`), since {}",
+            self.pid, self.host, self.command, self.since
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("the stack is busy: held by {0}")]
+    Busy(Holder),
+    #[error("stack state {path}: {message}")]
+    Store { path: PathBuf, message: String },
+}
+
+/// Held while an event runs; dropping it releases the lock.
+pub trait LockGuard: Send {}
+
+/// The stack's state. Every method is one transaction: a crash leaves either the old or the
+/// new state, never half of it.
+pub trait StateStore: Send {
+    /// Every instance ever seen, terminated ones included, in first-seen order.
+    fn instances(&self) -> Result<Vec<InstanceRecord>, StateError>;
+    /// Inserts or replaces the instances (keyed by `id`), all in one transaction.
+    fn put_instances(&mut self, recs: &[InstanceRecord]) -> Result<(), StateError>;
+    /// Sets statuses (and `status_since` when the status changes, `last_event` when given)
+    /// in one transaction.
+    fn set_statuses(
+        &mut self,
+        changes: &[(String, Status)],
+        event: Option<i64>,
+    ) -> Result<(), StateError>;
+
+    /// Logs a new event as `running`; returns its id.
+    fn begin_event(
+        &mut self,
+        kind: &str,
+        args: &Value,
+        command: &str,
+        hosts: &[String],
+    ) -> Result<i64, StateError>;
+    /// Ends an event and applies the status changes it caused, in one transaction.
+    fn finish_event(
+        &mut self,
+        id: i64,
+        result: EventResult,
+        recap: &Value,
+        statuses: &[(String, Status)],
+    ) -> Result<(), StateError>;
+    /// Newest first; `limit` 0 means all.
+    fn events(&self, limit: usize) -> Result<Vec<EventRecord>, StateError>;
+    /// Marks every `running` event `aborted` (its process died); returns their ids. Call only
+    /// while holding the lock.
+    fn abort_running(&mut self) -> Result<Vec<i64>, StateError>;
+
+    /// Records releases (one per instance) as each instance's active release of that app,
+    /// and keeps only the newest `keep` per app and instance.
+    fn add_releases(&mut self, rels: &[Release], keep: usize) -> Result<(), StateError>;
+    /// Makes `release` the active one of `app` on each of `instances` (rollback).
+    fn activate_release(
+        &mut self,
+        app: &str,
+        release: &str,
+        instances: &[String],
+    ) -> Result<(), StateError>;
+    /// Removes the active mark of `app` on `instances` (undeploy).
+    fn deactivate_releases(&mut self, app: &str, instances: &[String]) -> Result<(), StateError>;
+    /// Releases of `app` (all apps with `None`), newest first.
+    fn releases(&self, app: Option<&str>) -> Result<Vec<Release>, StateError>;
+
+    /// Takes the one-writer lock, waiting up to `wait`; `StateError::Busy` names the holder.
+    fn lock(&self, holder: &Holder, wait: Duration) -> Result<Box<dyn LockGuard>, StateError>;
+    /// Who holds the lock now, without waiting (read-only commands).
+    fn holder(&self) -> Result<Option<Holder>, StateError>;
+}
