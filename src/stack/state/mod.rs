@@ -220,7 +220,8 @@ pub trait StateStore: Send {
         command: &str,
         hosts: &[String],
     ) -> Result<i64, StateError>;
-    /// Ends an event and applies the status changes it caused, in one transaction.
+    /// Ends an event, makes it the last event of every live instance it targeted, and applies
+    /// the status changes it caused, in one transaction.
     fn finish_event(
         &mut self,
         id: i64,

@@ -368,6 +368,12 @@ impl StateStore for SqliteState {
             if n == 0 {
                 return Err(Fail(format!("no event with id {id}")));
             }
+            // Every live instance the event targeted ran it, whether or not its status moved.
+            tx.execute(
+                "UPDATE instances SET last_event = ?1 WHERE status != 'terminated' AND name IN \
+                 (SELECT value FROM json_each((SELECT hosts FROM events WHERE id = ?1)))",
+                params![id],
+            )?;
             apply_statuses(tx, statuses, Some(id), &now)
         })
     }
