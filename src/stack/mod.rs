@@ -26,3 +26,5 @@ pub mod variable;
 
 pub use error::StackError;
 pub use open::{Stack, StackRequest};
+#[cfg(test)]
+mod tests;
