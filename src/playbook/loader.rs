@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 use super::LoadOptions;
 use super::model::{Cond, Handler, RoleCtx, Text};
 use super::module_table::ModuleTable;
-use super::suggest::did_you_mean;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::template::{Templar, is_template};
 use crate::values::to_bool;
@@ -122,13 +121,8 @@ impl<'a> Loader<'a> {
     /// Reports a key that is not valid here, suggesting the closest valid one.
     pub fn unknown_key(&mut self, key: &Node, allowed: &[&str], what: &str) {
         let name = key.scalar_string().unwrap_or_default();
-        let mut d = key
-            .error(format!("unknown {what} keyword `{name}`"))
-            .label("not a valid keyword here");
-        if let Some(h) = did_you_mean(&name, allowed.iter().copied()) {
-            d = d.help(h);
-        }
-        self.err(d);
+        let message = format!("unknown {what} keyword `{name}`");
+        self.err(super::suggest::unknown_key(key, allowed, message, false));
     }
 
     pub fn load_yaml(&mut self, path: &Path) -> Option<Node> {

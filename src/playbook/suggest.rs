@@ -46,6 +46,23 @@ pub fn did_you_mean<'a>(
     closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
+/// "unknown KEY in WHAT" at the key, with the closest valid key, or the list of valid ones
+/// when none is close (a stack file's sections are short enough to list).
+pub fn unknown_key(
+    key: &crate::yaml::Node,
+    allowed: &[&str],
+    message: String,
+    list: bool,
+) -> crate::diagnostic::Diagnostic {
+    let name = key.scalar_string().unwrap_or_default();
+    let d = key.error(message).label("not a valid keyword here");
+    match did_you_mean(&name, allowed.iter().copied()) {
+        Some(h) => d.help(h),
+        None if list => d.help(format!("valid keys: {}", allowed.join(", "))),
+        None => d,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,6 +75,23 @@ impl Deployment {
         }
     }
 
+    /// Adds `app`'s `stack.deploy` entry for instance `t`, and what to record if it succeeds.
+    fn add(
+        &mut self,
+        t: &InstanceRecord,
+        app: &str,
+        e: Value,
+        rev: Option<String>,
+        release: String,
+    ) {
+        self.per_host
+            .entry(t.name.clone())
+            .or_default()
+            .insert(app.to_string(), e);
+        self.pending
+            .push((t.id.clone(), app.to_string(), rev, release));
+    }
+
     /// Every app on each target's layers, at its configured revision: the deploy that follows
     /// a new instance's setup.
     pub fn all_apps(
@@ -110,7 +127,6 @@ impl Deployment {
             json!({"apps": names, "revision": revision, "release": release}),
         );
         for t in targets {
-            let mut m = Map::new();
             for a in apps
                 .iter()
                 .filter(|a| a.layers.iter().any(|l| t.layers.contains(l)))
@@ -120,12 +136,8 @@ impl Deployment {
                     .or_else(|| a.source.get("revision").and_then(crate::values::to_str));
                 let (active, _) = active_and_previous(&rels, &a.name, &t.id);
                 let prev = active.map(|r| r.release.as_str());
-                m.insert(a.name.clone(), entry(a, rev.as_deref(), &release, prev));
-                d.pending
-                    .push((t.id.clone(), a.name.clone(), rev, release.clone()));
-            }
-            if !m.is_empty() {
-                d.per_host.insert(t.name.clone(), m);
+                let e = entry(a, rev.as_deref(), &release, prev);
+                d.add(t, &a.name, e, rev, release.clone());
             }
         }
         Ok(d)
@@ -155,14 +167,7 @@ impl Deployment {
                 Some(&active.release),
             );
             e["rollback"] = json!(true);
-            d.per_host
-                .insert(t.name.clone(), Map::from_iter([(app.name.clone(), e)]));
-            d.pending.push((
-                t.id.clone(),
-                app.name.clone(),
-                prev.revision.clone(),
-                prev.release.clone(),
-            ));
+            d.add(t, &app.name, e, prev.revision.clone(), prev.release.clone());
         }
         if d.per_host.is_empty() {
             return Err(StackError::Usage(format!(
@@ -190,10 +195,7 @@ impl Deployment {
             let rev = active.and_then(|r| r.revision.clone());
             let release = active.map(|r| r.release.clone()).unwrap_or_default();
             let e = entry(app, rev.as_deref(), &release, None);
-            d.per_host
-                .insert(t.name.clone(), Map::from_iter([(app.name.clone(), e)]));
-            d.pending
-                .push((t.id.clone(), app.name.clone(), rev, release));
+            d.add(t, &app.name, e, rev, release);
         }
         Ok(d)
     }

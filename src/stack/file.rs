@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::diagnostic::{Diagnostic, InputErrors, Span};
-use crate::playbook::suggest::did_you_mean;
+use crate::playbook::suggest::{did_you_mean, unknown_key};
 use crate::yaml::{Node, Yaml};
 
 /// The lifecycle events every layer may have; any other name is an "execute recipes" event.
@@ -115,15 +115,8 @@ impl Parser {
 
     fn unknown_key(&mut self, key: &Node, allowed: &[&str], what: &str) {
         let name = key.scalar_string().unwrap_or_default();
-        let mut d = key
-            .error(format!("unknown key `{name}` in {what}"))
-            .label("not a valid key here");
-        if let Some(h) = did_you_mean(&name, allowed.iter().copied()) {
-            d = d.help(h);
-        } else {
-            d = d.help(format!("valid keys: {}", allowed.join(", ")));
-        }
-        self.err(d);
+        let message = format!("unknown key `{name}` in {what}");
+        self.err(unknown_key(key, allowed, message, true));
     }
 
     fn map<'n>(&mut self, n: &'n Node, what: &str) -> Option<&'n [(Node, Node)]> {
