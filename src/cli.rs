@@ -180,14 +180,15 @@ pub enum LabCommand {
     Stop { host: String },
     /// Start a stopped host again.
     Start { host: String },
-    /// Bring up hosts and run a playbook on them (the README's first command).
+    /// Bring up 3 fresh hosts and sync the example stack, stacks/demo.yml, on them (the
+    /// README's first command); with --playbook, run that playbook on them instead.
     Demo {
-        /// Number of hosts.
-        #[arg(long, default_value_t = 5)]
-        hosts: usize,
-        /// Playbook to run.
-        #[arg(default_value = "playbooks/site.yml")]
-        playbook: PathBuf,
+        /// Run this playbook (e.g. playbooks/site.yml) instead of the example stack.
+        #[arg(long)]
+        playbook: Option<PathBuf>,
+        /// Number of hosts for --playbook (default 5; the example stack has 3).
+        #[arg(long, requires = "playbook")]
+        hosts: Option<usize>,
     },
 }
 

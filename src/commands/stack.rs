@@ -5,23 +5,16 @@ use std::time::Duration;
 
 use crate::cli::{EngineArgs, StackArgs, StackCommand};
 use crate::exit::ExitCode;
-use crate::run::{Output, RunRequest};
+use crate::run::Output;
 use crate::stack::control::{self, AppAction};
 use crate::stack::report::Report;
 use crate::stack::{Stack, StackError, StackRequest, status, sync};
 
 /// The one place stack options become a request.
 fn request(file: &std::path::Path, e: Option<&EngineArgs>) -> StackRequest {
-    let mut run = RunRequest::new(Vec::new(), Vec::new());
-    let mut req = StackRequest {
-        file: file.to_path_buf(),
-        run: run.clone(),
-        attributes: Vec::new(),
-        wait: Duration::ZERO,
-        output: Output::Stdout { json: false },
-        command: command_line(),
-    };
+    let mut req = StackRequest::new(file.to_path_buf(), command_line());
     if let Some(e) = e {
+        let mut run = req.run.clone();
         run.extra_vars = e.extra_vars.clone();
         run.check = e.check;
         run.diff = e.diff;

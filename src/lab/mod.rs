@@ -73,6 +73,23 @@ impl Default for LabOptions {
     }
 }
 
+/// What `strata lab demo` runs. Paths are relative to the working directory, a checkout's
+/// root, as in the README.
+pub struct Demo;
+
+impl Demo {
+    /// The example stack.
+    pub const STACK: &'static str = "stacks/demo.yml";
+    /// Where the demo writes the lab's inventory: the stack file names this path (relative to
+    /// itself) among its instance sources.
+    pub const INVENTORY: &'static str = "inventory/demo-lab.yml";
+    /// The hosts the stack's groups (`inventory/demo-groups.yml`) name: lab01 in `lb`, lab02
+    /// and lab03 in `app`.
+    pub const HOSTS: usize = 3;
+    /// Hosts for `lab demo --playbook`.
+    pub const PLAYBOOK_HOSTS: usize = 5;
+}
+
 /// Brings up `n` hosts (plain sshd, or systemd as PID 1). Fails if the lab is already up. On
 /// failure everything created so far is removed again.
 pub fn up(opts: &LabOptions, n: usize, systemd: bool) -> Result<LabState, LabError> {
@@ -154,6 +171,12 @@ pub fn labs(dir: &Path) -> Vec<String> {
 pub fn inventory_yaml(opts: &LabOptions) -> Result<String, LabError> {
     let state = load(opts)?;
     write_inventory(&state)
+}
+
+/// Writes the lab's inventory to `path` (`strata lab inventory -o PATH`).
+pub fn inventory_to(opts: &LabOptions, path: &Path) -> Result<(), LabError> {
+    let yaml = inventory_yaml(opts)?;
+    std::fs::write(path, yaml).map_err(|e| LabError::io("cannot write the inventory", path, e))
 }
 
 /// Makes one host unreachable: its processes end and its network namespace goes away. Its

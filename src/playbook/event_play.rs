@@ -16,7 +16,7 @@ use super::module_table::ModuleTable;
 use super::role::{expand, has_tasks_file, locate, parse_role_entry};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::template::Templar;
-use crate::yaml::Node;
+use crate::yaml::{Node, Yaml};
 
 /// What one layer contributes to one event.
 pub struct EventPlaySpec<'a> {
@@ -59,9 +59,15 @@ pub fn event_play(
     play.host_vars = spec.host_vars;
     let mut used = 0;
     for node in spec.roles {
-        let Some(mut u) = parse_role_entry(&mut ld, node, true) else {
+        // `tasks_from` is not a `roles:` keyword in a playbook (there it would be a role
+        // parameter); in a stack file it picks the tasks file, as `import_role` does.
+        let (node, tasks_from) = split_tasks_from(&mut ld, node);
+        let Some(mut u) = parse_role_entry(&mut ld, &node, true) else {
             continue;
         };
+        if tasks_from.is_some() {
+            u.tasks_from = tasks_from;
+        }
         let Some(dir) = locate(&mut ld, &u, &scope) else {
             continue;
         };
@@ -78,4 +84,25 @@ pub fn event_play(
     }
     play.handlers.append(&mut ld.play.handlers);
     ld.finish((play, used))
+}
+
+/// The entry without its `tasks_from`, and that value.
+fn split_tasks_from(ld: &mut Loader, node: &Node) -> (Node, Option<String>) {
+    let Yaml::Map(m) = &node.value else {
+        return (node.clone(), None);
+    };
+    let mut tasks_from = None;
+    let mut rest = Vec::new();
+    for (k, v) in m {
+        if k.as_str() == Some("tasks_from") {
+            tasks_from = ld.render_static(v, "`tasks_from`");
+        } else {
+            rest.push((k.clone(), v.clone()));
+        }
+    }
+    let node = Node {
+        value: Yaml::Map(rest),
+        span: node.span.clone(),
+    };
+    (node, tasks_from)
 }

@@ -32,6 +32,10 @@ pub struct Plan {
     pub roles_path: Vec<PathBuf>,
     /// The templating environment the playbooks were checked with; the run renders with it.
     pub templar: Arc<Templar>,
+    /// Each play runs even when an earlier one ended the playbook in Ansible's sense (all of
+    /// its hosts failed): a stack event's layers are independent, so a failed load balancer
+    /// must not keep the app servers from their setup. Hosts that failed stay out.
+    pub independent_plays: bool,
 }
 
 /// How to reach each host the plan uses, computed before any host is contacted.
@@ -119,6 +123,7 @@ pub fn plan(req: &RunRequest) -> Result<Plan, InputErrors> {
         warnings,
         roles_path,
         templar,
+        independent_plays: false,
     })
 }
 

@@ -116,6 +116,9 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
             if end == PlayEnd::Interrupted {
                 interrupted = true;
             }
+            if end == PlayEnd::Aborted && plan.independent_plays {
+                continue;
+            }
             if end != PlayEnd::Completed {
                 ctrlc.abort();
                 runner_stats.push(std::mem::take(&mut runner.stats));

@@ -21,9 +21,18 @@ pub fn format_rfc3339(t: SystemTime) -> String {
     )
 }
 
-/// A release id for a deploy happening now, e.g. `20261204T101500Z`.
-pub fn release_id() -> String {
-    release_id_at(SystemTime::now())
+/// A release id for a deploy happening now, e.g. `20261204T101500Z`, later than every id in
+/// `taken`: two deploys within one second (a sync's deploy, then `deploy --revision`) must
+/// not share a release, or the second would overwrite the first's directory and record.
+pub fn release_id(taken: &[&str]) -> String {
+    let mut t = SystemTime::now();
+    loop {
+        let id = release_id_at(t);
+        if taken.iter().all(|x| *x < id.as_str()) {
+            return id;
+        }
+        t += std::time::Duration::from_secs(1);
+    }
 }
 
 /// The compact ISO 8601 form, because release ids become directory names on the instances
@@ -144,7 +153,8 @@ mod tests {
         let s = now_rfc3339();
         assert_eq!(s.len(), 20, "{s}");
         assert!(s.ends_with('Z') && s.as_bytes()[10] == b'T', "{s}");
-        let r = release_id();
+        let r = release_id(&[]);
+        assert!(release_id(&[&r]) > r, "a taken id is skipped");
         assert_eq!(r.len(), 16, "{r}");
         assert!(r.ends_with('Z') && r.as_bytes()[8] == b'T', "{r}");
     }

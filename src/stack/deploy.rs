@@ -111,7 +111,8 @@ impl Deployment {
         revision: Option<&str>,
     ) -> Result<Deployment, StackError> {
         let rels = store.releases(None)?;
-        let release = super::clock::release_id();
+        let taken: Vec<&str> = rels.iter().map(|r| r.release.as_str()).collect();
+        let release = super::clock::release_id(&taken);
         let mut layers: Vec<String> = Vec::new();
         for a in apps {
             for l in &a.layers {

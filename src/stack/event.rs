@@ -184,6 +184,7 @@ impl Engine<'_> {
             warnings: Vec::new(),
             roles_path: self.load.roles_path.clone(),
             templar: self.templar.clone(),
+            independent_plays: true,
         })
     }
 }

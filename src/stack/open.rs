@@ -35,6 +35,21 @@ pub struct StackRequest {
     pub command: String,
 }
 
+impl StackRequest {
+    /// A command on `file` with every engine option at its default, no `--attributes`, no
+    /// waiting, and output on stdout.
+    pub fn new(file: PathBuf, command: impl Into<String>) -> Self {
+        StackRequest {
+            file,
+            run: RunRequest::new(Vec::new(), Vec::new()),
+            attributes: Vec::new(),
+            wait: Duration::ZERO,
+            output: Output::Stdout { json: false },
+            command: command.into(),
+        }
+    }
+}
+
 /// A loaded and validated stack with its parsed options, and its state: two parts, so that
 /// an event's engine can borrow the first while the lifecycle code writes the second.
 pub struct Stack {

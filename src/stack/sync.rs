@@ -93,7 +93,16 @@ pub async fn round(stack: &mut Stack, d: &Discovery, dry_run: bool) -> Result<Re
         };
         if !new.is_empty() {
             report.would_run.push(("setup".into(), names(&new)));
-            report.would_run.push(("deploy".into(), names(&new)));
+            let app_layers: Vec<&String> =
+                stack.ctx.file.apps.iter().flat_map(|a| &a.layers).collect();
+            let deploy: Vec<String> = updated
+                .iter()
+                .filter(|r| new.contains(&r.id) && r.layers.iter().any(|l| app_layers.contains(&l)))
+                .map(|r| r.id.clone())
+                .collect();
+            if !deploy.is_empty() {
+                report.would_run.push(("deploy".into(), names(&deploy)));
+            }
         }
         let after: BTreeSet<String> = updated
             .iter()

@@ -15,6 +15,7 @@ pub mod http;
 pub mod inventory_cli;
 pub mod moto;
 pub mod playbook;
+pub mod stack;
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};

@@ -111,6 +111,27 @@ impl SqliteState {
         })
     }
 
+    /// Deletes the database and SQLite's `-wal` and `-shm` files beside it, so that the next
+    /// `open` starts from an empty state (`strata lab demo`, whose hosts are new every run).
+    /// The lock sidecar stays: a command waiting for the lock may hold it open.
+    pub fn remove(db_path: &Path) -> Result<(), StateError> {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = db_path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = PathBuf::from(p);
+            match fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(store_err(
+                        db_path,
+                        Fail(format!("removing {}: {e}", p.display())),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The database file, for messages.
     pub fn path(&self) -> &Path {
         &self.path
