@@ -45,7 +45,7 @@ fn first_msg(r: &Run, host: &str, task: &str) -> String {
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
     while !f() {
-        assert!(t.elapsed() < Duration::from_secs(15), "timed out: {what}");
+        assert!(t.elapsed() < Duration::from_secs(45), "timed out: {what}");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
