@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{Lab, LabHost, strata_in};
+use common::{Lab, strata_in};
 use serde_json::Value;
 use strata::lab::{self, LabOptions};
 
@@ -71,22 +71,7 @@ fn lab_demo(dir: &Path, args: &[&str]) -> (Output, Option<Lab>) {
 fn attach() -> Option<Lab> {
     let opts = opts();
     let state = lab::status(&opts).ok()?;
-    Some(Lab {
-        name: LAB.into(),
-        hosts: state
-            .hosts
-            .iter()
-            .map(|h| LabHost {
-                name: h.name.clone(),
-                addr: h.addr.to_string(),
-            })
-            .collect(),
-        inventory: state.inventory.clone(),
-        key: state.key.clone(),
-        known_hosts: state.known_hosts.clone(),
-        opts,
-        state,
-    })
+    Some(Lab::attach(opts, state))
 }
 
 fn stack(dir: &Path, args: &[&str], code: i32) -> Output {

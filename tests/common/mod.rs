@@ -70,8 +70,14 @@ impl Lab {
         }
         let state =
             lab::up(&opts, n, systemd).unwrap_or_else(|e| panic!("lab up {name} failed: {e}"));
+        Lab::attach(opts, state)
+    }
+
+    /// The helper for a lab something else brought up (`strata lab demo`); dropping it tears
+    /// the lab down as for one made with [`Lab::up`].
+    pub fn attach(opts: LabOptions, state: LabState) -> Lab {
         Lab {
-            name: name.to_string(),
+            name: opts.name.clone(),
             hosts: state
                 .hosts
                 .iter()
