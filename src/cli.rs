@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::bench::BenchOptions;
+use crate::bench::{BenchCase, BenchOptions};
 use crate::lab::LabOptions;
 use crate::run::RunRequest;
 use crate::transport::ConnectOptions;
@@ -28,7 +28,7 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Throwaway real OpenSSH hosts on this machine (needs root).
     Lab(LabArgs),
-    /// Time a 17-step playbook on lab hosts against plain OpenSSH multiplexing.
+    /// Time a 17-step playbook, or a stack's sync and configure, on lab hosts against plain OpenSSH.
     Bench(BenchArgs),
     /// Layered stacks: instances, apps, lifecycle events and the configure broadcast.
     Stack(StackArgs),
@@ -200,6 +200,9 @@ pub struct BenchArgs {
     /// Repetitions of each measurement (the median is reported).
     #[arg(long, default_value_t = BenchOptions::DEFAULT_RUNS)]
     pub runs: usize,
+    /// What to time: the 17-step playbook, a stack's sync and configure, or both.
+    #[arg(long, value_enum, default_value_t = BenchCase::Playbook)]
+    pub case: BenchCase,
     /// Lab name for the bench hosts.
     #[arg(long, default_value = BenchOptions::DEFAULT_LAB)]
     pub lab: String,

@@ -9,6 +9,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
     let opts = BenchOptions {
         hosts: args.hosts,
         runs: args.runs,
+        case: args.case,
         lab: LabOptions {
             name: args.lab,
             dir: args.dir,
