@@ -177,7 +177,10 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
                 };
                 for dir in missing_ancestors(&path) {
                     let d = sh_quote(&dir);
-                    let mut c = format!("if [ ! -d {d} ]; then mkdir -- {d}");
+                    // Another process may create the same parent meanwhile (as Ansible, that
+                    // is fine); only a directory this command made gets the attributes.
+                    let mut c =
+                        format!("if [ ! -d {d} ]; then if mkdir -- {d} 2>/dev/null; then :");
                     if let Some(m) = mode {
                         c.push_str(&format!(" && chmod {m:04o} -- {d}"));
                     }
@@ -187,7 +190,8 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
                     if let Some(g) = pr.gid {
                         c.push_str(&format!(" && chgrp {g} -- {d}"));
                     }
-                    plan.cmds.push(c + "; fi");
+                    plan.cmds
+                        .push(c + &format!("; elif [ ! -d {d} ]; then mkdir -- {d}; fi; fi"));
                 }
                 plan.change("state", "absent", "directory");
                 plan.predicted = Some(synthetic(FileKind::Dir, mode.unwrap_or(base), &pr));
