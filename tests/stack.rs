@@ -553,3 +553,61 @@ fn run_stop_and_start_commands() {
         want_backends(&lab, &["lab02", "lab03"])
     );
 }
+
+/// Check mode changes neither hosts nor state; a configure broadcast that fails is run again
+/// by the next sync even though no instance joined or left in between.
+#[test]
+fn check_mode_changes_nothing_and_a_failed_broadcast_is_retried() {
+    let lab = Lab::up("stack-retry", 3, false);
+    let st = Stack::on(&lab);
+    st.groups(&[("lb", &["lab01"]), ("app", &["lab02"])], &[]);
+    st.expect(&["sync"], 0);
+    let events_before = st.history().len();
+
+    // -C: lab03 would join, but nothing happens to it, to the others, or to the state.
+    st.groups(&[("lb", &["lab01"]), ("app", &["lab02", "lab03"])], &[]);
+    // (Its deploy fails in check mode, as in Ansible: setup's directory was never made.)
+    let o = st.run(&["sync", "-C"]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("state is unchanged"),
+        "{}",
+        common::stack::dump(&o)
+    );
+    assert!(
+        marks(&lab, "lab03").is_empty(),
+        "{:?}",
+        marks(&lab, "lab03")
+    );
+    assert!(!statuses(&st.status()).contains_key("lab03"));
+    assert_eq!(st.history().len(), events_before, "check mode logs nothing");
+    assert_eq!(backends(&lab, "lab01"), want_backends(&lab, &["lab02"]));
+
+    // The real sync: lab03 comes online, but the lb's configure fails.
+    st.groups(
+        &[("lb", &["lab01"]), ("app", &["lab02", "lab03"])],
+        &[("lab01", "fixture_fail_configure: true")],
+    );
+    st.expect(&["sync"], 2);
+    assert_eq!(statuses(&st.status())["lab03"], "online");
+    assert_eq!(marks(&lab, "lab01")["lb.configure"], 2);
+
+    // Nothing joined or left since, yet the failed broadcast runs again, and only once.
+    st.groups(&[("lb", &["lab01"]), ("app", &["lab02", "lab03"])], &[]);
+    st.expect(&["sync"], 0);
+    assert_eq!(marks(&lab, "lab01")["lb.configure"], 3);
+    assert_eq!(
+        backends(&lab, "lab01"),
+        want_backends(&lab, &["lab02", "lab03"])
+    );
+    let h = st.history();
+    assert_eq!(
+        (h[0]["kind"].as_str(), h[0]["result"].as_str()),
+        (Some("configure"), Some("ok"))
+    );
+    st.expect(&["sync"], 0);
+    assert_eq!(
+        marks(&lab, "lab01")["lb.configure"],
+        3,
+        "a converged stack runs nothing"
+    );
+}

@@ -70,6 +70,7 @@ fn engine_of(c: &StackCommand) -> Option<&EngineArgs> {
 async fn dispatch(args: StackArgs) -> Result<ExitCode, StackError> {
     let engine = engine_of(&args.command);
     let json = engine.is_some_and(|e| e.json);
+    let check = engine.is_some_and(|e| e.check);
     let mut stack = Stack::open(request(&args.file, engine))?;
     let (title, report) = match &args.command {
         StackCommand::Status { json } => {
@@ -160,6 +161,9 @@ async fn dispatch(args: StackArgs) -> Result<ExitCode, StackError> {
         }
     };
     print_summary(title, &report, json);
+    if check && !json {
+        println!("(check mode: ran on a copy of the state; the stack's state is unchanged)");
+    }
     Ok(report.exit_code())
 }
 

@@ -10,10 +10,10 @@ use super::StackError;
 use super::deploy::{self, Deployment};
 use super::event::EventSpec;
 use super::instances::Discovery;
-use super::lifecycle::{bring_online, configure_all, finish, ids_of};
+use super::lifecycle::{bring_online, configure_all, ids_of};
 use super::open::Stack;
 use super::report::Report;
-use super::state::{InstanceRecord, StateStore, Status};
+use super::state::{EventResult, InstanceRecord, StateStore, Status};
 
 /// `configure`: the broadcast, on demand.
 pub async fn configure(stack: &mut Stack, d: &Discovery) -> Result<Report, StackError> {
@@ -87,7 +87,7 @@ pub async fn run(
     };
     match engine.run(&mut stack.store, &records, spec).await? {
         Some(ev) => {
-            finish(&engine, &mut stack.store, &ev.id, ev.result, &ev.recap, &[])?;
+            stack.store.finish_event(ev.id, ev.result, &ev.recap, &[])?;
             report.add(&ev);
         }
         None => eprintln!(
@@ -125,8 +125,21 @@ pub async fn start(stack: &mut Stack, d: &Discovery, host: &str) -> Result<Repor
     let mut report = Report::default();
     if rec.status == Status::Pending || rec.status == Status::Terminated {
         report.joined.push(rec.name.clone());
+        rec.status = Status::Pending;
     }
-    stack.store.put_instances(&[rec])?;
+    // An instance replaced under the same name (EC2) is gone, as `sync` would find.
+    let now = super::clock::now_rfc3339();
+    let mut put: Vec<InstanceRecord> = records
+        .iter()
+        .filter(|r| r.name == found.name && r.id != found.id && r.status != Status::Terminated)
+        .map(|r| InstanceRecord {
+            status: Status::Terminated,
+            status_since: now.clone(),
+            ..r.clone()
+        })
+        .collect();
+    put.push(rec);
+    stack.store.put_instances(&put)?;
     let before = stack.store.instances()?;
     let was_online = before
         .iter()
@@ -139,6 +152,9 @@ pub async fn start(stack: &mut Stack, d: &Discovery, host: &str) -> Result<Repor
         &mut report,
     )
     .await?;
+    if report.interrupted() {
+        return Ok(report);
+    }
     let now_online = stack
         .store
         .instances()?
@@ -175,19 +191,18 @@ pub async fn stop(stack: &mut Stack, d: &Discovery, host: &str) -> Result<Report
     };
     let stopped = [(id.clone(), Status::Stopped)];
     match engine.run(&mut stack.store, &records, spec).await? {
+        Some(ev) if ev.result == EventResult::Interrupted => {
+            stack.store.finish_event(ev.id, ev.result, &ev.recap, &[])?;
+            report.add(&ev);
+            return Ok(report);
+        }
         Some(ev) => {
-            finish(
-                &engine,
-                &mut stack.store,
-                &ev.id,
-                ev.result,
-                &ev.recap,
-                &stopped,
-            )?;
+            stack
+                .store
+                .finish_event(ev.id, ev.result, &ev.recap, &stopped)?;
             report.add(&ev);
         }
-        None if !engine.req.check => stack.store.set_statuses(&stopped, None)?,
-        None => {}
+        None => stack.store.set_statuses(&stopped, None)?,
     }
     report.left.push(host.to_string());
     configure_all(&engine, &mut stack.store, &mut report).await?;
@@ -250,11 +265,11 @@ pub async fn app(
     if let Some(ev) =
         deploy::run(&engine, &mut stack.store, &records, &targets, &plan, event).await?
     {
-        let ok = ids_of(&records, &ev.ok_hosts().cloned().collect::<Vec<_>>());
-        if !engine.req.check {
+        stack.store.finish_event(ev.id, ev.result, &ev.recap, &[])?;
+        if ev.result != EventResult::Interrupted {
+            let ok = ids_of(&records, &ev.ok_hosts().cloned().collect::<Vec<_>>());
             plan.record(&mut stack.store, &ok, ev.id)?;
         }
-        finish(&engine, &mut stack.store, &ev.id, ev.result, &ev.recap, &[])?;
         report.add(&ev);
     }
     Ok(report)

@@ -12,8 +12,43 @@ use super::event::{Engine, EventSpec};
 use super::report::Report;
 use super::state::{EventResult, InstanceRecord, StateStore, Status};
 
+/// The state-meta key of [`membership`] as last broadcast.
+const CONFIGURED: &str = "configured_membership";
+
+/// What the configure broadcast tells each instance about the others: every online
+/// instance's identity, name, layers and address. When this differs from what the last
+/// successful configure sent, configure must run again, whatever happened in between (a
+/// crash, Ctrl-C, a failed configure, an instance moving between layers).
+pub fn membership(records: &[InstanceRecord]) -> String {
+    let mut online: Vec<(&str, &str, &[String], Option<&str>)> = records
+        .iter()
+        .filter(|r| r.status == Status::Online)
+        .map(|r| {
+            (
+                r.id.as_str(),
+                r.name.as_str(),
+                &r.layers[..],
+                r.private_ip.as_deref(),
+            )
+        })
+        .collect();
+    online.sort();
+    serde_json::to_string(&online).unwrap_or_default()
+}
+
+/// Whether `records` differ from what the last successful configure broadcast.
+pub fn needs_configure(
+    store: &dyn StateStore,
+    records: &[InstanceRecord],
+) -> Result<bool, StackError> {
+    let now = membership(records);
+    Ok(store.meta(CONFIGURED)?.as_deref() != Some(now.as_str()))
+}
+
 /// Runs setup on `ids`, then deploy on those whose setup succeeded, and marks each instance
 /// `online`, `setup_failed` or `deploy_failed`. Each step is one engine run on all of them.
+/// After Ctrl-C the instances stay in `setup`, so that the next sync starts them again, and
+/// the caller stops (see [`Report::interrupted`]).
 pub async fn bring_online(
     engine: &Engine<'_>,
     store: &mut dyn StateStore,
@@ -23,11 +58,8 @@ pub async fn bring_online(
     if ids.is_empty() {
         return Ok(());
     }
-    let check = engine.req.check;
-    if !check {
-        let setup: Vec<(String, Status)> = ids.iter().map(|i| (i.clone(), Status::Setup)).collect();
-        store.set_statuses(&setup, None)?;
-    }
+    let setup: Vec<(String, Status)> = ids.iter().map(|i| (i.clone(), Status::Setup)).collect();
+    store.set_statuses(&setup, None)?;
     let records = store.instances()?;
     let targets = pick(&records, ids);
     let spec = EventSpec {
@@ -39,17 +71,18 @@ pub async fn bring_online(
     };
     let mut ok: Vec<String> = ids.to_vec();
     if let Some(ev) = engine.run(store, &records, spec).await? {
+        report.add(&ev);
+        if ev.result == EventResult::Interrupted {
+            store.finish_event(ev.id, ev.result, &ev.recap, &[])?;
+            return Ok(());
+        }
         let failed = ids_of(&records, &ev.failed);
         let statuses: Vec<(String, Status)> = failed
             .iter()
             .map(|i| (i.clone(), Status::SetupFailed))
             .collect();
-        finish(engine, store, &ev.id, ev.result, &ev.recap, &statuses)?;
+        store.finish_event(ev.id, ev.result, &ev.recap, &statuses)?;
         ok.retain(|i| !failed.contains(i));
-        report.add(&ev);
-        if ev.result == EventResult::Interrupted {
-            return Ok(());
-        }
     }
     if ok.is_empty() {
         return Ok(());
@@ -59,37 +92,41 @@ pub async fn bring_online(
     let plan = Deployment::all_apps(engine.stack, store, &targets)?;
     let mut online = ok.clone();
     let mut statuses = Vec::new();
-    if let Some(ev) = deploy::run(engine, store, &records, &targets, &plan, "deploy").await? {
-        let failed = ids_of(&records, &ev.failed);
-        statuses.extend(failed.iter().map(|i| (i.clone(), Status::DeployFailed)));
-        online.retain(|i| !failed.contains(i));
-        if !check {
+    match deploy::run(engine, store, &records, &targets, &plan, "deploy").await? {
+        Some(ev) if ev.result == EventResult::Interrupted => {
+            report.add(&ev);
+            store.finish_event(ev.id, ev.result, &ev.recap, &[])?;
+        }
+        Some(ev) => {
+            report.add(&ev);
+            let failed = ids_of(&records, &ev.failed);
+            statuses.extend(failed.iter().map(|i| (i.clone(), Status::DeployFailed)));
+            online.retain(|i| !failed.contains(i));
+            statuses.extend(online.iter().map(|i| (i.clone(), Status::Online)));
+            store.finish_event(ev.id, ev.result, &ev.recap, &statuses)?;
             plan.record(store, &online, ev.id)?;
         }
-        statuses.extend(online.iter().map(|i| (i.clone(), Status::Online)));
-        finish(engine, store, &ev.id, ev.result, &ev.recap, &statuses)?;
-        report.add(&ev);
-    } else if !check {
-        statuses.extend(online.iter().map(|i| (i.clone(), Status::Online)));
-        store.set_statuses(&statuses, None)?;
+        None => {
+            statuses.extend(online.iter().map(|i| (i.clone(), Status::Online)));
+            store.set_statuses(&statuses, None)?;
+        }
     }
     Ok(())
 }
 
-/// Configure on every online instance, with the stack's current state.
+/// Configure on every online instance, with the stack's current state; a success (or no
+/// instance to tell) records the membership it broadcast.
 pub async fn configure_all(
     engine: &Engine<'_>,
     store: &mut dyn StateStore,
     report: &mut Report,
 ) -> Result<(), StackError> {
     let records = store.instances()?;
+    let fingerprint = membership(&records);
     let targets: Vec<&InstanceRecord> = records
         .iter()
         .filter(|r| r.status == Status::Online && engine.inventory.contains_host(&r.name))
         .collect();
-    if targets.is_empty() {
-        return Ok(());
-    }
     let spec = EventSpec {
         kind: "configure",
         targets,
@@ -97,25 +134,17 @@ pub async fn configure_all(
         args: json!({}),
         deploy: HashMap::new(),
     };
-    if let Some(ev) = engine.run(store, &records, spec).await? {
-        finish(engine, store, &ev.id, ev.result, &ev.recap, &[])?;
-        report.add(&ev);
+    let ok = match engine.run(store, &records, spec).await? {
+        Some(ev) => {
+            store.finish_event(ev.id, ev.result, &ev.recap, &[])?;
+            report.add(&ev);
+            ev.result == EventResult::Ok
+        }
+        None => true,
+    };
+    if ok {
+        store.set_meta(CONFIGURED, &fingerprint)?;
     }
-    Ok(())
-}
-
-/// Ends an event in the state; in check mode the statuses stay as they were, since nothing
-/// was really set up or deployed.
-pub fn finish(
-    engine: &Engine<'_>,
-    store: &mut dyn StateStore,
-    id: &i64,
-    result: EventResult,
-    recap: &serde_json::Value,
-    statuses: &[(String, Status)],
-) -> Result<(), StackError> {
-    let statuses = if engine.req.check { &[][..] } else { statuses };
-    store.finish_event(*id, result, recap, statuses)?;
     Ok(())
 }
 

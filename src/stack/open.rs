@@ -108,6 +108,19 @@ impl Stack {
                 ids.join(", ")
             );
         }
+        if self.ctx.req.run.check {
+            // Check mode changes nothing, the state included: the command runs on a copy.
+            let copy = std::env::temp_dir().join(format!(
+                "strata-check-{}-{}.db",
+                self.ctx.file.name,
+                std::process::id()
+            ));
+            self.store = self.store.snapshot(&copy)?;
+            return Ok(Box::new(CheckCopy {
+                _guard: guard,
+                copy,
+            }));
+        }
         Ok(guard)
     }
 
@@ -148,4 +161,18 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "localhost".into())
+}
+
+/// The lock of a check-mode command, and the copy of the state it runs on (removed after).
+struct CheckCopy {
+    _guard: Box<dyn LockGuard>,
+    copy: PathBuf,
+}
+
+impl LockGuard for CheckCopy {}
+
+impl Drop for CheckCopy {
+    fn drop(&mut self) {
+        let _ = SqliteState::remove(&self.copy);
+    }
 }

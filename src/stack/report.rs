@@ -42,6 +42,11 @@ impl Report {
         });
     }
 
+    /// Whether an event was stopped by Ctrl-C: the command stops there.
+    pub fn interrupted(&self) -> bool {
+        self.events.iter().any(|e| e.result == "interrupted")
+    }
+
     /// The worst exit code of the events, in `strata playbook`'s order: interrupted, failed,
     /// unreachable, ok.
     pub fn exit_code(&self) -> ExitCode {

@@ -45,13 +45,17 @@ pub fn status(file: &StackFile, store: &dyn StateStore) -> Result<Value, StackEr
         .iter()
         .map(|a| {
             let mut active = serde_json::Map::new();
+            // Keyed by name, so only live instances: a terminated one may share its name
+            // with its replacement.
             for rel in releases.iter().filter(|x| x.app == a.name && x.active) {
-                let name = records
+                let Some(r) = records
                     .iter()
-                    .find(|r| r.id == rel.instance)
-                    .map_or(rel.instance.clone(), |r| r.name.clone());
+                    .find(|r| r.id == rel.instance && r.status != Status::Terminated)
+                else {
+                    continue;
+                };
                 active.insert(
-                    name,
+                    r.name.clone(),
                     json!({"revision": rel.revision, "release": rel.release}),
                 );
             }

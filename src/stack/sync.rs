@@ -3,12 +3,11 @@
 //! when the set of online instances changed, run configure on every online instance so each
 //! sees the new stack. Changes that arrive while a round runs are seen by the next round.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::StackError;
 use super::instances::{Discovery, Instance};
-use super::lifecycle::{bring_online, configure_all};
+use super::lifecycle::{bring_online, configure_all, needs_configure};
 use super::open::Stack;
 use super::probe::reachable;
 use super::report::Report;
@@ -65,14 +64,6 @@ fn reconcile(records: &[InstanceRecord], found: &[Instance]) -> (Vec<InstanceRec
     (out, report)
 }
 
-fn online_ids(records: &[InstanceRecord]) -> BTreeSet<String> {
-    records
-        .iter()
-        .filter(|r| r.status == Status::Online)
-        .map(|r| r.id.clone())
-        .collect()
-}
-
 /// One sync round. The caller holds the lock.
 pub async fn round(stack: &mut Stack, d: &Discovery, dry_run: bool) -> Result<Report, StackError> {
     let before = stack.store.instances()?;
@@ -104,13 +95,16 @@ pub async fn round(stack: &mut Stack, d: &Discovery, dry_run: bool) -> Result<Re
                 report.would_run.push(("deploy".into(), names(&deploy)));
             }
         }
-        let after: BTreeSet<String> = updated
-            .iter()
-            .filter(|r| r.status == Status::Online || new.contains(&r.id))
-            .map(|r| r.id.clone())
-            .collect();
-        if after != online_ids(&before) {
-            let all: Vec<String> = after.into_iter().collect();
+        let mut predicted = updated.clone();
+        for r in predicted.iter_mut().filter(|r| new.contains(&r.id)) {
+            r.status = Status::Online;
+        }
+        if needs_configure(&stack.store, &predicted)? {
+            let all: Vec<String> = predicted
+                .iter()
+                .filter(|r| r.status == Status::Online)
+                .map(|r| r.id.clone())
+                .collect();
             report.would_run.push(("configure".into(), names(&all)));
         }
         return Ok(report);
@@ -119,6 +113,9 @@ pub async fn round(stack: &mut Stack, d: &Discovery, dry_run: bool) -> Result<Re
     let engine = stack.ctx.engine(d);
     let store: &mut dyn StateStore = &mut stack.store;
     bring_online(&engine, store, &new, &mut report).await?;
+    if report.interrupted() {
+        return Ok(report);
+    }
 
     // Reachability: online instances that stopped answering leave the configure set, and
     // lost ones that answer again rejoin it. Instances just brought online were just reached.
@@ -152,8 +149,10 @@ pub async fn round(stack: &mut Stack, d: &Discovery, dry_run: bool) -> Result<Re
         store.set_statuses(&changes, None)?;
     }
 
-    let after = store.instances()?;
-    if online_ids(&after) != online_ids(&before) {
+    // Configure when the online set differs from what the last successful configure told
+    // the instances: this round's changes, or an earlier round's broadcast that failed or
+    // never finished.
+    if needs_configure(store, &store.instances()?)? {
         configure_all(&engine, store, &mut report).await?;
     }
     Ok(report)
@@ -176,7 +175,7 @@ pub async fn sync(
             round(stack, &d, false).await?
         };
         on_round(&report);
-        let Some(every) = watch else {
+        let Some(every) = watch.filter(|_| !report.interrupted()) else {
             return Ok(report);
         };
         tokio::select! {

@@ -250,6 +250,11 @@ pub trait StateStore: Send {
     /// Releases of `app` (all apps with `None`), newest first.
     fn releases(&self, app: Option<&str>) -> Result<Vec<Release>, StateError>;
 
+    /// A small named value the lifecycle code keeps between commands (the membership the
+    /// last successful configure broadcast).
+    fn meta(&self, key: &str) -> Result<Option<String>, StateError>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError>;
+
     /// Takes the one-writer lock, waiting up to `wait`; `StateError::Busy` names the holder.
     fn lock(&self, holder: &Holder, wait: Duration) -> Result<Box<dyn LockGuard>, StateError>;
     /// Who holds the lock now, without waiting (read-only commands).

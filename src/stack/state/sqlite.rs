@@ -28,7 +28,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Schema migrations; `user_version` is the number applied. Append, never edit: databases
 /// in the field are at every version in between.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE instances (
     id TEXT PRIMARY KEY NOT NULL,
     seq INTEGER NOT NULL,
@@ -64,7 +65,14 @@ CREATE TABLE releases (
     event INTEGER,
     UNIQUE (app, instance, release)
 );
-"];
+",
+    "
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+",
+];
 
 const INSTANCE_COLS: &str =
     "id, name, layers, private_ip, public_ip, details, status, status_since, last_event";
@@ -130,6 +138,17 @@ impl SqliteState {
             }
         }
         Ok(())
+    }
+
+    /// A copy of this state at `to`, opened: check mode runs a command against it, so the
+    /// real state stays as it was while the events still see a consistent stack.
+    pub fn snapshot(&self, to: &Path) -> Result<SqliteState, StateError> {
+        SqliteState::remove(to)?;
+        let target = to.to_string_lossy().into_owned();
+        self.conn
+            .execute("VACUUM INTO ?1", [target])
+            .map_err(|e| self.err(Fail(format!("copying the state to {}: {e}", to.display()))))?;
+        SqliteState::open(to)
     }
 
     /// The database file, for messages.
@@ -524,6 +543,28 @@ impl StateStore for SqliteState {
                 out.push(release_from_row(row)?);
             }
             Ok(out)
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare("SELECT value FROM meta WHERE key = ?1")?;
+            let mut rows = stmt.query([key])?;
+            Ok(match rows.next()? {
+                Some(row) => Some(row.get(0)?),
+                None => None,
+            })
+        })
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StateError> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+            Ok(())
         })
     }
 
