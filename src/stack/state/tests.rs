@@ -370,7 +370,7 @@ fn reopen_keeps_data_and_schema_version() {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 1);
+    assert_eq!(v, 2, "both migrations applied");
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -576,4 +576,39 @@ fn concurrent_writers_wait_for_each_other() {
     ids.dedup();
     assert_eq!(ids.len(), 50);
     assert_eq!(open(&db).events(0).unwrap().len(), 50);
+}
+
+#[test]
+fn meta_values_round_trip_and_snapshots_are_independent() {
+    let tmp = TempDir::new("meta");
+    let mut st = open(&tmp.db());
+    assert_eq!(st.meta("configured_membership").unwrap(), None);
+    st.set_meta("configured_membership", "[1]").unwrap();
+    st.set_meta("configured_membership", "[2]").unwrap();
+    assert_eq!(
+        st.meta("configured_membership").unwrap().as_deref(),
+        Some("[2]")
+    );
+    st.put_instances(&[instance("i-a", "a", Status::Online)])
+        .unwrap();
+
+    // A check-mode copy sees everything, and what it changes stays in the copy.
+    let copy_path = tmp.0.join("copy.db");
+    let mut copy = st.snapshot(&copy_path).unwrap();
+    assert_eq!(copy.instances().unwrap().len(), 1);
+    assert_eq!(
+        copy.meta("configured_membership").unwrap().as_deref(),
+        Some("[2]")
+    );
+    copy.set_statuses(&[("i-a".into(), Status::Terminated)], None)
+        .unwrap();
+    copy.set_meta("configured_membership", "[]").unwrap();
+    assert_eq!(statuses(&st), vec![("i-a".to_string(), Status::Online)]);
+    assert_eq!(
+        st.meta("configured_membership").unwrap().as_deref(),
+        Some("[2]")
+    );
+    drop(copy);
+    SqliteState::remove(&copy_path).unwrap();
+    assert!(!copy_path.exists());
 }
