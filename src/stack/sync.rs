@@ -159,28 +159,51 @@ pub async fn round(stack: &mut Stack, d: &Discovery, dry_run: bool) -> Result<Re
 }
 
 /// `sync [--watch SECONDS]`: one round, or a round every `watch` seconds until interrupted.
-/// The lock is held for a round only, so other commands can run between rounds.
+/// The lock is held for a round only, so other commands can run between rounds. A watcher
+/// outlives what a single command would stop on: an instance source that cannot be read
+/// (the EC2 API down, a file being edited) or another command holding the lock skips this
+/// round, with the reason on stderr, and the next round tries again.
 pub async fn sync(
     stack: &mut Stack,
     dry_run: bool,
     watch: Option<Duration>,
     mut on_round: impl FnMut(&Report),
 ) -> Result<Report, StackError> {
+    let mut last = Report::default();
     loop {
-        let d = stack.discover(true)?;
-        let report = if dry_run {
-            round(stack, &d, true).await?
-        } else {
-            let _guard = stack.lock()?;
-            round(stack, &d, false).await?
-        };
-        on_round(&report);
-        let Some(every) = watch.filter(|_| !report.interrupted()) else {
-            return Ok(report);
+        match sync_round(stack, dry_run).await {
+            Ok(report) => {
+                on_round(&report);
+                last = report;
+            }
+            Err(e) if watch.is_some() && skippable(&e) => {
+                eprintln!("[WARNING]: sync round skipped: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+        let Some(every) = watch.filter(|_| !last.interrupted()) else {
+            return Ok(last);
         };
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(report),
+            _ = tokio::signal::ctrl_c() => return Ok(last),
         }
     }
+}
+
+async fn sync_round(stack: &mut Stack, dry_run: bool) -> Result<Report, StackError> {
+    let d = stack.discover(true)?;
+    if dry_run {
+        return round(stack, &d, true).await;
+    }
+    let _guard = stack.lock()?;
+    round(stack, &d, false).await
+}
+
+/// Errors a watcher waits out: the instance source, or the lock held by another command.
+fn skippable(e: &StackError) -> bool {
+    matches!(
+        e,
+        StackError::Input(_) | StackError::State(super::state::StateError::Busy(_))
+    )
 }
