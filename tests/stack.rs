@@ -461,6 +461,11 @@ fn one_writer_at_a_time_and_crash_recovery() {
     // Read-only commands never wait.
     let s = st.status();
     assert_eq!(statuses(&s)["lab02"], "setup", "{s:#}");
+    assert_eq!(
+        s["busy"]["pid"],
+        first.pid(),
+        "status names the holder: {s:#}"
+    );
     // With --wait, it runs once the first is done.
     let waiter = st.spawn(&["configure", "--wait", "120"]);
     first.expect(0);

@@ -78,19 +78,6 @@ pub fn build(
     }
 }
 
-/// Whether any role of `layer` has something for `event` (for `run EVENT`'s default targets).
-pub fn layer_has_event(
-    stack: &StackFile,
-    layer: &str,
-    event: &str,
-    opts: &LoadOptions,
-    templar: &Templar,
-) -> bool {
-    let probe: HashMap<String, Vec<String>> =
-        HashMap::from([(layer.to_string(), vec!["-".to_string()])]);
-    matches!(build(stack, event, &probe, &HashMap::new(), opts, templar), Ok(p) if !p.is_empty())
-}
-
 /// Checks every layer's roles for every lifecycle event and every `events:` override, so
 /// that a missing role, tasks file or a bad task anywhere is reported before any host is
 /// touched, whichever command runs.

@@ -62,7 +62,11 @@ pub fn status(file: &StackFile, store: &dyn StateStore) -> Result<Value, StackEr
             json!({"name": a.name, "layers": a.layers, "active": active})
         })
         .collect();
-    Ok(json!({"stack": file.name, "layers": layers, "instances": instances, "apps": apps}))
+    // Who is running an event right now, so that an operator sees why a command would wait.
+    let busy = store.holder()?;
+    Ok(
+        json!({"stack": file.name, "busy": busy, "layers": layers, "instances": instances, "apps": apps}),
+    )
 }
 
 /// Aligned columns: the first row is the header.
@@ -101,11 +105,17 @@ fn s(v: &Value) -> String {
 
 /// The text view of [`status`].
 pub fn render_status(v: &Value, file: &StackFile) -> String {
-    let mut out = format!(
-        "stack {} ({})\n\nLAYERS\n",
-        s(&v["stack"]),
-        file.path.display()
-    );
+    let mut out = format!("stack {} ({})\n", s(&v["stack"]), file.path.display());
+    if let Value::Object(h) = &v["busy"] {
+        out.push_str(&format!(
+            "busy: pid {} on {} (`{}`), since {}\n",
+            s(&h["pid"]),
+            s(&h["host"]),
+            s(&h["command"]),
+            s(&h["since"])
+        ));
+    }
+    out.push_str("\nLAYERS\n");
     let mut rows = vec![vec!["SHORTNAME".into(), "NAME".into(), "ONLINE".into()]];
     for l in v["layers"].as_array().into_iter().flatten() {
         rows.push(vec![s(&l["shortname"]), s(&l["name"]), s(&l["online"])]);
