@@ -139,7 +139,7 @@ fn server_line(lab: &Lab, host: &str) -> String {
 fn lab_demo_runs_the_example_stack() {
     assert!(
         unsafe { libc::geteuid() } == 0,
-        "lab tests need root; run them as root, see .ci/run"
+        "lab tests need root; run them as root, see tests/run"
     );
     if opts().state_path().exists() {
         lab::down(&opts()).expect("cannot remove a stale demo lab");

@@ -38,7 +38,7 @@ fn ansible(lab: &Lab, book: &Path, extra: &[String]) -> (i32, BTreeMap<String, C
         )
         .current_dir(book.parent().unwrap())
         .output()
-        .expect("ansible-playbook must be installed (.ci/run installs it)");
+        .expect("ansible-playbook must be installed (tests/run installs it)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let mut recap = BTreeMap::new();
     let tail = stdout.split("PLAY RECAP").nth(1).unwrap_or_else(|| {

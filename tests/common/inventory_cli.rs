@@ -28,7 +28,7 @@ pub fn run(mut cmd: Command, dir: &Path, what: &str) -> String {
 pub fn ansible(dir: &Path, args: &[&str]) -> String {
     assert!(
         Path::new(ANSIBLE_INVENTORY).exists(),
-        "{ANSIBLE_INVENTORY} is missing: these tests compare with ansible-core 2.19 (.ci/run installs it)"
+        "{ANSIBLE_INVENTORY} is missing: these tests compare with ansible-core 2.19 (tests/run installs it)"
     );
     let mut cmd = Command::new(ANSIBLE_INVENTORY);
     cmd.args(args)

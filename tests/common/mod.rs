@@ -58,7 +58,7 @@ impl Lab {
     pub fn up(name: &str, n: usize, systemd: bool) -> Lab {
         assert!(
             unsafe { libc::geteuid() } == 0,
-            "lab tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and openssh-server; run them as root, see .ci/run"
+            "lab tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and openssh-server; run them as root, see tests/run"
         );
         let opts = LabOptions {
             name: name.to_string(),

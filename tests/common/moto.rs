@@ -1,4 +1,4 @@
-//! A real `moto_server` (from the test venv, see .ci/run) per test, on a free local port, and
+//! A real `moto_server` (from the test venv, see tests/run) per test, on a free local port, and
 //! a small scriptable HTTP server for the parts of AWS that moto does not play: the instance
 //! metadata service and a throttling front. The moto process is killed (by its own pid) when
 //! the `Moto` is dropped.
@@ -35,7 +35,7 @@ impl Moto {
         let bin = format!("{VENV}/bin/moto_server");
         assert!(
             Path::new(&bin).exists(),
-            "{bin} missing: install it with {VENV}/bin/pip install 'moto[server]==5.*' boto3 (see .ci/run)"
+            "{bin} missing: install it with {VENV}/bin/pip install 'moto[server]==5.*' boto3 (see tests/run)"
         );
         let port = free_port();
         let child = Command::new(&bin)
