@@ -52,15 +52,23 @@ pub struct SshParams {
     /// `/dev/null` (`IdentityAgent=none`) disables the agent.
     pub identity_agent: Option<PathBuf>,
     /// Send a keepalive after this much silence from the server (OpenSSH's
-    /// `ServerAliveInterval`), so idle connections survive NAT and firewalls during long runs.
+    /// `ServerAliveInterval`): idle connections survive NAT and firewalls during long runs, and
+    /// a host that died, froze or lost its link is noticed even while a task waits on it.
     pub keepalive_interval: Duration,
     /// Unanswered keepalives before the connection is declared dead (`ServerAliveCountMax`).
+    /// With the defaults a dead host is reported after about 5 s × (3 + 1) = 20 s, so the other
+    /// hosts never wait more than that at the next task (the operator's budget is 30 s).
     pub keepalive_max: usize,
     /// Hosts to tunnel through, first to last (`ProxyJump` / `-J`).
     pub jump: Vec<JumpHost>,
 }
 
 impl SshParams {
+    /// `ServerAliveInterval` unless `ssh_args` say otherwise.
+    pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+    /// `ServerAliveCountMax` unless `ssh_args` say otherwise.
+    pub const DEFAULT_KEEPALIVE_MAX: usize = 3;
+
     /// Parameters with Ansible's defaults: port 22, a 10 s timeout, strict host key checking.
     pub fn new(host: impl Into<String>, user: impl Into<String>) -> Self {
         SshParams {
@@ -72,8 +80,8 @@ impl SshParams {
             host_key_policy: HostKeyPolicy::Strict,
             known_hosts: None,
             identity_agent: None,
-            keepalive_interval: Duration::from_secs(15),
-            keepalive_max: 4,
+            keepalive_interval: Self::DEFAULT_KEEPALIVE_INTERVAL,
+            keepalive_max: Self::DEFAULT_KEEPALIVE_MAX,
             jump: Vec::new(),
         }
     }
