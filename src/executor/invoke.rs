@@ -37,6 +37,15 @@ pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc
             ));
         }
     };
+    // A templated value of a parameter strata supports only at its default is checked now.
+    for p in module.spec().params {
+        if let (Some(f), Some(v)) = (p.only, args.get(p.name))
+            && !f.accepts(v)
+        {
+            let given = crate::values::to_str(v).unwrap_or_else(|| v.to_string());
+            return Step::failed(f.refusal(module.spec().name, p.name, &given));
+        }
+    }
     let args = Args::new(args);
     let role = t.role.as_ref();
     let mut roots = Vec::new();

@@ -29,7 +29,7 @@ mod spec;
 pub mod toolkit;
 
 pub use args::Args;
-pub use spec::{FreeForm, ModuleSpec, Param, ParamType};
+pub use spec::{Fixed, FreeForm, ModuleSpec, Param, ParamType};
 
 /// The outcome of a module, shaped like Ansible's result dict once serialized.
 #[derive(Clone, Debug, Default)]

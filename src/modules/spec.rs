@@ -33,6 +33,47 @@ pub struct Param {
     pub aliases: &'static [&'static str],
     /// Allowed values for string parameters; empty means any.
     pub choices: &'static [&'static str],
+    /// The one value strata supports (Ansible's default); any other is refused.
+    pub only: Option<Fixed>,
+}
+
+/// The only value strata supports for an Ansible parameter it does not implement. Any other
+/// value is refused (at load time when written literally, at run time when templated),
+/// because accepting and ignoring it would run something else than the playbook says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fixed {
+    Bool(bool),
+    Int(i64),
+}
+
+impl Fixed {
+    /// Whether `v` means this value, in Ansible's spellings (`yes`, `"65536"`, ...). Null is
+    /// the default too.
+    pub fn accepts(&self, v: &serde_json::Value) -> bool {
+        if v.is_null() {
+            return true;
+        }
+        match self {
+            Fixed::Bool(b) => crate::values::to_bool(v) == Some(*b),
+            Fixed::Int(i) => match v {
+                serde_json::Value::Number(n) => n.as_f64() == Some(*i as f64),
+                serde_json::Value::String(s) => s.trim().parse::<i64>().ok() == Some(*i),
+                _ => false,
+            },
+        }
+    }
+
+    /// The refusal, naming the parameter and the one value that works.
+    pub fn refusal(&self, module: &str, param: &str, given: &str) -> String {
+        let only = match self {
+            Fixed::Bool(b) => b.to_string(),
+            Fixed::Int(i) => i.to_string(),
+        };
+        format!(
+            "`{module}`: strata does not implement `{param}: {given}`; only Ansible's default \
+             `{param}: {only}` is supported (see the README's table of unsupported parameters)"
+        )
+    }
 }
 
 impl Param {
@@ -43,6 +84,7 @@ impl Param {
             required: false,
             aliases: &[],
             choices: &[],
+            only: None,
         }
     }
     pub const fn required(mut self) -> Self {
@@ -55,6 +97,10 @@ impl Param {
     }
     pub const fn choices(mut self, c: &'static [&'static str]) -> Self {
         self.choices = c;
+        self
+    }
+    pub const fn only(mut self, f: Fixed) -> Self {
+        self.only = Some(f);
         self
     }
 }

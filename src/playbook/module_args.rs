@@ -281,6 +281,13 @@ pub fn validate_args(
                     );
                 } else if let Some(d) = choice_error(p, v) {
                     diags.push(d);
+                } else if let Some(f) = p.only.filter(|f| !templated(v) && !f.accepts(&v.to_json()))
+                {
+                    let given = v.scalar_string().unwrap_or_else(|| v.to_json().to_string());
+                    diags.push(
+                        v.error(f.refusal(spec.name, p.name, &given))
+                            .label("not supported"),
+                    );
                 }
                 p.name.to_string()
             }
@@ -428,6 +435,8 @@ mod tests {
             Param::new("enabled", ParamType::Bool),
             Param::new("src", ParamType::Str),
             Param::new("content", ParamType::Str),
+            Param::new("use_proxy", ParamType::Bool).only(crate::modules::Fixed::Bool(true)),
+            Param::new("io_buffer_size", ParamType::Int).only(crate::modules::Fixed::Int(65536)),
         ],
         free_form: FreeForm::KeyValue,
         mutually_exclusive: &[&["src", "content"]],
@@ -453,6 +462,30 @@ mod tests {
             .into_iter()
             .map(|d| d.message)
             .collect()
+    }
+
+    #[test]
+    fn parameters_supported_only_at_their_default_refuse_other_values() {
+        for ok in [
+            "use_proxy: yes",
+            "use_proxy: true",
+            "io_buffer_size: 65536",
+            "io_buffer_size: '65536'",
+            "use_proxy: '{{ p }}'",
+        ] {
+            assert!(
+                validate(&format!("src: x\npath: /a\n{ok}\n")).is_ok(),
+                "{ok}"
+            );
+        }
+        let m = messages("src: x\npath: /a\nuse_proxy: no\nio_buffer_size: 1024\n");
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(
+            m[0].contains("does not implement `use_proxy: False`"),
+            "{m:?}"
+        );
+        assert!(m[0].contains("`use_proxy: true` is supported"), "{m:?}");
+        assert!(m[1].contains("`io_buffer_size: 65536`"), "{m:?}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::support::{Marker, ShWords, Stop, chdir_message, with_streams};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
-use crate::modules::{Param, ParamType as T};
+use crate::modules::{Fixed, Param, ParamType as T};
 use crate::shell::shlex;
 
 pub struct Script;
@@ -22,7 +22,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("removes", T::Str),
         Param::new("executable", T::Str),
         // Vault is not supported; the option is accepted so playbooks that set it still load.
-        Param::new("decrypt", T::Bool),
+        Param::new("decrypt", T::Bool).only(Fixed::Bool(true)),
     ],
     free_form: FreeForm::Raw("cmd"),
     mutually_exclusive: &[],

@@ -11,7 +11,7 @@ use super::http_client::url_join;
 use super::http_client::{Follow, HttpRequest, PRELUDE, block, parse_response};
 use crate::modules::toolkit::atomic_write::{FileAttrs, RemoteAttrs, parse_trailer};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
-use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};
+use crate::modules::{Fixed, Param, ParamType as T, toolkit::fs_attrs};
 use crate::shell::sh_quote;
 
 pub struct Uri;
@@ -41,7 +41,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("mode", T::Mode),
         Param::new("owner", T::Str),
         Param::new("group", T::Str),
-        Param::new("use_proxy", T::Bool),
+        Param::new("use_proxy", T::Bool).only(Fixed::Bool(true)),
         Param::new("http_agent", T::Str),
         Param::new("force", T::Bool),
     ],

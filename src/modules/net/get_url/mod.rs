@@ -11,7 +11,7 @@ use super::http_client::{HttpRequest, HttpResponse, PRELUDE, block};
 use super::http_client::{disposition_filename, parse_response, url_filename};
 use crate::modules::toolkit::atomic_write::{FileAttrs, RemoteAttrs, parse_trailer};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
-use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};
+use crate::modules::{Fixed, Param, ParamType as T, toolkit::fs_attrs};
 use crate::shell::sh_quote;
 
 pub struct GetUrl;
@@ -34,7 +34,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("validate_certs", T::Bool),
         Param::new("backup", T::Bool),
         Param::new("tmp_dest", T::Str),
-        Param::new("use_proxy", T::Bool),
+        Param::new("use_proxy", T::Bool).only(Fixed::Bool(true)),
         Param::new("http_agent", T::Str),
     ],
     free_form: FreeForm::KeyValue,

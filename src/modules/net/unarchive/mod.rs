@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::http_client::{HttpRequest, PRELUDE, block, parse_response};
 use crate::modules::toolkit::atomic_write::{FileAttrs, parse_trailer};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
-use crate::modules::{Param, ParamType as T, toolkit::fs_attrs};
+use crate::modules::{Fixed, Param, ParamType as T, toolkit::fs_attrs};
 use crate::shell::sh_quote;
 
 const SCRIPT: &str = include_str!("unarchive.sh");
@@ -34,8 +34,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("include", T::List),
         Param::new("keep_newer", T::Bool),
         Param::new("validate_certs", T::Bool),
-        Param::new("decrypt", T::Bool),
-        Param::new("io_buffer_size", T::Int),
+        Param::new("decrypt", T::Bool).only(Fixed::Bool(true)),
+        Param::new("io_buffer_size", T::Int).only(Fixed::Int(65536)),
     ],
     free_form: FreeForm::KeyValue,
     mutually_exclusive: &[&["include", "exclude"]],
