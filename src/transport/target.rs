@@ -52,6 +52,41 @@ pub enum TargetError {
     /// `ansible_ssh_common_args` / `ansible_ssh_extra_args` hold an option strata refuses.
     #[error("host {host}: {reason}")]
     SshArgs { host: String, reason: String },
+    /// A connection variable strata reads but does not implement yet: refused rather than
+    /// ignored, since ignoring `ansible_become_method: su` would run sudo instead.
+    #[error("host {host}: {reason}")]
+    Unsupported { host: String, reason: String },
+}
+
+/// The connection variables strata does not implement yet, each with what to do instead.
+fn unsupported(cv: &super::ConnectionVars) -> Option<String> {
+    if let Some(m) = cv.become_method.as_deref().filter(|m| *m != "sudo") {
+        return Some(format!(
+            "`ansible_become_method: {m}` is not supported; strata becomes another user with sudo only"
+        ));
+    }
+    if cv.password.is_some() {
+        return Some(
+            "SSH password authentication (`ansible_password`) is not supported yet; use a key \
+             (`ansible_ssh_private_key_file`)"
+                .into(),
+        );
+    }
+    if cv.become_password.is_some() {
+        return Some(
+            "sudo with a password (`ansible_become_password`) is not supported yet; allow the \
+             user passwordless sudo (NOPASSWD)"
+                .into(),
+        );
+    }
+    if cv
+        .become_flags
+        .as_deref()
+        .is_some_and(|f| !f.trim().is_empty())
+    {
+        return Some("`ansible_become_flags` are not supported yet".into());
+    }
+    None
 }
 
 /// Computes how to reach `host`; errors name the host and the offending variable.
@@ -64,6 +99,12 @@ pub fn target(
         host: host.to_string(),
         reason,
     })?;
+    if let Some(reason) = unsupported(&cv) {
+        return Err(TargetError::Unsupported {
+            host: host.to_string(),
+            reason,
+        });
+    }
     if cv.connection == ConnectionKind::Local {
         return Ok(Target::Local);
     }
@@ -95,4 +136,33 @@ pub fn target(
         p.host_key_policy = HostKeyPolicy::AcceptNew;
     }
     Ok(Target::Ssh(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn reason(vars: serde_json::Value) -> String {
+        match target(
+            "web1",
+            vars.as_object().unwrap(),
+            &ConnectOptions::default(),
+        ) {
+            Err(TargetError::Unsupported { reason, .. }) => reason,
+            Err(e) => panic!("expected a refusal, got {e}"),
+            Ok(_) => panic!("expected a refusal, got a target"),
+        }
+    }
+
+    #[test]
+    fn connection_variables_strata_does_not_implement_are_refused() {
+        assert!(reason(json!({"ansible_become_method": "su"})).contains("become_method: su"));
+        assert!(reason(json!({"ansible_ssh_pass": "pw"})).contains("ansible_password"));
+        assert!(reason(json!({"ansible_become_password": "pw"})).contains("NOPASSWD"));
+        assert!(reason(json!({"ansible_become_flags": "-H -S"})).contains("become_flags"));
+        let ok = json!({"ansible_become_method": "sudo", "ansible_become_flags": ""});
+        assert!(target("web1", ok.as_object().unwrap(), &ConnectOptions::default()).is_ok());
+    }
 }
