@@ -72,15 +72,28 @@ fn ansible(lab: &Lab, book: &Path, extra: &[String]) -> (i32, BTreeMap<String, C
 /// Everything under /opt/compat: paths, types, modes, link targets and content hashes; then
 /// what the book's probe script (`<book>.probe.sh` beside it, if any) prints about the system
 /// state the book changed (packages, users, units, crontabs...).
+///
+/// A probe that could not run is a failure, not an empty state: a host unreachable under both
+/// tools would otherwise compare equal (ssh exits 255 when it cannot connect).
 fn state(lab: &Lab, host: &str, probe: &str) -> String {
-    let (_, out, _) = lab.ssh(
+    let (rc, out, err) = lab.ssh(
         host,
         "cd /opt/compat 2>/dev/null || exit 0; find . -printf '%p %y %m %l\\n' | sort; find . -type f -exec md5sum {} + | sort -k2",
+    );
+    assert_eq!(
+        rc, 0,
+        "the state listing failed on {host} of lab {}: {err}",
+        lab.name
     );
     if probe.is_empty() {
         return out;
     }
-    let (_, sys, err) = lab.ssh(host, probe);
+    let (rc, sys, err) = lab.ssh(host, probe);
+    assert_ne!(
+        rc, 255,
+        "the probe could not run on {host} of lab {}: {err}",
+        lab.name
+    );
     format!("{out}--- probe ---\n{sys}{err}")
 }
 
