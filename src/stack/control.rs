@@ -106,29 +106,13 @@ pub async fn start(stack: &mut Stack, d: &Discovery, host: &str) -> Result<Repor
     };
     let _guard = stack.lock()?;
     let records = stack.store.instances()?;
-    let mut rec = InstanceRecord {
-        id: found.id.clone(),
-        name: found.name.clone(),
-        layers: found.layers.clone(),
-        private_ip: found.private_ip.clone(),
-        public_ip: found.public_ip.clone(),
-        details: found.details.clone(),
-        status: Status::Pending,
-        status_since: super::clock::now_rfc3339(),
-        last_event: None,
-    };
-    if let Some(old) = records.iter().find(|r| r.id == found.id) {
-        rec.status = old.status;
-        rec.status_since = old.status_since.clone();
-        rec.last_event = old.last_event;
-    }
+    let now = super::clock::now_rfc3339();
+    let rec = found.record(records.iter().find(|r| r.id == found.id), &now);
     let mut report = Report::default();
-    if rec.status == Status::Pending || rec.status == Status::Terminated {
+    if rec.status == Status::Pending {
         report.joined.push(rec.name.clone());
-        rec.status = Status::Pending;
     }
     // An instance replaced under the same name (EC2) is gone, as `sync` would find.
-    let now = super::clock::now_rfc3339();
     let mut put: Vec<InstanceRecord> = records
         .iter()
         .filter(|r| r.name == found.name && r.id != found.id && r.status != Status::Terminated)

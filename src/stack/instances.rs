@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::file::StackFile;
+use super::state::{InstanceRecord, Status};
 use crate::diagnostic::InputErrors;
 use crate::inventory::{Inventory, LoadOptions};
 use crate::values::to_str;
@@ -22,6 +23,32 @@ pub struct Instance {
     pub public_ip: Option<String>,
     /// The instance's entry in `stack.layers.*.instances` (status added at use).
     pub details: Value,
+}
+
+impl Instance {
+    /// This instance's state record, as of `now`: fresh name, layers and addresses from the
+    /// source, with the status, its time and the last event kept from `old`. An instance new
+    /// to the state, or a terminated one back under the same identity, is `pending` again.
+    pub fn record(&self, old: Option<&InstanceRecord>, now: &str) -> InstanceRecord {
+        let status = match old {
+            Some(r) if r.status != Status::Terminated => r.status,
+            _ => Status::Pending,
+        };
+        InstanceRecord {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            layers: self.layers.clone(),
+            private_ip: self.private_ip.clone(),
+            public_ip: self.public_ip.clone(),
+            details: self.details.clone(),
+            status,
+            status_since: match old {
+                Some(r) if r.status == status => r.status_since.clone(),
+                _ => now.to_string(),
+            },
+            last_event: old.and_then(|r| r.last_event),
+        }
+    }
 }
 
 /// The inventory and the instances in it, in inventory order, plus warnings (a layer whose

@@ -30,27 +30,11 @@ fn reconcile(records: &[InstanceRecord], found: &[Instance]) -> (Vec<InstanceRec
     let mut out: Vec<InstanceRecord> = Vec::new();
     for i in found {
         let old = records.iter().find(|r| r.id == i.id);
-        let status = match old {
-            Some(r) if r.status != Status::Terminated => r.status,
-            _ => {
-                report.joined.push(i.name.clone());
-                Status::Pending
-            }
-        };
-        out.push(InstanceRecord {
-            id: i.id.clone(),
-            name: i.name.clone(),
-            layers: i.layers.clone(),
-            private_ip: i.private_ip.clone(),
-            public_ip: i.public_ip.clone(),
-            details: i.details.clone(),
-            status,
-            status_since: match old {
-                Some(r) if r.status == status => r.status_since.clone(),
-                _ => now.clone(),
-            },
-            last_event: old.and_then(|r| r.last_event),
-        });
+        let rec = i.record(old, &now);
+        if old.is_none_or(|r| r.status == Status::Terminated) {
+            report.joined.push(i.name.clone());
+        }
+        out.push(rec);
     }
     for r in records {
         if r.status != Status::Terminated && !found.iter().any(|i| i.id == r.id) {
