@@ -4,27 +4,31 @@
 use std::fs::File;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::state::{HostKind, HostState};
-use super::{LabError, network, rootfs, sshd, systemd};
+use super::{LabError, cgroup, network, rootfs, sshd, systemd};
 
-/// Starts the host's init in fresh PID, mount, UTS (and for systemd, cgroup) namespaces inside
-/// its network namespace, detached from the caller so the host outlives `strata lab up`.
-/// `--kill-child` ties the host's PID 1 to the `unshare` process: killing that one ends the
-/// whole host. Returns the `unshare` PID.
+/// Starts the host's init in fresh PID, mount and UTS namespaces inside its network namespace,
+/// detached from the caller so the host outlives `strata lab up`. `--kill-child` ties the
+/// host's PID 1 to the `unshare` process: killing that one ends the whole host. A systemd host's
+/// PID 1 joins its cgroups (`h.cgroups`, passed down as open directories) and unshares its
+/// cgroup namespace itself. Returns the `unshare` PID.
 pub fn launch(h: &HostState) -> Result<u32, LabError> {
     let log =
         File::create(&h.log).map_err(|e| LabError::io("cannot create host log", &h.log, e))?;
     let log2 = log
         .try_clone()
         .map_err(|e| LabError::io("cannot create host log", &h.log, e))?;
+    let cgroups = cgroup::open(&h.cgroups)?;
+    let inherited: Vec<RawFd> = cgroups.iter().map(AsRawFd::as_raw_fd).collect();
     let mut script = rootfs::mount_script(h);
     script.push_str(&match h.kind {
         HostKind::Sshd => sshd::init_command(h),
-        HostKind::Systemd => systemd::init_command(h),
+        HostKind::Systemd => cgroup::join_script(&inherited) + &systemd::init_command(h),
     });
     let mut cmd = Command::new("ip");
     cmd.args([
@@ -39,9 +43,6 @@ pub fn launch(h: &HostState) -> Result<u32, LabError> {
         "--uts",
     ])
     .args(["--propagation", "private"]);
-    if h.kind == HostKind::Systemd {
-        cmd.arg("--cgroup");
-    }
     cmd.args(["sh", "-c", &script])
         .env_clear()
         .env(
@@ -51,10 +52,16 @@ pub fn launch(h: &HostState) -> Result<u32, LabError> {
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log2);
-    // SAFETY: setsid is async-signal-safe; it detaches the host from our session and terminal.
+    // SAFETY: setsid and fcntl are async-signal-safe. setsid detaches the host from our
+    // session and terminal; clearing close-on-exec hands the cgroup directories down.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::setsid();
+            for &fd in &inherited {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
@@ -63,6 +70,7 @@ pub fn launch(h: &HostState) -> Result<u32, LabError> {
         status: "could not start".into(),
         stderr: e.to_string(),
     })?;
+    drop(cgroups);
     let pid = child.id();
     // Reap it whenever it ends, so a long-lived caller (a test binary) collects no zombies.
     std::thread::spawn(move || child.wait());
@@ -105,7 +113,12 @@ pub fn wait_ready(h: &HostState, timeout: Duration) -> Result<(), LabError> {
                     "send an SSH banner on port 22"
                 },
                 secs: timeout.as_secs(),
-                log_tail: log_tail(h),
+                log_tail: match (h.kind, init_pid(h)) {
+                    (HostKind::Systemd, Some(pid)) => {
+                        format!("{}\njournal:\n{}", log_tail(h), systemd::journal_tail(pid))
+                    }
+                    _ => log_tail(h),
+                },
             });
         }
         std::thread::sleep(Duration::from_millis(15));
@@ -133,7 +146,9 @@ pub fn log_tail(h: &HostState) -> String {
     }
 }
 
-/// Ends the host's processes and removes its network; its upper layer stays, like a disk.
+/// Ends the host's processes and removes its network and cgroups; its upper layer stays, like
+/// a disk.
 pub fn stop(h: &HostState) -> Result<(), LabError> {
-    network::delete_host_net(&h.netns, &h.veth)
+    network::delete_host_net(&h.netns, &h.veth)?;
+    cgroup::remove(&h.cgroups)
 }

@@ -59,6 +59,7 @@ mod tests {
             pids: vec![],
             stopped: false,
             alive: false,
+            cgroups: vec![],
         };
         LabState {
             name: "t".into(),

@@ -1,12 +1,14 @@
 //! `strata lab`: throwaway hosts running the distribution's real OpenSSH server on this machine,
 //! for tests and demos. Each host has its own network namespace and address on a per-lab bridge
 //! (10.213.K.0/24, bridge .1, hosts .11, .12, ...), a copy-on-write root over the base machine's
-//! `/`, and its own hostname and PID namespace. Hosts are named `lab01`, `lab02`, ... in every
-//! lab; labs are told apart by name, subnet and inventory, not by host name.
+//! `/`, and its own hostname and PID namespace; a systemd host also has cgroups of its own
+//! (`cgroup.rs`). Hosts are named `lab01`, `lab02`, ... in every lab; labs are told apart by
+//! name, subnet and inventory, not by host name.
 //!
 //! Layout of `<dir>/<name>/`: `state.json`, `id_ed25519` (root's key on every host),
 //! `known_hosts`, `inventory.yml`, and `hosts/<host>/{upper,work,root,log}`.
 
+mod cgroup;
 mod cmd;
 mod error;
 mod host;
@@ -113,6 +115,7 @@ pub fn up(opts: &LabOptions, n: usize, systemd: bool) -> Result<LabState, LabErr
     keys::ensure_host_keys()?;
     let key = keys::ensure_client_key(&lab_dir, &opts.name)?;
     let kind = if systemd {
+        systemd::raise_inotify_limit();
         HostKind::Systemd
     } else {
         HostKind::Sshd
@@ -187,6 +190,7 @@ pub fn stop_host(opts: &LabOptions, host: &str) -> Result<(), LabError> {
     let h = find_host(&mut state, host)?;
     host::stop(h)?;
     h.pids.clear();
+    h.cgroups.clear();
     h.stopped = true;
     state.save()
 }
@@ -198,7 +202,15 @@ pub fn start_host(opts: &LabOptions, host: &str) -> Result<(), LabError> {
     let (bridge, gateway) = (state.bridge.clone(), state.gateway);
     let h = find_host(&mut state, host)?;
     host::stop(h)?;
+    h.cgroups.clear();
     network::create_host_net(&h.netns, &h.veth, &bridge, h.addr, gateway)?;
+    if h.kind == HostKind::Systemd {
+        systemd::raise_inotify_limit();
+        h.cgroups = cgroup::prepare(&h.netns)?;
+        // Recorded before the boot, so that `down` finds them whatever happens next.
+        state.save()?;
+    }
+    let h = find_host(&mut state, host)?;
     let pid = host::launch(h)?;
     h.pids = vec![pid];
     h.stopped = false;
@@ -303,6 +315,7 @@ fn plan(opts: &LabOptions, subnet: u8, n: usize, kind: HostKind, key: PathBuf) -
                 pids: Vec::new(),
                 stopped: false,
                 alive: false,
+                cgroups: Vec::new(),
                 name,
             }
         })
@@ -337,6 +350,13 @@ fn bring_up(state: &mut LabState) -> Result<(), LabError> {
         }
         rootfs::write_service_policy(&h.upper, h.kind == HostKind::Systemd)?;
         network::create_host_net(&h.netns, &h.veth, &state.bridge, h.addr, state.gateway)?;
+        if h.kind == HostKind::Systemd {
+            h.cgroups = cgroup::prepare(&h.netns)?;
+        }
+    }
+    // Recorded before any host boots, so that `down` finds every cgroup whatever happens next.
+    state.save()?;
+    for h in &mut state.hosts {
         h.pids = vec![host::launch(h)?];
     }
     state.save()?;

@@ -163,8 +163,9 @@ pub fn mount_script(h: &HostState) -> String {
         h.upper.to_string_lossy(),
         h.work.to_string_lossy()
     ));
-    // systemd wants the cgroup hierarchy below /sys, so it gets the controller's /sys; sshd
-    // gets a sysfs of its own network namespace, as `ip netns exec` gives.
+    // Both get the sysfs of the host's network namespace that `ip netns exec` mounted, with no
+    // cgroup filesystem below it: systemd mounts the hierarchies there itself, from inside its
+    // cgroup namespace, so they show its own cgroups only (see `cgroup.rs`).
     let sys = match h.kind {
         HostKind::Systemd => format!("mount --rbind /sys {root}/sys"),
         HostKind::Sshd => format!("mount -t sysfs sysfs {root}/sys"),

@@ -7,9 +7,11 @@ use std::path::Path;
 use super::state::HostState;
 use crate::shell::sh_quote;
 
-/// sshd_config for a host. Root logs in with the lab key only. `UsePAM no` and `UseDNS no`
-/// keep session setup fast; limits stay at OpenSSH's defaults (MaxSessions 10, MaxStartups
-/// 10:30:100) so tests meet what real servers enforce.
+/// sshd_config for a host. Root logs in with the lab key only; other users may also log in
+/// with a password, so SSH password authentication (`ansible_password`) can be tested against
+/// a user a playbook creates (the lab's hosts have none with a password of their own).
+/// `UsePAM no` and `UseDNS no` keep session setup fast; limits stay at OpenSSH's defaults
+/// (MaxSessions 10, MaxStartups 10:30:100) so tests meet what real servers enforce.
 pub fn config(addr: Ipv4Addr) -> String {
     let mut c = String::from("# Written by strata lab.\n");
     c.push_str(&format!("ListenAddress {addr}:22\n"));
@@ -23,7 +25,7 @@ pub fn config(addr: Ipv4Addr) -> String {
         "PermitRootLogin prohibit-password\n\
          PubkeyAuthentication yes\n\
          AuthorizedKeysFile .ssh/authorized_keys\n\
-         PasswordAuthentication no\n\
+         PasswordAuthentication yes\n\
          KbdInteractiveAuthentication no\n\
          UsePAM no\n\
          UseDNS no\n\

@@ -60,6 +60,9 @@ pub struct HostState {
     /// Filled by `status`: the host's namespace has processes and port 22 accepts connections.
     #[serde(default)]
     pub alive: bool,
+    /// A systemd host's cgroups for its current boot, one per hierarchy; removed when it stops.
+    #[serde(default)]
+    pub cgroups: Vec<PathBuf>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //! clock) are masked in the host's upper layer so `systemctl is-system-running` says `running`.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::LabError;
@@ -93,9 +94,55 @@ fn template_of(unit: &str) -> String {
     }
 }
 
+/// The end of a systemd host's init script. The cgroup namespace is unshared here, by PID 1
+/// itself once it has joined the host's cgroups, so that it is rooted there (see `cgroup`).
 pub fn init_command(h: &HostState) -> String {
     let root = sh_quote(&h.root.to_string_lossy());
-    format!("exec chroot {root} /lib/systemd/systemd --system --show-status=false\n")
+    format!(
+        "exec unshare --cgroup chroot {root} /lib/systemd/systemd --system --show-status=false\n"
+    )
+}
+
+/// What `fs.inotify.max_user_instances` is raised to, if it is lower, before systemd hosts
+/// boot: the value kind and Docker tell their users to set, for the same reason.
+const INOTIFY_INSTANCES: u64 = 8192;
+const INOTIFY_INSTANCES_PATH: &str = "/proc/sys/fs/inotify/max_user_instances";
+
+/// The kernel counts inotify instances per user, machine-wide: every lab host's systemd, logind
+/// and the rest are root's. A systemd host holds about six, so the default limit of 128 runs
+/// out near twenty hosts of all labs together, and the next one's systemd logs "Failed to
+/// create inotify object: Too many open files" and never leaves `initializing` (no sshd; the
+/// boot times out). Best effort: where `/proc/sys` is read-only, fewer hosts fit, and a boot
+/// that times out shows that line in its journal (see [`journal_tail`]).
+pub fn raise_inotify_limit() {
+    let current = std::fs::read_to_string(INOTIFY_INSTANCES_PATH)
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    if current.is_some_and(|n| n < INOTIFY_INSTANCES) {
+        let _ = std::fs::write(INOTIFY_INSTANCES_PATH, INOTIFY_INSTANCES.to_string());
+    }
+}
+
+/// The last warnings of the host's journal, for an error about a boot that did not finish:
+/// systemd prints nothing to the console log (`--show-status=false`), so this is where the
+/// reason is. Bounded by `timeout`, since the host may be wedged.
+pub fn journal_tail(init_pid: u32) -> String {
+    Command::new("timeout")
+        .args(["10", "nsenter"])
+        .args(nsenter_args(init_pid))
+        .args("journalctl -b -p warning -n 15 --no-pager -q".split(' '))
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// `nsenter` options entering every namespace and the root of the host whose PID 1 is
+/// `init_pid`.
+fn nsenter_args(init_pid: u32) -> Vec<String> {
+    let mut args = vec!["-t".to_string(), init_pid.to_string()];
+    args.extend(["-m", "-u", "-n", "-p", "-C", "-r", "-w"].map(String::from));
+    args
 }
 
 /// Waits until the host's systemd reports `running`. `degraded` is an error naming the failed
@@ -142,7 +189,7 @@ pub fn wait_running(h: &HostState, init_pid: u32, timeout: Duration) -> Result<(
                 addr: h.addr.to_string(),
                 what: "reach `systemctl is-system-running` = running",
                 secs: timeout.as_secs(),
-                log_tail: format!("last state: {last}"),
+                log_tail: format!("last state: {last}\n{}", journal_tail(init_pid)),
             });
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -153,22 +200,11 @@ pub fn wait_running(h: &HostState, init_pid: u32, timeout: Duration) -> Result<(
 /// even when systemctl exits non-zero (is-system-running does for every state but running).
 /// `None` while systemctl cannot run or reach systemd yet.
 fn systemctl(init_pid: u32, args: &[&str]) -> Option<String> {
-    let pid = init_pid.to_string();
-    let out = std::process::Command::new("nsenter")
-        .args([
-            "-t",
-            &pid,
-            "-m",
-            "-u",
-            "-n",
-            "-p",
-            "-C",
-            "-r",
-            "-w",
-            "systemctl",
-        ])
+    let out = Command::new("nsenter")
+        .args(nsenter_args(init_pid))
+        .arg("systemctl")
         .args(args)
-        .stdin(std::process::Stdio::null())
+        .stdin(Stdio::null())
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
