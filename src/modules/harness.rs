@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{Map, Value};
 
-use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, SearchPaths};
+use super::{Args, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec, SearchPaths};
 use crate::template::Templar;
 
 pub use crate::transport::LocalTransport as LocalShell;
@@ -177,4 +177,16 @@ pub fn read(p: &Path) -> String {
 pub fn mode_of(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+/// The load-time errors for a task's arguments (`yaml`, a mapping) against `spec`, as the
+/// playbook loader reports them. Module tests go through the loader because that is where a
+/// literal value a spec refuses (`Param::only`) stops a run before any host is contacted.
+pub fn load_errors(spec: &ModuleSpec, yaml: &str) -> Vec<String> {
+    let node = crate::yaml::parse_str(yaml, Path::new("task.yml")).expect("valid YAML");
+    let pairs = node.as_map().expect("a mapping").to_vec();
+    match crate::playbook::validate_args(spec, &pairs, &crate::diagnostic::Span::unknown()) {
+        Ok(_) => vec![],
+        Err(diags) => diags.into_iter().map(|d| d.message).collect(),
+    }
 }

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
 use crate::events::FileDiff;
-use crate::shell::{Become, wrap_command};
+use crate::shell::{Become, become_failure, invocation};
 use crate::template::Templar;
 use crate::transport::{ExecOutput, Transport, TransportError};
 
@@ -112,6 +112,10 @@ pub enum ModuleError {
     /// Bad arguments discovered at run time (after templating): the task fails with this text.
     #[error("{0}")]
     Args(String),
+    /// sudo or su refused the task (a wrong or missing become password): the task fails with
+    /// the cause, as Ansible's "Incorrect sudo password".
+    #[error("{0}")]
+    Become(String),
 }
 
 /// Where a task's relative `src` paths resolve: the role's `files/` or `templates/`, then the
@@ -177,10 +181,28 @@ pub struct ModuleCtx<'a> {
 }
 
 impl ModuleCtx<'_> {
-    /// Runs a POSIX `sh` script on the host, with become and environment applied.
+    /// Runs a POSIX `sh` script on the host, with become and environment applied; `stdin`
+    /// is the script's own standard input. The script itself travels on stdin too (see
+    /// [`crate::shell::invocation`]), so nothing of it shows in the host's process list.
     pub async fn run(&self, script: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, ModuleError> {
-        let cmd = wrap_command(script, &self.env, self.become_.as_ref());
-        Ok(self.conn.exec(&cmd, stdin).await?)
+        self.run_with_env(script, &self.env, stdin).await
+    }
+
+    /// [`ModuleCtx::run`] with an explicit environment (`raw` runs without the task's).
+    pub async fn run_with_env(
+        &self,
+        script: &str,
+        env: &[(String, String)],
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, ModuleError> {
+        let inv = invocation(script, env, self.become_.as_ref(), stdin);
+        let out = self.conn.exec(&inv.command, Some(&inv.stdin)).await?;
+        if let Some(b) = &self.become_
+            && let Some(msg) = become_failure(b, out.rc, &out.stderr_str())
+        {
+            return Err(ModuleError::Become(msg));
+        }
+        Ok(out)
     }
 }
 

@@ -1,6 +1,9 @@
-//! `raw`: sends the string to the host's login shell as-is, as Ansible's raw action does:
-//! no module wrapper, no `environment` (Ansible ignores it with a warning), and no check mode
-//! support (the task is skipped). Output is returned unstripped.
+//! `raw`: runs the string as-is, as Ansible's raw action does: no module wrapper, no
+//! `environment` (Ansible ignores it with a warning), and no check mode support (the task is
+//! skipped). Output is returned unstripped. Unlike Ansible, the string reaches the host on
+//! stdin, like every script, and runs under `/bin/sh` rather than the login shell, so it
+//! never shows in the host's process list; with `executable`, it is that shell's `-c`
+//! argument, as in Ansible.
 
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -9,7 +12,6 @@ use super::support::with_streams;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
-use crate::shell::wrap_command;
 
 pub struct Raw;
 
@@ -52,11 +54,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         Some(exe) => format!("{exe} -c {}", sh_quote(&raw)),
         None => raw,
     };
-    let cmd = match &ctx.become_ {
-        Some(b) => wrap_command(&cmd, &[], Some(b)),
-        None => cmd,
-    };
-    let out = ctx.conn.exec(&cmd, None).await?;
+    let out = ctx.run_with_env(&cmd, &[], None).await?;
     let mut r = with_streams(
         ModuleResult::changed(true).with("rc", out.rc),
         &out.stdout_str(),

@@ -75,45 +75,44 @@ impl HttpRequest {
         }
     }
 
-    fn curl_args(&self) -> Vec<String> {
-        let mut a: Vec<String> = vec!["-sS".into()];
+    /// curl's options as `(long name, value)` pairs. They reach curl as a config file on its
+    /// stdin (`-K -`), never as arguments, since credentials, headers (a bearer token) and the
+    /// URL (`user:pass@`) would otherwise show in the host's process list.
+    fn curl_options(&self) -> Vec<(&'static str, Option<String>)> {
+        let mut a: Vec<(&'static str, Option<String>)> =
+            vec![("silent", None), ("show-error", None)];
         match self.method.as_str() {
-            "HEAD" => a.push("-I".into()),
+            "HEAD" => a.push(("head", None)),
             "GET" if !self.has_body => {}
             "POST" if self.has_body => {}
-            m => {
-                a.push("-X".into());
-                a.push(m.to_string());
-            }
+            m => a.push(("request", Some(m.to_string()))),
         }
         if self.follows() {
-            a.extend(["-L".into(), "--max-redirs".into(), "10".into()]);
+            a.push(("location", None));
+            a.push(("max-redirs", Some("10".into())));
         }
         // Ansible's timeout is a socket timeout: no progress for that long fails the request.
         let t = self.timeout.max(1).to_string();
-        a.extend([
-            "--connect-timeout".into(),
-            t.clone(),
-            "--speed-limit".into(),
-            "1".into(),
-            "--speed-time".into(),
-            t,
-        ]);
+        a.push(("connect-timeout", Some(t.clone())));
+        a.push(("speed-limit", Some("1".into())));
+        a.push(("speed-time", Some(t)));
         if !self.validate_certs {
-            a.push("-k".into());
+            a.push(("insecure", None));
         }
         if let Some(u) = &self.username {
-            a.push(if self.force_basic_auth {
-                "--basic".into()
-            } else {
-                "--anyauth".into()
-            });
-            a.push("-u".into());
-            a.push(format!("{u}:{}", self.password.as_deref().unwrap_or("")));
+            a.push((
+                if self.force_basic_auth {
+                    "basic"
+                } else {
+                    "anyauth"
+                },
+                None,
+            ));
+            let pw = self.password.as_deref().unwrap_or("");
+            a.push(("user", Some(format!("{u}:{pw}"))));
         }
         for (k, v) in &self.headers {
-            a.push("-H".into());
-            a.push(format!("{k}: {v}"));
+            a.push(("header", Some(format!("{k}: {v}"))));
         }
         // What Python's urllib sends unless told otherwise (servers may answer on them), in
         // place of curl's `Accept: */*`.
@@ -123,18 +122,44 @@ impl HttpRequest {
             ("Connection", " close"),
         ] {
             if !self.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
-                a.extend(["-H".into(), format!("{k}:{v}")]);
+                a.push(("header", Some(format!("{k}:{v}"))));
             }
         }
         if self.no_cache {
-            a.extend(["-H".into(), "Cache-Control: no-cache".into()]);
+            a.push(("header", Some("Cache-Control: no-cache".into())));
         }
-        if self.has_body {
-            a.push("--data-binary".into());
-        }
-        a.into_iter().map(|s| sh_quote(&s)).collect()
+        a.push(("url", Some(self.url.clone())));
+        a
     }
 
+    /// The curl config file: one `--name "value"` per line, quoted as curl's config parser
+    /// reads it, so no value can start another option.
+    fn curl_config(&self) -> String {
+        let mut out = String::new();
+        for (name, value) in self.curl_options() {
+            out.push_str("--");
+            out.push_str(name);
+            if let Some(v) = value {
+                out.push_str(" \"");
+                for c in v.chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '"' => out.push_str("\\\""),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        c => out.push(c),
+                    }
+                }
+                out.push('"');
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// wget's arguments that carry nothing private; credentials and headers go in a wgetrc
+    /// (see [`HttpRequest::wgetrc`]) and the URL on stdin.
     fn wget_args(&self) -> Vec<String> {
         let mut a: Vec<String> = vec!["-nv".into(), "-S".into(), "--content-on-error".into()];
         match (self.method.as_str(), self.has_body) {
@@ -150,23 +175,29 @@ impl HttpRequest {
         if !self.validate_certs {
             a.push("--no-check-certificate".into());
         }
-        if let Some(u) = &self.username {
-            a.push(format!("--user={u}"));
-            a.push(format!(
-                "--password={}",
-                self.password.as_deref().unwrap_or("")
-            ));
-            if self.force_basic_auth {
-                a.push("--auth-no-challenge".into());
-            }
-        }
-        for (k, v) in &self.headers {
-            a.push(format!("--header={k}: {v}"));
-        }
-        if self.no_cache {
-            a.push("--header=Cache-Control: no-cache".into());
+        if self.username.is_some() && self.force_basic_auth {
+            a.push("--auth-no-challenge".into());
         }
         a.into_iter().map(|s| sh_quote(&s)).collect()
+    }
+
+    /// wget's startup file with the credentials and headers: wgetrc has no quoting, a value
+    /// runs to the end of its line, so line breaks are flattened to spaces.
+    fn wgetrc(&self) -> String {
+        let one_line = |s: &str| s.replace(['\n', '\r'], " ");
+        let mut out = String::new();
+        if let Some(u) = &self.username {
+            out.push_str(&format!("user = {}\n", one_line(u)));
+            let pw = self.password.as_deref().unwrap_or("");
+            out.push_str(&format!("password = {}\n", one_line(pw)));
+        }
+        for (k, v) in &self.headers {
+            out.push_str(&format!("header = {}: {}\n", one_line(k), one_line(v)));
+        }
+        if self.no_cache {
+            out.push_str("header = Cache-Control: no-cache\n");
+        }
+        out
     }
 
     /// A shell function `__h_req OUT HDR`: performs the request, writes the body to OUT and the
@@ -174,7 +205,6 @@ impl HttpRequest {
     /// `__h_status` (-1 when no response arrived) and `__h_tool`. The caller sets `$__h_body`
     /// (a file with the request body) and `$__h_ims` (a file whose mtime is sent).
     pub fn shell_function(&self) -> String {
-        let url = sh_quote(&self.url);
         let ims_header = "\"If-Modified-Since: $(LC_ALL=C date -u -r \"$__h_ims\" '+%a, %d %b %Y %H:%M:%S GMT')\"";
         let (curl_ims, wget_ims) = if self.if_modified_since {
             (
@@ -188,21 +218,36 @@ impl HttpRequest {
         } else {
             (String::new(), String::new())
         };
-        let curl_body = if self.has_body { " \"@$__h_body\"" } else { "" };
+        let curl_body = if self.has_body {
+            " --data-binary \"@$__h_body\""
+        } else {
+            ""
+        };
         let wget_body = if self.has_body {
             "set -- \"$@\" --body-file=\"$__h_body\"\n"
         } else {
             ""
         };
+        // The config and the URL travel in quoted here-documents: the shell hands them to the
+        // tool through a pipe, so they appear in no process's arguments. Their lines are
+        // escaped or flattened, so none can equal the terminator.
         format!(
             "__h_req() {{\n\
              __h_o=$1; __h_h=$2; __h_status=-1; __h_err=\n\
              if command -v curl >/dev/null 2>&1; then\n\
              __h_tool=curl; set --\n{curl_ims}\
-             __h_err=$(curl {curl} \"$@\"{curl_body} -o \"$__h_o\" -D \"$__h_h\" -- {url} 2>&1 >/dev/null); __h_rc=$?\n\
+             __h_err=$(curl -K - \"$@\"{curl_body} -o \"$__h_o\" -D \"$__h_h\" 2>&1 >/dev/null <<'__STRATA_CURLRC__'\n\
+             {curl_config}__STRATA_CURLRC__\n\
+             ); __h_rc=$?\n\
              elif command -v wget >/dev/null 2>&1; then\n\
              __h_tool=wget; set --\n{wget_ims}{wget_body}\
-             wget {wget} \"$@\" -O \"$__h_o\" -- {url} 2>\"$__h_h\"; __h_rc=$?\n\
+             __h_cfg=$(umask 077; mktemp) || {{ __h_rc=1; __h_err='cannot create a temporary file'; return; }}\n\
+             cat > \"$__h_cfg\" <<'__STRATA_WGETRC__'\n\
+             {wgetrc}__STRATA_WGETRC__\n\
+             wget --config=\"$__h_cfg\" {wget} \"$@\" -O \"$__h_o\" -i - 2>\"$__h_h\" <<'__STRATA_URL__'\n\
+             {url}\n\
+             __STRATA_URL__\n\
+             __h_rc=$?; rm -f \"$__h_cfg\"\n\
              __h_err=$(grep -v '^  ' \"$__h_h\" | grep -v '^[0-9-]* [0-9:]* URL:' | tail -n 1)\n\
              else\n\
              __h_tool=none; __h_rc=127; __h_err='neither curl nor wget is installed on the target host: one of them is needed to make HTTP requests'; return\n\
@@ -210,7 +255,9 @@ impl HttpRequest {
              __h_status=$(sed -n 's/^ *HTTP\\/[0-9.]* \\([0-9][0-9][0-9]\\).*/\\1/p' \"$__h_h\" | tail -n 1)\n\
              if [ -z \"$__h_status\" ]; then __h_status=-1; fi\n\
              }}\n",
-            curl = self.curl_args().join(" "),
+            curl_config = self.curl_config(),
+            wgetrc = self.wgetrc(),
+            url = self.url.replace(['\n', '\r'], ""),
             wget = self.wget_args().join(" "),
         )
     }
@@ -445,30 +492,49 @@ mod tests {
     }
 
     #[test]
-    fn curl_args_follow_ansible_options() {
+    fn curl_config_follows_ansible_options() {
         let mut r = HttpRequest::get("http://x/");
         r.method = "POST".into();
         r.has_body = true;
         r.follow = Follow::Safe;
         r.username = Some("u".into());
-        r.password = Some("p w".into());
+        r.password = Some("p \"w\\".into());
         r.force_basic_auth = true;
-        let a = r.curl_args().join(" ");
-        assert!(!a.contains("-L"), "{a}");
-        assert!(a.contains("--basic -u 'u:p w'"), "{a}");
-        assert!(!a.contains("-X"), "{a}");
+        let a = r.curl_config();
+        assert!(!a.contains("--location"), "{a}");
+        assert!(a.contains("--basic\n--user \"u:p \\\"w\\\\\"\n"), "{a}");
+        assert!(!a.contains("--request"), "{a}");
+        assert!(a.ends_with("--url \"http://x/\"\n"), "{a}");
         r.method = "PUT".into();
-        assert!(r.curl_args().join(" ").contains("-X PUT"));
+        assert!(r.curl_config().contains("--request \"PUT\"\n"));
         // urllib's default headers, unless the task sets its own.
         assert!(
-            a.contains("-H Accept: -H 'Accept-Encoding: identity' -H 'Connection: close'"),
+            a.contains("--header \"Accept:\"\n--header \"Accept-Encoding: identity\"\n--header \"Connection: close\""),
             "{a}"
         );
         r.headers = vec![("accept".into(), "text/html".into())];
-        let a = r.curl_args().join(" ");
+        let a = r.curl_config();
         assert!(
-            a.contains("-H 'accept: text/html' -H 'Accept-Encoding: identity'"),
+            a.contains("--header \"accept: text/html\"\n--header \"Accept-Encoding: identity\""),
             "{a}"
         );
+    }
+
+    #[test]
+    fn nothing_private_in_the_function_outside_here_documents() {
+        let mut r = HttpRequest::get("http://user:token-1@x/");
+        r.username = Some("u".into());
+        r.password = Some("token-2".into());
+        r.headers = vec![("Authorization".into(), "Bearer token-3".into())];
+        let f = r.shell_function();
+        for line in f.lines().filter(|l| l.contains("token-")) {
+            assert!(
+                line.starts_with("--")
+                    || line.starts_with("password = ")
+                    || line.starts_with("header = ")
+                    || line.starts_with("http://"),
+                "a secret outside a here-document: {line}"
+            );
+        }
     }
 }

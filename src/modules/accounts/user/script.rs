@@ -190,8 +190,25 @@ pub fn apply_script(req: &UserRequest, steps: &ApplySteps) -> String {
         s.push_str(&format!("__mkhome {}\n", sh_quote(h)));
     }
     if let Some(cmd) = steps.command {
+        let (cmd, hash) = without_password(cmd);
         let line: Vec<String> = cmd.iter().map(|a| sh_quote(a)).collect();
-        s.push_str(&format!("__run {}\n", line.join(" ")));
+        match hash {
+            None => s.push_str(&format!("__run {}\n", line.join(" "))),
+            Some(h) => {
+                // Shell functions, so the hash is nobody's argument: printf is a builtin.
+                s.push_str(&format!(
+                    "__setpw() {{ printf '%s:%s\\n' \"$__n\" {} | chpasswd -e; }}\n",
+                    sh_quote(h)
+                ));
+                // `usermod NAME` alone (only the password changes) is an error for usermod.
+                if cmd[0] == "useradd" || cmd.len() > 2 {
+                    s.push_str("__withpw() { \"$@\" && __setpw; }\n");
+                    s.push_str(&format!("__run __withpw {}\n", line.join(" ")));
+                } else {
+                    s.push_str("__run __setpw\n");
+                }
+            }
+        }
     }
     if let Some(h) = steps.home_before {
         s.push_str(&format!("chown -R -- \"$(__owner)\" {}\n", sh_quote(h)));
@@ -214,17 +231,49 @@ pub fn apply_script(req: &UserRequest, steps: &ApplySteps) -> String {
     s
 }
 
+/// Takes `-p HASH` out of a useradd/usermod line. Ansible passes the hash on usermod's
+/// command line, where every local user can read it in the process list; strata sets it with
+/// `chpasswd -e` on stdin after the account exists, which leaves the same shadow entry.
+fn without_password(cmd: &[String]) -> (Vec<String>, Option<&str>) {
+    let mut out = Vec::with_capacity(cmd.len());
+    let mut hash = None;
+    let mut it = cmd.iter();
+    while let Some(a) = it.next() {
+        if a == "-p"
+            && out
+                .first()
+                .is_some_and(|p: &String| p == "useradd" || p == "usermod")
+        {
+            hash = it.next().map(String::as_str);
+        } else {
+            out.push(a.clone());
+        }
+    }
+    (out, hash)
+}
+
 /// Ansible's `ssh_key_gen`: keep an existing key unless `force`, else generate and chown.
 fn keygen_snippet(req: &UserRequest, comment: &str) -> String {
     let mut kg = format!("ssh-keygen -q -t {}", sh_quote(&req.ssh_key_type));
     if req.ssh_key_bits > 0 {
         kg.push_str(&format!(" -b {}", req.ssh_key_bits));
     }
-    kg.push_str(&format!(
-        " -C {} -f \"$__k\" -N {}",
-        sh_quote(comment),
-        sh_quote(req.ssh_key_passphrase.as_deref().unwrap_or(""))
-    ));
+    kg.push_str(&format!(" -C {} -f \"$__k\"", sh_quote(comment)));
+    // A passphrase on ssh-keygen's command line (`-N`) would show in the host's process list;
+    // without a terminal ssh-keygen reads it (twice, to confirm) from stdin instead, here fed
+    // by the shell's builtin printf, which runs no process.
+    let stdin = match req.ssh_key_passphrase.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => {
+            let q = sh_quote(p);
+            format!("printf '%s\\n%s\\n' {q} {q} | ")
+        }
+        None => {
+            kg.push_str(" -N ''");
+            String::new()
+        }
+    };
+    let kg = format!("{stdin}{kg}");
+    let devnull = if stdin.is_empty() { " </dev/null" } else { "" };
     let force = if req.force { 1 } else { 0 };
     format!(
         "__pw=$(getent passwd -- \"$__n\"); __h=$(printf '%s' \"$__pw\" | cut -d: -f6)\n\
@@ -238,7 +287,7 @@ fn keygen_snippet(req: &UserRequest, comment: &str) -> String {
          else\n\
            if [ -e \"$__k\" ]; then echo __strata_keyover=1; fi\n\
            rm -f -- \"$__k\" \"$__k.pub\"\n\
-           {kg} </dev/null >/dev/null 2>\"$__e\" || {{ __r=$?; __fail \"$(cat \"$__e\")\" $__r; }}\n\
+           {kg}{devnull} >/dev/null 2>\"$__e\" || {{ __r=$?; __fail \"$(grep -v '^Enter' \"$__e\")\" $__r; }}\n\
            chown -- \"$(__owner)\" \"$__k\" \"$__k.pub\"; echo __strata_keygen=1\n\
          fi\n",
         rel = sh_quote(&req.ssh_key_file),
