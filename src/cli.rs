@@ -103,6 +103,13 @@ pub struct SshArgs {
     /// SSH connect timeout in seconds.
     #[arg(long = "timeout", default_value_t = ConnectOptions::DEFAULT_TIMEOUT_SECS)]
     pub timeout: u64,
+    /// Ask for the SSH password (used where the inventory sets no ansible_password).
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+    /// Ask for the become password (used where the inventory sets no
+    /// ansible_become_password).
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
 }
 
 /// `ansible-inventory`'s options; exactly one of `--list`, `--host`, `--graph`.

@@ -7,9 +7,11 @@ pub mod playbook;
 pub mod stack;
 
 use crate::cli::SshArgs;
+use crate::secret::Secret;
 use crate::transport::ConnectOptions;
 
-/// The SSH options of every command that runs tasks, as the transport takes them.
+/// The SSH options of every command that runs tasks, as the transport takes them. The
+/// passwords are asked for later, by [`ask_passwords`], once the input has been validated.
 pub fn connect_options(a: &SshArgs) -> ConnectOptions {
     ConnectOptions {
         user: a.user.clone(),
@@ -17,5 +19,31 @@ pub fn connect_options(a: &SshArgs) -> ConnectOptions {
         accept_new: a.accept_new_host_keys,
         insecure: a.insecure_ignore_host_keys,
         timeout: std::time::Duration::from_secs(a.timeout),
+        password: None,
+        become_password: None,
     }
+}
+
+/// `--ask-pass` and `--ask-become-pass`, asked as Ansible asks them: the become password
+/// defaults to the SSH password when left empty.
+pub fn ask_passwords(a: &SshArgs, c: &mut ConnectOptions) -> std::io::Result<()> {
+    if a.ask_pass {
+        c.password = Some(Secret::new(crate::prompt::read_line(
+            "SSH password",
+            false,
+        )?));
+    }
+    if a.ask_become_pass {
+        let prompt = if a.ask_pass {
+            "BECOME password[defaults to SSH password]"
+        } else {
+            "BECOME password"
+        };
+        let typed = crate::prompt::read_line(prompt, false)?;
+        c.become_password = match (typed.is_empty(), &c.password) {
+            (true, Some(ssh)) => Some(ssh.clone()),
+            _ => Some(Secret::new(typed)),
+        };
+    }
+    Ok(())
 }

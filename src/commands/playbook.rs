@@ -25,7 +25,7 @@ fn request(args: &PlaybookArgs) -> RunRequest {
 }
 
 pub async fn run(args: PlaybookArgs) -> ExitCode {
-    let req = request(&args);
+    let mut req = request(&args);
     let plan = match run::plan(&req) {
         Ok(p) => p,
         Err(e) => {
@@ -49,6 +49,10 @@ pub async fn run(args: PlaybookArgs) -> ExitCode {
         };
         print!("{}", listing.render(&plan));
         return ExitCode::Ok;
+    }
+    if let Err(e) = super::ask_passwords(&args.ssh, &mut req.connect) {
+        eprintln!("error: cannot read the password: {e}");
+        return ExitCode::Error;
     }
     let targets = match plan.targets(&req.connect) {
         Ok(t) => t,

@@ -71,7 +71,14 @@ async fn dispatch(args: StackArgs) -> Result<ExitCode, StackError> {
     let engine = engine_of(&args.command);
     let json = engine.is_some_and(|e| e.json);
     let check = engine.is_some_and(|e| e.check);
-    let mut stack = Stack::open(request(&args.file, engine))?;
+    let mut req = request(&args.file, engine);
+    if let Some(e) = engine
+        && let Err(err) = super::ask_passwords(&e.ssh, &mut req.run.connect)
+    {
+        eprintln!("error: cannot read the password: {err}");
+        return Ok(ExitCode::Error);
+    }
+    let mut stack = Stack::open(req)?;
     let (title, report) = match &args.command {
         StackCommand::Status { json } => {
             let v = status::status(&stack.ctx.file, &stack.store)?;

@@ -27,6 +27,8 @@ pub struct RunOptions {
     pub extra_vars: Map<String, Value>,
     pub playbook_dir: PathBuf,
     pub roles_path: Vec<PathBuf>,
+    /// `--ask-become-pass`, for hosts whose inventory has no become password.
+    pub become_password: Option<crate::secret::Secret>,
 }
 
 /// A connection opened on first use and then kept for the whole run, so plays that never
@@ -127,6 +129,8 @@ pub struct PlayCtx {
     pub local: Arc<dyn Transport>,
     /// Set by `meta: end_play`: the play ends, but the playbook goes on.
     pub end_play: std::sync::atomic::AtomicBool,
+    /// Connections made from connection variables a play or task sets itself.
+    pub other_conns: Arc<ConnPool>,
 }
 
 impl PlayCtx {
@@ -230,4 +234,76 @@ pub enum Flow {
     Unreachable,
     /// `meta: end_host`, or the play was stopped.
     End,
+}
+
+/// The connection variables that decide where and as whom strata connects. When a task's
+/// scope gives any of them a value other than the inventory's (play `vars`, `vars_files`,
+/// task `vars`, `set_fact`), the task runs on a connection made from those values.
+const CONNECTION_VARS: &[&str] = &[
+    "ansible_connection",
+    "ansible_host",
+    "ansible_ssh_host",
+    "ansible_port",
+    "ansible_ssh_port",
+    "ansible_user",
+    "ansible_ssh_user",
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+    "ansible_private_key_file",
+    "ansible_ssh_private_key_file",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_timeout",
+    "ansible_ssh_timeout",
+];
+
+/// The host's inventory variables with the scope's connection variables over them, or
+/// `None` when the scope changes none of them (the task uses the host's own connection).
+pub fn connection_override(
+    inventory: &Map<String, Value>,
+    scope: &minijinja::Value,
+) -> Option<Map<String, Value>> {
+    let mut merged: Option<Map<String, Value>> = None;
+    for name in CONNECTION_VARS {
+        let Some(v) = scope
+            .get_attr(name)
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_none())
+            .and_then(|v| serde_json::to_value(&v).ok())
+        else {
+            continue;
+        };
+        if inventory.get(*name) != Some(&v) {
+            merged
+                .get_or_insert_with(|| inventory.clone())
+                .insert(name.to_string(), v);
+        }
+    }
+    merged
+}
+
+/// Connections keyed by host and the variables they were made from, kept for the run like
+/// the hosts' own, so a play logging in as another user connects once, not once per task.
+pub struct ConnPool {
+    connector: Arc<dyn Connector>,
+    conns: std::sync::Mutex<HashMap<String, Arc<LazyConn>>>,
+}
+
+impl ConnPool {
+    pub fn new(connector: Arc<dyn Connector>) -> Self {
+        ConnPool {
+            connector,
+            conns: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, host: &str, vars: Map<String, Value>) -> Arc<LazyConn> {
+        let key = format!("{host}\0{}", Value::Object(vars.clone()));
+        let mut conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        conns
+            .entry(key)
+            .or_insert_with(|| Arc::new(LazyConn::new(host, vars, self.connector.clone())))
+            .clone()
+    }
 }

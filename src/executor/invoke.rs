@@ -8,7 +8,7 @@ use std::time::Duration;
 use minijinja::Value as JValue;
 use serde_json::{Map, Value, json};
 
-use super::context::{HostCtx, PlayCtx};
+use super::context::{HostCtx, PlayCtx, connection_override};
 use super::scope::OMIT;
 use super::settings::Effective;
 use super::step::Step;
@@ -55,8 +55,15 @@ pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc
     roots.push(t.base_dir.clone());
     roots.push(pc.opts.playbook_dir.clone());
     let search = SearchPaths { roots };
+    let other = match eff.delegate_local {
+        true => None,
+        false => connection_override(&h.store.inventory, sc)
+            .map(|vars| pc.other_conns.get(&h.name, vars)),
+    };
     let conn: &dyn crate::transport::Transport = if eff.delegate_local {
         pc.local.as_ref()
+    } else if let Some(c) = &other {
+        c.as_ref()
     } else {
         h.conn.as_ref()
     };

@@ -152,6 +152,17 @@ pub fn finish(h: &mut HostCtx, pc: &PlayCtx, t: &Task, mut step: Step, d: &Dispo
             msg: e,
         });
     }
+    // A module's `warnings` are printed as [WARNING] lines, as Ansible's callback does, not
+    // only kept in the result where nobody reads them without -v.
+    if !d.no_log {
+        let warnings = value.get("warnings").and_then(Value::as_array);
+        for w in warnings.into_iter().flatten().filter_map(Value::as_str) {
+            let _ = pc.events.send(Event::Warning {
+                host: Some(h.name.clone()),
+                msg: w.to_string(),
+            });
+        }
+    }
     match status {
         Status::Unreachable => {
             h.unreachable = true;

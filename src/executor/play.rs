@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 use tokio::sync::Semaphore;
 
-use super::context::{Flow, HostCtx, Inherited, LazyConn, PlayCtx, RunOptions, TaskKind};
+use super::context::{ConnPool, Flow, HostCtx, Inherited, LazyConn, PlayCtx, RunOptions, TaskKind};
 use super::coordinator::Coordinator;
 use super::vars::World;
 use crate::events::{Event, EventTx, HostStats};
@@ -35,6 +35,7 @@ pub struct Runner {
     pub local: Arc<dyn Transport>,
     pub world: Arc<World>,
     conns: HashMap<String, Arc<LazyConn>>,
+    other_conns: Arc<ConnPool>,
     pub stats: Vec<HostStats>,
     /// Failed or unreachable hosts leave the rest of the run, as in Ansible.
     pub dead: HashSet<String>,
@@ -85,6 +86,7 @@ impl Runner {
             templar,
             events,
             opts,
+            other_conns: Arc::new(ConnPool::new(connector.clone())),
             connector,
             local,
             world,
@@ -108,16 +110,12 @@ impl Runner {
         }
     }
 
+    /// The host's own connection, made from the target checked before the run.
     fn conn(&mut self, host: &str) -> Arc<LazyConn> {
-        let store = self.world.hosts.get(host).cloned();
         let connector = self.connector.clone();
         self.conns
             .entry(host.to_string())
-            .or_insert_with(|| {
-                let vars: Map<String, Value> =
-                    store.map(|s| (*s.inventory).clone()).unwrap_or_default();
-                Arc::new(LazyConn::new(host, vars, connector))
-            })
+            .or_insert_with(|| Arc::new(LazyConn::new(host, Map::new(), connector)))
             .clone()
     }
 
@@ -200,6 +198,7 @@ impl Runner {
             vars_files: Arc::new(play.vars_files.clone()),
             local: self.local.clone(),
             end_play: AtomicBool::new(false),
+            other_conns: self.other_conns.clone(),
         });
         let mut joins = Vec::with_capacity(batch.len());
         for (idx, name) in batch.iter().enumerate() {

@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use super::context::{Inherited, PlayCtx};
 use super::outcome::Disposition;
 use crate::playbook::model::{Common, Task};
-use crate::shell::Become;
+use crate::secret::Secret;
+use crate::shell::{Become, BecomeMethod};
 use crate::values::{to_bool, to_str};
 
 pub struct Effective {
@@ -69,7 +70,7 @@ impl Effective {
                     .or_else(|| lookup("ansible_become_user").as_ref().and_then(to_str))
                     .unwrap_or_else(|| "root".into()),
             };
-            Some(Become { user })
+            Some(become_settings(pc, t, inh, user, &lookup)?)
         } else {
             None
         };
@@ -134,4 +135,49 @@ impl Effective {
             run_once,
         })
     }
+}
+
+/// How the task becomes `user`: method and flags from the task, its blocks, the play, then
+/// the inventory (`ansible_become_method`, `ansible_become_flags`); the password from the
+/// inventory (`ansible_become_password`) or else `--ask-become-pass`, as Ansible resolves them.
+fn become_settings(
+    pc: &PlayCtx,
+    t: &Task,
+    inh: &Inherited,
+    user: String,
+    lookup: &dyn Fn(&str) -> Option<Value>,
+) -> Result<Become, String> {
+    let first = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| lookup(n).as_ref().and_then(to_str))
+    };
+    let method = match pick(t, inh, |c| c.become_method).or(pc.play.become_method) {
+        Some(m) => m,
+        None => match first(&["ansible_become_method"]) {
+            None => BecomeMethod::Sudo,
+            Some(m) => BecomeMethod::parse(&m).ok_or_else(|| {
+                format!("`ansible_become_method: {m}` is not supported; use sudo or su")
+            })?,
+        },
+    };
+    let flags = pick(t, inh, |c| c.become_flags.clone())
+        .or_else(|| pc.play.become_flags.clone())
+        .or_else(|| first(&["ansible_become_flags", "ansible_sudo_flags"]));
+    let password = first(&[
+        "ansible_become_password",
+        "ansible_become_pass",
+        "ansible_sudo_pass",
+    ])
+    .map(Secret::new)
+    .or_else(|| pc.opts.become_password.clone());
+    if password.as_ref().is_some_and(|p| p.expose().contains('\n')) {
+        return Err("the become password must be one line".into());
+    }
+    Ok(Become {
+        user,
+        method,
+        flags,
+        password,
+    })
 }

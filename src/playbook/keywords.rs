@@ -16,6 +16,7 @@ pub const COMMON_KEYWORDS: &[&str] = &[
     "become",
     "become_user",
     "become_method",
+    "become_flags",
     "environment",
     "ignore_errors",
     "no_log",
@@ -34,7 +35,8 @@ pub fn parse_common(ld: &mut Loader, key: &str, v: &Node, c: &mut Common) -> boo
         "vars" => c.vars = ld.vars_kw(v, "`vars`"),
         "become" => c.become_ = ld.bool_kw(v, key),
         "become_user" => c.become_user = ld.text_kw(v, key),
-        "become_method" => ld.become_method(v),
+        "become_method" => c.become_method = ld.become_method(v),
+        "become_flags" => c.become_flags = ld.string_kw(v, key),
         "environment" => c.environment = ld.env_kw(v),
         "ignore_errors" => c.ignore_errors = flag_cond(ld, v, key),
         "no_log" => c.no_log = ld.bool_kw(v, key),
@@ -106,6 +108,11 @@ pub fn merge_into(child: &mut Common, parent: &Common) {
         .become_user
         .take()
         .or_else(|| parent.become_user.clone());
+    child.become_method = child.become_method.or(parent.become_method);
+    child.become_flags = child
+        .become_flags
+        .take()
+        .or_else(|| parent.become_flags.clone());
     child.environment = match (child.environment.take(), &parent.environment) {
         (Some(Value::Object(c)), Some(Value::Object(p))) => {
             let mut env = p.clone();

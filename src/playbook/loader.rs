@@ -11,6 +11,7 @@ use super::LoadOptions;
 use super::model::{Cond, Handler, RoleCtx, Text};
 use super::module_table::ModuleTable;
 use crate::diagnostic::{Diagnostic, Span};
+use crate::shell::BecomeMethod;
 use crate::template::{Templar, is_template};
 use crate::values::to_bool;
 use crate::yaml::{Node, Yaml};
@@ -337,14 +338,17 @@ impl<'a> Loader<'a> {
         }
     }
 
-    /// Only `sudo` is implemented; anything else would silently run unprivileged.
-    pub fn become_method(&mut self, v: &Node) {
-        if v.as_str() != Some("sudo") {
+    /// `sudo` and `su` are implemented; anything else (`doas`, `pbrun`...) would silently run
+    /// as the wrong user, so it is refused before any host is contacted.
+    pub fn become_method(&mut self, v: &Node) -> Option<BecomeMethod> {
+        let method = v.as_str().and_then(BecomeMethod::parse);
+        if method.is_none() {
             self.err(
-                v.error("only `become_method: sudo` is supported")
+                v.error("only `become_method: sudo` and `become_method: su` are supported")
                     .label("unsupported become method"),
             );
         }
+        method
     }
 
     /// A string needed at load time (a role name, an import path): templates may only use

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::diagnostic::Span;
+use crate::shell::BecomeMethod;
 
 #[derive(Clone, Debug)]
 pub struct Playbook {
@@ -58,6 +59,8 @@ pub struct Play {
     pub gather_facts: bool,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    pub become_method: Option<BecomeMethod>,
+    pub become_flags: Option<String>,
     pub environment: Option<Value>,
     pub tags: Vec<String>,
     pub serial: Vec<Serial>,
@@ -97,6 +100,8 @@ impl Play {
             gather_facts: true,
             become_: None,
             become_user: None,
+            become_method: None,
+            become_flags: None,
             environment: None,
             tags: Vec::new(),
             serial: Vec::new(),
@@ -142,6 +147,8 @@ pub struct Common {
     pub vars: Map<String, Value>,
     pub become_: Option<bool>,
     pub become_user: Option<Text>,
+    pub become_method: Option<BecomeMethod>,
+    pub become_flags: Option<String>,
     pub environment: Option<Value>,
     pub ignore_errors: Option<Cond>,
     pub no_log: Option<bool>,

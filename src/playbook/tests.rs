@@ -1047,11 +1047,11 @@ fn action_count_and_task_shape_errors() {
 fn play_level_errors() {
     let ds = errors(&[(
         "site.yml",
-        "- name: no hosts\n  tasks: []\n- hosts: all\n  strategy: debug\n  become_method: su\n  serial: lots\n  roles: [nosuch]\n",
+        "- name: no hosts\n  tasks: []\n- hosts: all\n  strategy: debug\n  become_method: doas\n  serial: lots\n  roles: [nosuch]\n",
     )]);
     assert_error(&ds, "play has no `hosts`", "site.yml", 1, 3);
     assert_error(&ds, "`strategy` must be", "site.yml", 4, 13);
-    assert_error(&ds, "become_method: sudo", "site.yml", 5, 18);
+    assert_error(&ds, "become_method: su` are supported", "site.yml", 5, 18);
     assert_error(&ds, "`serial` must be", "site.yml", 6, 11);
     assert_error(&ds, "role `nosuch` not found", "site.yml", 7, 11);
 }

@@ -66,6 +66,7 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
     let connector = Arc::new(HostConnector {
         targets,
         local: local.clone(),
+        opts: req.connect.clone(),
     });
     let mut world: Option<Arc<World>> = None;
     let mut interrupted = false;
@@ -96,6 +97,7 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
             extra_vars: plan.extra_vars.clone(),
             playbook_dir: pb.path.parent().map(Path::to_path_buf).unwrap_or_default(),
             roles_path: plan.roles_path.clone(),
+            become_password: req.connect.become_password.clone(),
         });
         let mut runner = Runner::new(
             plan.templar.clone(),

@@ -32,6 +32,7 @@ pub async fn reachable(
     let connector = Arc::new(HostConnector {
         targets,
         local: Arc::new(LocalTransport::new()),
+        opts: opts.clone(),
     });
     let empty = Map::new();
     let probes = hosts.iter().filter(|h| !out.contains_key(*h)).map(|h| {

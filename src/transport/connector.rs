@@ -1,5 +1,7 @@
 //! Opens each host's connection on first use, from the targets computed before the run: SSH
-//! for remote hosts, the controller's own shell for `ansible_connection: local`.
+//! for remote hosts, the controller's own shell for `ansible_connection: local`. A play or
+//! task that sets connection variables of its own (`ansible_user`, `ansible_password`...)
+//! gets a connection made from them instead, as Ansible connects with the variables in effect.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,23 +9,34 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::target::Target;
+use super::target::{ConnectOptions, Target, target};
 use super::{Connector, Transport, TransportError, TransportResult};
 
 /// The run's connector: targets are computed up front; connecting happens on first use.
 pub struct HostConnector {
     pub targets: HashMap<String, Target>,
     pub local: Arc<dyn Transport>,
+    /// The command line's defaults, for targets computed from a play's or task's variables.
+    pub opts: ConnectOptions,
 }
 
 impl Connector for HostConnector {
     fn connect<'a>(
         &'a self,
         host: &'a str,
-        _vars: &'a Map<String, Value>,
+        vars: &'a Map<String, Value>,
     ) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>> {
         Box::pin(async move {
-            match self.targets.get(host) {
+            // Empty variables mean the host's own, whose target was checked before the run.
+            let own;
+            let t = if vars.is_empty() {
+                self.targets.get(host)
+            } else {
+                own = target(host, vars, &self.opts)
+                    .map_err(|e| TransportError::Failed(e.to_string()))?;
+                Some(&own)
+            };
+            match t {
                 Some(Target::Local) => Ok(self.local.clone()),
                 Some(Target::Ssh(p)) => {
                     Ok(Arc::new(super::ssh::connect(p).await?) as Arc<dyn Transport>)

@@ -9,6 +9,8 @@ use serde_json::{Map, Value};
 
 use super::connection_vars::{ConnectionKind, connection_vars};
 use super::ssh::{HostKeyPolicy, SshParams};
+use crate::secret::Secret;
+use crate::shell::BecomeMethod;
 
 /// Command-line connection defaults. Inventory variables win over these, as in Ansible
 /// (`-u` is `remote_user`, which `ansible_user` overrides).
@@ -19,6 +21,10 @@ pub struct ConnectOptions {
     pub accept_new: bool,
     pub insecure: bool,
     pub timeout: Duration,
+    /// `--ask-pass`: the SSH password for hosts without `ansible_password`.
+    pub password: Option<Secret>,
+    /// `--ask-become-pass`: the become password for hosts without `ansible_become_password`.
+    pub become_password: Option<Secret>,
 }
 
 impl ConnectOptions {
@@ -34,12 +40,15 @@ impl Default for ConnectOptions {
             accept_new: false,
             insecure: false,
             timeout: Duration::from_secs(Self::DEFAULT_TIMEOUT_SECS),
+            password: None,
+            become_password: None,
         }
     }
 }
 
 pub enum Target {
-    Ssh(SshParams),
+    /// Boxed: SSH parameters are large, and a run holds one target per host.
+    Ssh(Box<SshParams>),
     Local,
 }
 
@@ -52,39 +61,30 @@ pub enum TargetError {
     /// `ansible_ssh_common_args` / `ansible_ssh_extra_args` hold an option strata refuses.
     #[error("host {host}: {reason}")]
     SshArgs { host: String, reason: String },
-    /// A connection variable strata reads but does not implement yet: refused rather than
-    /// ignored, since ignoring `ansible_become_method: su` would run sudo instead.
+    /// A connection variable strata reads but does not implement: refused rather than
+    /// ignored, since ignoring `ansible_become_method: doas` would run sudo instead.
     #[error("host {host}: {reason}")]
     Unsupported { host: String, reason: String },
 }
 
-/// The connection variables strata does not implement yet, each with what to do instead.
+/// The connection variables strata does not implement, each with what to do instead.
 fn unsupported(cv: &super::ConnectionVars) -> Option<String> {
-    if let Some(m) = cv.become_method.as_deref().filter(|m| *m != "sudo") {
+    if let Some(m) = cv
+        .become_method
+        .as_deref()
+        .filter(|m| BecomeMethod::parse(m).is_none())
+    {
         return Some(format!(
-            "`ansible_become_method: {m}` is not supported; strata becomes another user with sudo only"
+            "`ansible_become_method: {m}` is not supported; strata becomes another user with \
+             sudo or su"
         ));
     }
-    if cv.password.is_some() {
-        return Some(
-            "SSH password authentication (`ansible_password`) is not supported yet; use a key \
-             (`ansible_ssh_private_key_file`)"
-                .into(),
-        );
-    }
-    if cv.become_password.is_some() {
-        return Some(
-            "sudo with a password (`ansible_become_password`) is not supported yet; allow the \
-             user passwordless sudo (NOPASSWD)"
-                .into(),
-        );
-    }
     if cv
-        .become_flags
+        .become_password
         .as_deref()
-        .is_some_and(|f| !f.trim().is_empty())
+        .is_some_and(|p| p.contains('\n'))
     {
-        return Some("`ansible_become_flags` are not supported yet".into());
+        return Some("`ansible_become_password` must be one line".into());
     }
     None
 }
@@ -120,6 +120,7 @@ pub fn target(
         .clone()
         .or_else(|| d.private_key.clone());
     p.connect_timeout = cv.timeout.map(Duration::from_secs).unwrap_or(d.timeout);
+    p.password = cv.password.clone().map(Secret::new).or(d.password.clone());
     for args in [&cv.ssh_common_args, &cv.ssh_extra_args]
         .into_iter()
         .flatten()
@@ -135,7 +136,7 @@ pub fn target(
     } else if d.accept_new && p.host_key_policy == HostKeyPolicy::Strict {
         p.host_key_policy = HostKeyPolicy::AcceptNew;
     }
-    Ok(Target::Ssh(p))
+    Ok(Target::Ssh(Box::new(p)))
 }
 
 #[cfg(test)]
@@ -158,11 +159,30 @@ mod tests {
 
     #[test]
     fn connection_variables_strata_does_not_implement_are_refused() {
-        assert!(reason(json!({"ansible_become_method": "su"})).contains("become_method: su"));
-        assert!(reason(json!({"ansible_ssh_pass": "pw"})).contains("ansible_password"));
-        assert!(reason(json!({"ansible_become_password": "pw"})).contains("NOPASSWD"));
-        assert!(reason(json!({"ansible_become_flags": "-H -S"})).contains("become_flags"));
-        let ok = json!({"ansible_become_method": "sudo", "ansible_become_flags": ""});
-        assert!(target("web1", ok.as_object().unwrap(), &ConnectOptions::default()).is_ok());
+        assert!(reason(json!({"ansible_become_method": "doas"})).contains("become_method: doas"));
+        assert!(reason(json!({"ansible_become_password": "a\nb"})).contains("one line"));
+        for ok in [
+            json!({"ansible_become_method": "sudo", "ansible_become_flags": "-H -S"}),
+            json!({"ansible_become_method": "su", "ansible_become_password": "pw"}),
+        ] {
+            assert!(target("web1", ok.as_object().unwrap(), &ConnectOptions::default()).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_inventory_password_wins_over_ask_pass() {
+        let d = ConnectOptions {
+            password: Some(Secret::new("typed")),
+            ..ConnectOptions::default()
+        };
+        let pw = |vars: Value| match target("web1", vars.as_object().unwrap(), &d) {
+            Ok(Target::Ssh(p)) => p.password.map(|s| s.expose().to_string()),
+            _ => panic!("expected an ssh target"),
+        };
+        assert_eq!(
+            pw(json!({"ansible_ssh_pass": "inv"})).as_deref(),
+            Some("inv")
+        );
+        assert_eq!(pw(json!({})).as_deref(), Some("typed"));
     }
 }

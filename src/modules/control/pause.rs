@@ -3,8 +3,7 @@
 //! once with a warning, so unattended runs never hang. Hosts that reach the same prompt
 //! together share one answer, since Ansible asks once for the whole play.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Mutex as StdMutex;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::BoxFuture;
@@ -109,50 +108,12 @@ async fn ask(prompt: String, echo: bool, arrived: Instant) -> Result<String, Mod
     {
         return Ok(answer.clone());
     }
-    let answer = tokio::task::spawn_blocking(move || read_line(&prompt, echo))
+    let answer = tokio::task::spawn_blocking(move || crate::prompt::read_line(&prompt, echo))
         .await
         .map_err(|e| ModuleError::Args(format!("pause: prompt failed: {e}")))?
         .map_err(|e| ModuleError::Args(format!("pause: cannot read the answer: {e}")))?;
     *last = Some((Instant::now(), answer.clone()));
     Ok(answer)
-}
-
-/// Serialises terminal access with other controller-side prompts.
-static TTY: StdMutex<()> = StdMutex::new(());
-
-fn read_line(prompt: &str, echo: bool) -> std::io::Result<String> {
-    let _guard = TTY.lock().unwrap_or_else(|p| p.into_inner());
-    let mut err = std::io::stderr();
-    write!(
-        err,
-        "{prompt}{}: ",
-        if echo { "" } else { " (output is hidden)" }
-    )?;
-    err.flush()?;
-    let restore = if echo { None } else { hide_input() };
-    let mut line = String::new();
-    let res = std::io::stdin().lock().read_line(&mut line);
-    if let Some(saved) = restore {
-        // SAFETY: restores the terminal attributes saved by `hide_input` on fd 0.
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
-        writeln!(err)?;
-    }
-    res?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
-}
-
-/// Turns terminal echo off on stdin, returning the settings to restore.
-fn hide_input() -> Option<libc::termios> {
-    // SAFETY: termios is plain data; both calls only touch fd 0's attributes.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(0, &mut t) != 0 {
-            return None;
-        }
-        let saved = t;
-        t.c_lflag &= !libc::ECHO;
-        (libc::tcsetattr(0, libc::TCSANOW, &t) == 0).then_some(saved)
-    }
 }
 
 /// Python's `str(float)` for the rounded durations Ansible prints (`2.0`, `0.35`).

@@ -16,7 +16,6 @@ const HARMLESS: &[&str] = &[
     "controlpath",
     "batchmode",
     "loglevel",
-    "passwordauthentication",
     "kbdinteractiveauthentication",
     "challengeresponseauthentication",
     "gssapiauthentication",
@@ -104,6 +103,13 @@ fn apply_option(p: &mut SshParams, opt: &str) -> Result<(), String> {
         "serveraliveinterval" => p.keepalive_interval = Duration::from_secs(parse_secs(key, val)?),
         "serveralivecountmax" => p.keepalive_max = parse_secs(key, val)? as usize,
         "port" => set_port(p, val)?,
+        "passwordauthentication" => {
+            p.password_auth = match val.to_ascii_lowercase().as_str() {
+                "yes" | "true" => true,
+                "no" | "false" => false,
+                other => return Err(format!("PasswordAuthentication: unknown value {other:?}")),
+            }
+        }
         "user" => p.user = val.to_string(),
         "identityfile" => p.key_file = Some(expand_tilde(val)),
         "identityagent" => {

@@ -1,6 +1,7 @@
-//! Public-key authentication the way OpenSSH's client does it for a batch run: the configured
-//! key file, then ssh-agent, then the default `~/.ssh/id_*` files. Never a password prompt,
-//! and RSA keys always sign with SHA-2 (`rsa-sha2-512`/`-256`), never `ssh-rsa` SHA-1.
+//! Authentication the way OpenSSH's client does it for a batch run: the configured key file,
+//! then ssh-agent, then the default `~/.ssh/id_*` files, then the password when the inventory
+//! gives one (`ansible_password`) or the operator typed one (`--ask-pass`). Never a prompt
+//! here, and RSA keys always sign with SHA-2 (`rsa-sha2-512`/`-256`), never `ssh-rsa` SHA-1.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,6 +47,17 @@ pub(crate) async fn authenticate<H: Handler>(
                 return Ok(());
             }
         }
+    }
+
+    if let Some(pw) = p.password.as_ref().filter(|_| p.password_auth) {
+        let res = handle
+            .authenticate_password(p.user.clone(), pw.expose())
+            .await
+            .map_err(|e| refused_during_auth(&e))?;
+        if res.success() {
+            return Ok(());
+        }
+        auth.tried.push("the password".into());
     }
 
     let mut msg = format!("authentication failed for {}", p.describe());

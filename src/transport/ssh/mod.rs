@@ -15,6 +15,8 @@ mod sftp;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::secret::Secret;
+
 pub use client::{SshConnection, connect};
 pub use jump::JumpHost;
 
@@ -61,6 +63,10 @@ pub struct SshParams {
     pub keepalive_max: usize,
     /// Hosts to tunnel through, first to last (`ProxyJump` / `-J`).
     pub jump: Vec<JumpHost>,
+    /// `ansible_password` / `--ask-pass`: tried after the keys, as OpenSSH orders methods.
+    pub password: Option<Secret>,
+    /// `PasswordAuthentication=no` in the ssh args turns the password off even when set.
+    pub password_auth: bool,
 }
 
 impl SshParams {
@@ -83,6 +89,8 @@ impl SshParams {
             keepalive_interval: Self::DEFAULT_KEEPALIVE_INTERVAL,
             keepalive_max: Self::DEFAULT_KEEPALIVE_MAX,
             jump: Vec::new(),
+            password: None,
+            password_auth: true,
         }
     }
 
