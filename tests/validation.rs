@@ -271,3 +271,60 @@ fn malformed_group_vars_file() {
     let hv = c.file("host_vars/target", "- a\n- b\n");
     c.expect_error_in(&inv, &p, &hv, 1, 1, "must be a mapping");
 }
+
+/// Every parameter strata implements only at Ansible's default (the README's table of
+/// unsupported parameters) refuses any other value with its location, before any host is
+/// contacted; free-form modules take it through `args`.
+#[test]
+fn parameters_supported_only_at_their_default() {
+    let c = Case::new("only-default");
+    c.file("s.sh", "#!/bin/sh\necho hi\n");
+    let cases = [
+        (
+            "get_url.yml",
+            "    - get_url:\n        url: http://example.invalid/f\n        dest: /tmp/f\n        use_proxy: false\n",
+            (6, 20),
+            "`get_url`: strata does not implement `use_proxy: False`; only Ansible's default `use_proxy: true`",
+        ),
+        (
+            "uri.yml",
+            "    - uri:\n        url: http://example.invalid/\n        use_proxy: no\n",
+            (5, 20),
+            "`uri`: strata does not implement `use_proxy: False`",
+        ),
+        (
+            "script.yml",
+            "    - script: s.sh\n      args:\n        decrypt: false\n",
+            (5, 18),
+            "`script`: strata does not implement `decrypt: False`; only Ansible's default `decrypt: true`",
+        ),
+        (
+            "unarchive_decrypt.yml",
+            "    - unarchive:\n        src: /tmp/a.tgz\n        dest: /tmp\n        remote_src: true\n        decrypt: false\n",
+            (7, 18),
+            "`unarchive`: strata does not implement `decrypt: False`",
+        ),
+        (
+            "unarchive_buffer.yml",
+            "    - unarchive: src=/tmp/a.tgz dest=/tmp remote_src=true io_buffer_size=1024\n",
+            (3, 74),
+            "`unarchive`: strata does not implement `io_buffer_size: 1024`; only Ansible's default `io_buffer_size: 65536`",
+        ),
+        (
+            "setup.yml",
+            "    - setup:\n        fact_path: /srv/facts\n",
+            (4, 20),
+            "`setup`: strata does not implement `fact_path: /srv/facts`; only Ansible's default `fact_path: /etc/ansible/facts.d`",
+        ),
+        (
+            "set_fact.yml",
+            "    - set_fact:\n        release: v2\n        cacheable: yes\n",
+            (5, 20),
+            "`set_fact`: strata does not implement `cacheable: True`; only Ansible's default `cacheable: false`",
+        ),
+    ];
+    for (name, tasks, (line, col), needle) in cases {
+        let p = c.file(name, &format!("- hosts: all\n  tasks:\n{tasks}"));
+        c.expect_error(&p, line, col, needle);
+    }
+}

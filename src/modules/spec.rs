@@ -44,6 +44,9 @@ pub struct Param {
 pub enum Fixed {
     Bool(bool),
     Int(i64),
+    /// Compared exactly: for a path, `/a/` and `/a` are different spellings that a module
+    /// would have to normalise, and the refusal names the one spelling that works.
+    Str(&'static str),
 }
 
 impl Fixed {
@@ -60,6 +63,7 @@ impl Fixed {
                 serde_json::Value::String(s) => s.trim().parse::<i64>().ok() == Some(*i),
                 _ => false,
             },
+            Fixed::Str(s) => v.as_str() == Some(*s),
         }
     }
 
@@ -68,6 +72,7 @@ impl Fixed {
         let only = match self {
             Fixed::Bool(b) => b.to_string(),
             Fixed::Int(i) => i.to_string(),
+            Fixed::Str(s) => s.to_string(),
         };
         format!(
             "`{module}`: strata does not implement `{param}: {given}`; only Ansible's default \
@@ -126,4 +131,48 @@ pub struct ModuleSpec {
     pub required_one_of: &'static [&'static [&'static str]],
     /// Accept parameters not listed (set_fact takes arbitrary names).
     pub any_params: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fixed;
+    use serde_json::json;
+
+    #[test]
+    fn fixed_values_accept_ansible_spellings_of_the_default_and_null() {
+        for v in [json!(true), json!("yes"), json!("True"), json!(null)] {
+            assert!(Fixed::Bool(true).accepts(&v), "{v}");
+        }
+        assert!(!Fixed::Bool(true).accepts(&json!("no")));
+        for v in [json!(10), json!(10.0), json!(" 10 "), json!(null)] {
+            assert!(Fixed::Int(10).accepts(&v), "{v}");
+        }
+        assert!(!Fixed::Int(10).accepts(&json!(11)));
+        assert!(!Fixed::Int(10).accepts(&json!("ten")));
+    }
+
+    #[test]
+    fn fixed_strings_accept_only_the_exact_default() {
+        let f = Fixed::Str("/etc/ansible/facts.d");
+        assert!(f.accepts(&json!("/etc/ansible/facts.d")));
+        assert!(f.accepts(&json!(null)));
+        for v in [
+            json!("/etc/ansible/facts.d/"),
+            json!("/srv/facts"),
+            json!(""),
+            json!(1),
+            json!(["/etc/ansible/facts.d"]),
+        ] {
+            assert!(!f.accepts(&v), "{v}");
+        }
+        let m = f.refusal("setup", "fact_path", "/srv/facts");
+        assert!(
+            m.contains("`setup`: strata does not implement `fact_path: /srv/facts`"),
+            "{m}"
+        );
+        assert!(
+            m.contains("`fact_path: /etc/ansible/facts.d` is supported"),
+            "{m}"
+        );
+    }
 }

@@ -19,6 +19,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("that", T::Raw).required(),
         Param::new("fail_msg", T::Raw).aliases(&["msg"]),
         Param::new("success_msg", T::Raw),
+        // Only decides whether Ansible prints the passing result unasked; strata's reporter
+        // prints it only with `-v` either way, i.e. always as `quiet: true` (see the README).
         Param::new("quiet", T::Bool),
     ],
     free_form: FreeForm::KeyValue,

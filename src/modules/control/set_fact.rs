@@ -7,14 +7,16 @@ use serde_json::{Map, Value};
 
 use crate::diagnostic::Span;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
-use crate::modules::{Param, ParamType as T};
+use crate::modules::{Fixed, Param, ParamType as T};
 use crate::template::is_template;
 
 pub struct SetFact;
 
 pub static SPEC: ModuleSpec = ModuleSpec {
     name: "set_fact",
-    params: &[Param::new("cacheable", T::Bool)],
+    // `cacheable: true` also makes the values facts (`ansible_facts.NAME`, the fact cache);
+    // the executor stores set_fact's values as host variables only, so it is refused.
+    params: &[Param::new("cacheable", T::Bool).only(Fixed::Bool(false))],
     free_form: FreeForm::KeyValue,
     mutually_exclusive: &[],
     required_one_of: &[],
@@ -36,6 +38,7 @@ impl Module for SetFact {
 }
 
 fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    // Only `false` gets here (the spec refuses the rest); read for its type errors.
     args.bool("cacheable")?;
     let mut facts = Map::new();
     for (k, v) in args.0.iter().filter(|(k, _)| k.as_str() != "cacheable") {
@@ -77,13 +80,26 @@ pub fn is_identifier(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::harness::Harness;
+    use crate::modules::harness::{Harness, load_errors};
     use serde_json::json;
+
+    #[test]
+    fn cacheable_facts_are_refused_at_load() {
+        assert!(load_errors(&SPEC, "a: 1\ncacheable: no\n").is_empty());
+        assert!(load_errors(&SPEC, "a: 1\ncacheable: '{{ c }}'\n").is_empty());
+        let e = load_errors(&SPEC, "a: 1\ncacheable: yes\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("does not implement `cacheable: True`"),
+            "{e:?}"
+        );
+        assert!(e[0].contains("`cacheable: false` is supported"), "{e:?}");
+    }
 
     #[tokio::test]
     async fn sets_facts_with_native_values() {
         let h = Harness::new().vars(json!({"name": "dyn"}));
-        let r = h.run(&SetFact, json!({"a": 1, "b": "yes", "c": [1, {"x": true}], "{{ name }}_x": "v", "cacheable": true})).await;
+        let r = h.run(&SetFact, json!({"a": 1, "b": "yes", "c": [1, {"x": true}], "{{ name }}_x": "v", "cacheable": false})).await;
         assert!(!r.changed && !r.failed);
         assert_eq!(
             Value::Object(r.facts.clone()),

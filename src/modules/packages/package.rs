@@ -72,7 +72,9 @@ pub async fn manager(ctx: &ModuleCtx<'_>, args: &Args) -> Result<String, ModuleE
 }
 
 /// Maps the arguments onto a backend's canonical parameter names, as the backend's own
-/// argument spec would, rejecting unknown ones with Ansible's message.
+/// argument spec would, rejecting unknown ones with Ansible's message. A backend parameter
+/// supported only at its default is checked here, because neither the loader nor the
+/// executor sees the backend's spec behind `package`.
 pub fn backend_args(spec: &ModuleSpec, args: &Args) -> Result<Args, String> {
     let mut out = Map::new();
     let mut unknown = Vec::new();
@@ -86,6 +88,10 @@ pub fn backend_args(spec: &ModuleSpec, args: &Args) -> Result<Args, String> {
             .find(|p| p.name == k || p.aliases.contains(&k.as_str()))
         {
             Some(p) => {
+                if let Some(f) = p.only.filter(|f| !f.accepts(v)) {
+                    let given = crate::values::to_str(v).unwrap_or_else(|| v.to_string());
+                    return Err(f.refusal(spec.name, p.name, &given));
+                }
                 out.insert(p.name.to_string(), v.clone());
             }
             None => unknown.push(k.clone()),
@@ -156,6 +162,30 @@ mod tests {
         assert!(
             e.starts_with("Unsupported parameters for (ansible.legacy.apt) module: enablerepo.")
         );
+    }
+
+    #[test]
+    fn backend_parameters_supported_only_at_their_default_are_refused() {
+        static BACKEND: ModuleSpec = ModuleSpec {
+            name: "apt",
+            params: &[
+                Param::new("name", T::List),
+                Param::new("frobnicate", T::Bool).only(crate::modules::Fixed::Bool(false)),
+            ],
+            free_form: FreeForm::KeyValue,
+            mutually_exclusive: &[],
+            required_one_of: &[],
+            any_params: false,
+        };
+        let args = |v: serde_json::Value| Args::new(v.as_object().unwrap().clone());
+        assert!(backend_args(&BACKEND, &args(json!({"name": "x", "frobnicate": "no"}))).is_ok());
+        let e =
+            backend_args(&BACKEND, &args(json!({"name": "x", "frobnicate": true}))).unwrap_err();
+        assert!(
+            e.contains("`apt`: strata does not implement `frobnicate: True`"),
+            "{e}"
+        );
+        assert!(e.contains("`frobnicate: false` is supported"), "{e}");
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! `service`: Ansible's service action, which picks the backend from the host's service
 //! manager (`use`, else the `ansible_service_mgr` fact, else the same detection run on the
-//! host) and hands the task to it: `systemd` or `sysvinit` here, with the parameters the
-//! backend does not take dropped as Ansible drops them. Other managers fail clearly. Like
+//! host) and hands the task to it: `systemd` or `sysvinit` here. As in Ansible, the
+//! parameters systemd has no use for are dropped with a warning each, and `runlevel`, which
+//! the sysvinit module does not take, fails there. Other managers fail clearly. Like
 //! Ansible, a host whose /sbin/init is systemd counts as systemd even when systemd is not
 //! PID 1 (plain lab hosts): `use: sysvinit` reaches its init scripts.
 
@@ -20,6 +21,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("sleep", T::Int),
         Param::new("pattern", T::Str),
         Param::new("enabled", T::Bool),
+        // OpenRC's; neither backend strata has takes it (see `SYSTEMD_UNUSED`, `run`).
         Param::new("runlevel", T::Str),
         Param::new("arguments", T::Str).aliases(&["args"]),
         Param::new("use", T::Str),
@@ -72,6 +74,37 @@ elif [ -e /etc/init.d ]; then echo sysvinit\n\
 elif [ -e /etc/dinit.d ]; then echo dinit\n\
 else echo service; fi\n";
 
+/// What Ansible's service action drops, warning, before it runs the systemd module
+/// (`UNUSED_PARAMS`), in its order.
+const SYSTEMD_UNUSED: &[&str] = &["pattern", "runlevel", "sleep", "arguments", "args"];
+
+/// Ansible's warnings for the parameters the systemd backend drops.
+fn systemd_warnings(args: &Args) -> Vec<String> {
+    SYSTEMD_UNUSED
+        .iter()
+        .filter(|p| args.has(p))
+        .map(|p| format!("Ignoring \"{p}\" as it is not used in \"systemd\""))
+        .collect()
+}
+
+/// The sysvinit module's refusal of a parameter it does not take, in Ansible's words.
+fn sysvinit_unsupported(param: &str) -> String {
+    let mut names: Vec<&str> = sysvinit::SPEC.params.iter().map(|p| p.name).collect();
+    let mut aliases: Vec<&str> = sysvinit::SPEC
+        .params
+        .iter()
+        .flat_map(|p| p.aliases.iter().copied())
+        .collect();
+    names.sort_unstable();
+    aliases.sort_unstable();
+    format!(
+        "Unsupported parameters for (ansible.legacy.sysvinit) module: {param}. \
+         Supported parameters include: {} ({}).",
+        names.join(", "),
+        aliases.join(", ")
+    )
+}
+
 pub async fn detect(ctx: &ModuleCtx<'_>) -> Result<String, ModuleError> {
     if let Some(m) = fact_manager(ctx.vars) {
         return Ok(m);
@@ -100,7 +133,21 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
                 scope: "system".into(),
                 ..Default::default()
             };
-            systemd::run(ctx, &req).await
+            let warnings = systemd_warnings(args);
+            let mut r = systemd::run(ctx, &req).await?;
+            if !warnings.is_empty() {
+                let w = r
+                    .data
+                    .entry("warnings")
+                    .or_insert_with(|| serde_json::Value::Array(vec![]));
+                if let serde_json::Value::Array(a) = w {
+                    a.extend(warnings.into_iter().map(serde_json::Value::from));
+                }
+            }
+            Ok(r)
+        }
+        "sysvinit" if args.has("runlevel") => {
+            Ok(ModuleResult::failed(sysvinit_unsupported("runlevel")))
         }
         "sysvinit" => {
             let req = sysvinit::Request {
@@ -142,6 +189,65 @@ mod tests {
         assert_eq!(fact_manager(&v).as_deref(), Some("sysvinit"));
         let v = minijinja::Value::from(minijinja::value::Serde(serde_json::json!({})));
         assert_eq!(fact_manager(&v), None);
+    }
+
+    fn args(v: serde_json::Value) -> Args {
+        Args::new(v.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn systemd_drops_what_it_does_not_use_with_ansibles_warnings() {
+        let a = args(serde_json::json!({
+            "name": "x", "sleep": 3, "arguments": "-q", "pattern": "x", "runlevel": "3",
+            "enabled": true
+        }));
+        assert_eq!(
+            systemd_warnings(&a),
+            [
+                "Ignoring \"pattern\" as it is not used in \"systemd\"",
+                "Ignoring \"runlevel\" as it is not used in \"systemd\"",
+                "Ignoring \"sleep\" as it is not used in \"systemd\"",
+                "Ignoring \"arguments\" as it is not used in \"systemd\"",
+            ]
+        );
+        assert!(systemd_warnings(&args(serde_json::json!({"name": "x"}))).is_empty());
+    }
+
+    #[tokio::test]
+    async fn runlevel_fails_on_sysvinit_as_ansibles_sysvinit_module_does() {
+        let r = crate::modules::harness::run_module(
+            &Service,
+            serde_json::json!({"name": "strata-none", "state": "started", "runlevel": "3", "use": "sysvinit"}),
+            Default::default(),
+        )
+        .await;
+        assert!(r.failed);
+        assert_eq!(
+            r.msg.as_deref(),
+            Some(
+                "Unsupported parameters for (ansible.legacy.sysvinit) module: runlevel. \
+                 Supported parameters include: arguments, daemonize, enabled, name, pattern, \
+                 runlevels, sleep, state (args, service)."
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn the_systemd_backend_reports_the_dropped_parameters() {
+        // Whether or not this machine runs systemd, the result carries the warnings.
+        let r = crate::modules::harness::run_module(
+            &Service,
+            serde_json::json!({"name": "strata-none.service", "enabled": false, "sleep": 2, "use": "systemd"}),
+            Default::default(),
+        )
+        .await;
+        assert_eq!(
+            r.data["warnings"],
+            serde_json::json!(["Ignoring \"sleep\" as it is not used in \"systemd\""]),
+            "{:?} {:?}",
+            r.msg,
+            r.data
+        );
     }
 
     #[test]

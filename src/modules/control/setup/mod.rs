@@ -2,7 +2,10 @@
 //! `ansible_*` facts. `gather_subset` picks the groups (`all`, `min`, `hardware`, `network`,
 //! `virtual`, negated with `!`) and `filter` keeps facts whose names match shell-style
 //! patterns, with or without the `ansible_` prefix, as in Ansible. Not gathered: Python,
-//! virtualization, mounts, devices, SELinux, LSB and local (`facts.d`) facts.
+//! virtualization, mounts, devices, SELinux, LSB and local (`facts.d`) facts. As with Ansible,
+//! `ansible_local` is `{}` when `/etc/ansible/facts.d` holds no `.fact` file; when it holds
+//! some, `ansible_local` is left unset (a template that reads it fails instead of seeing
+//! nothing) and the result warns which files were not read.
 
 pub mod hw_net;
 pub mod probe;
@@ -13,7 +16,7 @@ use serde_json::{Map, Value};
 
 use self::probe::{Sections, Subsets, script};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
-use crate::modules::{Param, ParamType as T};
+use crate::modules::{Fixed, Param, ParamType as T};
 
 pub struct Setup;
 
@@ -22,10 +25,12 @@ pub static SPEC: ModuleSpec = ModuleSpec {
     params: &[
         Param::new("gather_subset", T::List),
         Param::new("filter", T::List),
-        // Accepted for compatibility: the probe is bounded by the connection's own timeouts,
-        // and strata runs no `facts.d` scripts.
+        // Accepted and ignored, as Ansible does on Linux for the facts strata gathers: there
+        // it bounds only the mount facts (`get_mount_facts`), which strata does not collect.
         Param::new("gather_timeout", T::Int),
-        Param::new("fact_path", T::Str),
+        // Local facts are not gathered, so a directory of them other than the default would
+        // be a request strata cannot honour.
+        Param::new("fact_path", T::Str).only(Fixed::Str(probe::FACT_PATH)),
     ],
     free_form: FreeForm::KeyValue,
     mutually_exclusive: &[],
@@ -48,6 +53,7 @@ impl Module for Setup {
 }
 
 async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    // Read only so that a templated value of the wrong type fails as in Ansible.
     args.int("gather_timeout")?;
     let subset = args
         .str_list("gather_subset")?
@@ -67,8 +73,10 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     }
     let sections = Sections::parse(&out.stdout);
     let mut facts = Map::new();
+    let mut warnings = Vec::new();
     if groups.min {
         system::collect(&sections, &mut facts);
+        warnings.extend(local_facts(&sections, &mut facts));
     }
     if groups.hardware {
         hw_net::hardware(&sections, &mut facts);
@@ -81,10 +89,28 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     }
     facts.insert("gather_subset".into(), Value::from(subset));
     facts.insert("module_setup".into(), true.into());
-    Ok(ModuleResult {
+    let mut r = ModuleResult {
         facts,
         ..ModuleResult::default()
-    })
+    };
+    if !warnings.is_empty() {
+        r.data.insert("warnings".into(), Value::from(warnings));
+    }
+    Ok(r)
+}
+
+/// `ansible_local`, as far as strata can tell it: Ansible's empty `{}` when there is no
+/// `.fact` file, else no fact at all and a warning naming the files strata did not read.
+fn local_facts(sections: &Sections, facts: &mut Map<String, Value>) -> Option<String> {
+    let files: Vec<&str> = sections.lines("local").collect();
+    if files.is_empty() {
+        facts.insert("ansible_local".into(), Value::Object(Map::new()));
+        return None;
+    }
+    Some(format!(
+        "strata does not gather local facts, so ansible_local is not set; not read: {}",
+        files.join(", ")
+    ))
 }
 
 /// Ansible's filter: an empty pattern or `*` keeps everything, and a pattern without the
@@ -160,7 +186,7 @@ fn class(p: &[char], c: char) -> Option<(bool, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modules::harness::Harness;
+    use crate::modules::harness::{Harness, load_errors};
     use serde_json::json;
 
     fn sh(cmd: &str) -> String {
@@ -294,5 +320,56 @@ mod tests {
         );
         let r = h.run(&Setup, json!({"gather_subset": ["ohai"]})).await;
         assert!(r.failed && r.msg.unwrap().starts_with("Bad subset 'ohai'"));
+    }
+
+    #[tokio::test]
+    async fn local_facts_are_empty_or_warned_about() {
+        // The probe looks where Ansible looks by default.
+        let r = Harness::new()
+            .run(
+                &Setup,
+                json!({"gather_subset": ["!all"], "gather_timeout": 1}),
+            )
+            .await;
+        if !std::path::Path::new(probe::FACT_PATH).exists() {
+            assert_eq!(r.facts["ansible_local"], json!({}));
+            assert!(!r.data.contains_key("warnings"), "{:?}", r.data);
+        }
+        let mut facts = Map::new();
+        let s = Sections::parse(b"\n@@local\n");
+        assert_eq!(local_facts(&s, &mut facts), None);
+        assert_eq!(facts["ansible_local"], json!({}));
+        let mut facts = Map::new();
+        let s = Sections::parse(
+            b"\n@@local\n/etc/ansible/facts.d/a.fact\n/etc/ansible/facts.d/b.fact\n",
+        );
+        let w = local_facts(&s, &mut facts).unwrap();
+        assert!(!facts.contains_key("ansible_local"));
+        assert!(
+            w.ends_with("not read: /etc/ansible/facts.d/a.fact, /etc/ansible/facts.d/b.fact"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn fact_path_other_than_the_default_is_refused_at_load() {
+        assert!(
+            load_errors(
+                &SPEC,
+                "fact_path: /etc/ansible/facts.d\ngather_timeout: 30\n"
+            )
+            .is_empty()
+        );
+        assert!(load_errors(&SPEC, "fact_path: '{{ dir }}'\n").is_empty());
+        let e = load_errors(&SPEC, "fact_path: /srv/facts\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].contains("does not implement `fact_path: /srv/facts`"),
+            "{e:?}"
+        );
+        assert!(
+            e[0].contains("`fact_path: /etc/ansible/facts.d` is supported"),
+            "{e:?}"
+        );
     }
 }

@@ -58,6 +58,10 @@ impl Subsets {
     }
 }
 
+/// Where Ansible's `setup` reads local facts from by default (its `fact_path`); the probe
+/// lists the `.fact` files there, so that not reading them is never silent.
+pub const FACT_PATH: &str = "/etc/ansible/facts.d";
+
 const PRELUDE: &str = "__s() { printf '\\n@@%s\\n' \"$1\"; }\n";
 
 const MIN: &str = r#"__s platform
@@ -88,6 +92,8 @@ __s misc
 [ -d /sys/kernel/security/apparmor ] && echo apparmor=1
 __v=; read -r __v 2>/dev/null </proc/sys/crypto/fips_enabled; printf 'fips=%s\n' "$__v"
 __v=; read -r __v 2>/dev/null </proc/cmdline; printf 'cmdline=%s\n' "$__v"
+__s local
+for __f in /etc/ansible/facts.d/*.fact; do [ -e "$__f" ] && printf '%s\n' "$__f"; done
 "#;
 
 const HARDWARE: &str = r#"__s cpuinfo
@@ -259,6 +265,11 @@ mod tests {
             e.starts_with("Bad subset 'facter' given to Ansible."),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_probe_lists_local_facts_where_ansible_reads_them() {
+        assert!(MIN.contains(&format!("for __f in {FACT_PATH}/*.fact;")));
     }
 
     #[test]

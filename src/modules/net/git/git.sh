@@ -1,6 +1,7 @@
 # strata git module (POSIX sh), following ansible-core's git.py step by step.
 # Inputs (set before this text): repo dest version remote force depth update clone bare
-# single_branch C (check mode). Reports __strata_KEY=VALUE lines; free text is hex (__ox).
+# single_branch recursive track_submodules gitx (the git command, for `submodule foreach`)
+# C (check mode). Reports __strata_KEY=VALUE lines; free text is hex (__ox).
 # A failure anywhere (even in a subshell) is written once to $__failf and the script stops:
 # callers run __bail after every subshell, and the EXIT trap prints the failure.
 __ox() { printf '__strata_%s=' "$1"; printf '%s' "$2" | od -An -v -tx1 | tr -d ' \n'; echo; }
@@ -175,6 +176,59 @@ if [ "$bare" = 0 ]; then
     if [ "$__rcode" != 0 ]; then __fail "Failed to checkout $version"; fi
   fi); __bail
 fi
+# Submodules, as git.py's submodules_fetch and submodule_update: a submodule not checked out
+# yet, or one that is not where the superproject (or, tracking, its remote's master) says, is
+# brought there with `git submodule update --init --recursive`.
+subs=0
+if [ "$recursive" = 1 ] && [ "$bare" = 0 ] && [ -f "$dest/.gitmodules" ]; then
+  while IFS= read -r __l || [ -n "$__l" ]; do
+    __l=$(printf '%s' "$__l" | sed 's/^[[:space:]]*//')
+    case $__l in
+      path*=*) __p=$(printf '%s' "${__l#*=}" | sed 's/^[[:space:]]*//;s/[[:space:]]*$//')
+        if [ ! -e "$dest/$__p/.git" ]; then subs=1; fi;;
+    esac
+  done < "$dest/.gitmodules"
+  if [ "$subs" = 0 ]; then
+    (cd "$dest" || __fail "cannot enter $dest"
+     __subv() { # REV: "Entering 'NAME'" and a hash per submodule, as get_submodule_versions
+       __run git submodule foreach "$gitx" rev-parse "$1"
+       if [ "$__rcode" != 0 ]; then __fail "Unable to determine hashes of submodules"; fi
+       __bad=$(printf '%s' "$__out" | awk '
+         /^Entering \047/ { n = 1; name = substr($0, 11, length($0) - 11); next }
+         { h = $0; gsub(/^[ \t]+|[ \t]+$/, "", h)
+           if (length(h) == 40 && n) { n = 0; next }
+           print "Unable to parse submodule hash line: " h; bad = 1; exit }
+         END { if (n && !bad) print "Unable to find hash for submodule: " name }')
+       if [ -n "$__bad" ]; then __fail "$__bad"; fi
+       printf '%s\n' "$__out"
+     }
+     begin=$(__subv HEAD); __bail
+     __chk git submodule foreach "$gitx" fetch
+     if [ "$track_submodules" = 1 ]; then
+       end=$(__subv "$remote/master"); __bail
+       [ "$begin" != "$end" ] && exit 3
+     else
+       __chk git submodule status
+       printf '%s\n' "$__out" | grep -q '^[^ ]' && exit 3
+     fi
+     exit 0); __sr=$?; __bail
+    if [ "$__sr" = 3 ]; then subs=1; fi
+  fi
+  if [ "$subs" = 1 ]; then
+    __o submodules_changed 1
+    (cd "$dest" || __fail "cannot enter $dest"
+     __run git submodule update --help
+     set -- git submodule update --init --recursive
+     if [ "$track_submodules" = 1 ] && printf '%s\n' "$__err" | grep -F 'git submodule [--quiet] update ' | tr -d '[]' | tr '|' ' ' | tr ' ' '\n' | grep -qx -- --remote; then
+       set -- "$@" --remote
+     fi
+     if [ "$force" = 1 ]; then set -- "$@" --force; fi
+     __chk git submodule sync
+     __run "$@"
+     if [ "$__rcode" != 0 ]; then __fail "Failed to init/update submodules: ${__out:+$__out
+}$__err"; fi); __bail
+  fi
+fi
 after=$(__version)
 __o before "$before"; __o after "$after"
-if [ "$before" != "$after" ] || [ "$mods" = 1 ] || [ "$ruc" = 1 ]; then __o changed 1; fi
+if [ "$before" != "$after" ] || [ "$mods" = 1 ] || [ "$ruc" = 1 ] || [ "$subs" = 1 ]; then __o changed 1; fi

@@ -1,7 +1,8 @@
 //! `git`: clones or updates a checkout on the host with the host's own `git`, following
 //! ansible-core's git.py decision by decision (ls-remote probes, clone/fetch/checkout commands,
-//! local-modification handling, remote URL updates, check mode via `ls-remote`). The whole
-//! sequence is one shell script (`git.sh`), so a task costs one round trip.
+//! local-modification handling, remote URL updates, check mode via `ls-remote`, submodules
+//! initialised and updated recursively unless `recursive: false`). The whole sequence is one
+//! shell script (`git.sh`), so a task costs one round trip.
 
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -36,6 +37,7 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("executable", T::Str),
         Param::new("umask", T::Raw),
         Param::new("recursive", T::Bool),
+        Param::new("track_submodules", T::Bool),
     ],
     free_form: FreeForm::KeyValue,
     mutually_exclusive: &[&["accept_hostkey", "accept_newhostkey"]],
@@ -156,8 +158,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     } else {
         format!("\"$PWD\"/{}", sh_quote(&dest))
     };
+    let gitx = args.str("executable").unwrap_or_else(|| "git".into());
     script.push_str(&format!(
-        "repo={}; dest={dest_abs}; version={}; remote={}; force={}; depth={}; update={}; clone={}; bare={}; single_branch={}; C={}\n",
+        "repo={}; dest={dest_abs}; version={}; remote={}; force={}; depth={}; update={}; clone={}; bare={}; single_branch={}; recursive={}; track_submodules={}; gitx={}; C={}\n",
         sh_quote(&repo),
         sh_quote(&args.str("version").unwrap_or_else(|| "HEAD".into())),
         sh_quote(&args.str("remote").unwrap_or_else(|| "origin".into())),
@@ -167,6 +170,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         clone as u8,
         b("bare", false)?,
         b("single_branch", false)?,
+        b("recursive", true)?,
+        b("track_submodules", false)?,
+        sh_quote(&gitx),
         ctx.check_mode as u8,
     ));
     script.push_str(SCRIPT);
@@ -178,13 +184,17 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         .map(|s| Value::from(s.clone()))
         .unwrap_or(Value::Null);
     if keys.contains_key("failx") {
-        let mut r = ModuleResult::failed(hex_text(keys.get("failx")))
-            .with("before", before)
-            .with("cmd", hex_text(keys.get("cmdx")))
-            .with("stdout", hex_text(keys.get("stdoutx")))
-            .with("stderr", hex_text(keys.get("stderrx")));
-        if let Some(rc) = keys.get("rc").and_then(|s| s.parse::<i64>().ok()) {
-            r.data.insert("rc".into(), rc.into());
+        let mut r = ModuleResult::failed(hex_text(keys.get("failx"))).with("before", before);
+        // A refusal before any command (local modifications) carries no command output.
+        let cmd = hex_text(keys.get("cmdx"));
+        if !cmd.is_empty() {
+            r = r
+                .with("cmd", cmd)
+                .with("stdout", hex_text(keys.get("stdoutx")))
+                .with("stderr", hex_text(keys.get("stderrx")));
+            if let Some(rc) = keys.get("rc").and_then(|s| s.parse::<i64>().ok()) {
+                r.data.insert("rc".into(), rc.into());
+            }
         }
         return Ok(r);
     }
@@ -200,6 +210,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     if let Some(ruc) = keys.get("remote_url_changed") {
         r.data
             .insert("remote_url_changed".into(), (ruc == "1").into());
+    }
+    if keys.contains_key("submodules_changed") {
+        r.data.insert("submodules_changed".into(), true.into());
     }
     if keys.contains_key("local_mods") {
         r.msg = Some(format!(

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::modules::harness::{Run, Scratch, run_module};
+use crate::modules::harness::{Harness, Run, Scratch, run_module};
 
 fn sh(dir: &std::path::Path, cmd: &str) -> String {
     let out = std::process::Command::new("sh")
@@ -186,4 +186,107 @@ async fn depth_and_single_branch_clone() {
     )
     .await;
     assert!(!r.changed && !r.failed, "{:?} {:?}", r.msg, r.data);
+}
+
+/// `git` with file: submodules allowed (git refuses them by default since 2.38.1), for the
+/// module run through `h` and for the setup commands.
+fn allow_file_submodules(h: &mut Harness) {
+    h.env = vec![
+        ("GIT_CONFIG_COUNT".into(), "1".into()),
+        ("GIT_CONFIG_KEY_0".into(), "protocol.file.allow".into()),
+        ("GIT_CONFIG_VALUE_0".into(), "always".into()),
+    ];
+}
+
+/// `app` (branch `main`) with submodule `lib` (branch `master`), which has submodule `deep`;
+/// `lib` has one more commit than `app` records. Returns (recorded lib, lib's master).
+fn superproject(d: &Scratch) -> (String, String) {
+    for r in ["deep", "lib", "app"] {
+        std::fs::create_dir(d.path(r)).unwrap();
+    }
+    let sub = "git -c protocol.file.allow=always submodule add -q";
+    sh(
+        &d.path("deep"),
+        "git init -q -b main . && echo deep > d && git add d && git commit -qm deep",
+    );
+    sh(
+        &d.path("lib"),
+        &format!(
+            "git init -q -b master . && echo 1 > l && git add l && {sub} {} deep && git commit -qm lib1",
+            d.s("deep")
+        ),
+    );
+    let lib1 = sh(&d.path("lib"), "git rev-parse HEAD");
+    sh(
+        &d.path("app"),
+        &format!(
+            "git init -q -b main . && echo app > a && git add a && {sub} {} lib && git commit -qm app",
+            d.s("lib")
+        ),
+    );
+    sh(&d.path("lib"), "echo 2 > l && git commit -qam lib2");
+    (lib1, sh(&d.path("lib"), "git rev-parse HEAD"))
+}
+
+#[tokio::test]
+async fn submodules_follow_recursive() {
+    let d = Scratch::new("git-subs");
+    let (lib1, lib2) = superproject(&d);
+    let mut h = Harness::new();
+    allow_file_submodules(&mut h);
+    let rec = json!({"repo": d.s("app"), "dest": d.s("rec")});
+    let r = h.run(&Git, rec.clone()).await;
+    assert!(r.changed && !r.failed, "{:?} {:?}", r.msg, r.data);
+    assert_eq!(r.data["submodules_changed"], json!(true));
+    assert_eq!(sh(&d.path("rec/lib"), "git rev-parse HEAD"), lib1);
+    assert_eq!(sh(&d.path("rec/lib/deep"), "cat d"), "deep");
+    let r = h.run(&Git, rec.clone()).await;
+    assert!(!r.changed && !r.failed, "{:?} {:?}", r.msg, r.data);
+    assert!(r.data.get("submodules_changed").is_none());
+    // Not recursive: the submodule stays an empty directory, and that is no change.
+    let flat = json!({"repo": d.s("app"), "dest": d.s("flat"), "recursive": false});
+    assert!(h.run(&Git, flat.clone()).await.changed);
+    assert!(!h.run(&Git, flat.clone()).await.changed);
+    assert_eq!(std::fs::read_dir(d.path("flat/lib")).unwrap().count(), 0);
+    // The superproject records lib's next commit: the update brings the submodule along.
+    sh(
+        &d.path("app"),
+        "git -C lib pull -q && git commit -qam 'lib2'",
+    );
+    let r = h.run(&Git, rec.clone()).await;
+    assert!(r.changed && !r.failed, "{:?} {:?}", r.msg, r.data);
+    assert_eq!(r.data["submodules_changed"], json!(true));
+    assert_eq!(sh(&d.path("rec/lib"), "git rev-parse HEAD"), lib2);
+    assert!(h.run(&Git, flat.clone()).await.changed);
+    assert_eq!(std::fs::read_dir(d.path("flat/lib")).unwrap().count(), 0);
+    // A submodule moved by hand is a local modification: refused, then put back with force.
+    sh(&d.path("rec/lib"), "git checkout -q HEAD~1");
+    let r = h.run(&Git, rec.clone()).await;
+    assert!(r.failed, "{:?}", r.data);
+    assert!(r.msg.unwrap().contains("Local modifications exist"));
+    let r = h
+        .run(
+            &Git,
+            json!({"repo": d.s("app"), "dest": d.s("rec"), "force": true}),
+        )
+        .await;
+    assert!(r.changed && !r.failed, "{:?} {:?}", r.msg, r.data);
+    assert_eq!(r.data["submodules_changed"], json!(true));
+    assert_eq!(sh(&d.path("rec/lib"), "git rev-parse HEAD"), lib2);
+}
+
+#[tokio::test]
+async fn tracked_submodules_follow_their_remote() {
+    let d = Scratch::new("git-track");
+    let (lib1, lib2) = superproject(&d);
+    let mut h = Harness::new();
+    allow_file_submodules(&mut h);
+    let args = json!({"repo": d.s("app"), "dest": d.s("co"), "track_submodules": true});
+    let r = h.run(&Git, args.clone()).await;
+    assert!(r.changed && !r.failed, "{:?} {:?}", r.msg, r.data);
+    assert_ne!(lib1, lib2);
+    assert_eq!(sh(&d.path("co/lib"), "git rev-parse HEAD"), lib2);
+    // The superproject now sees a modified submodule, as Ansible's git module does.
+    let r = h.run(&Git, args).await;
+    assert!(r.failed, "{:?}", r.data);
 }

@@ -57,6 +57,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("fail_on_autoremove", T::Bool),
         Param::new("policy_rc_d", T::Int),
         Param::new("only_upgrade", T::Bool),
+        // strata always runs apt-get, which is what `force_apt_get: true` asks for; Ansible's
+        // default differs only for `upgrade` on hosts with aptitude (see the README).
         Param::new("force_apt_get", T::Bool),
         Param::new("clean", T::Bool),
         Param::new("allow_unauthenticated", T::Bool).aliases(&["allow-unauthenticated"]),
@@ -67,6 +69,8 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         ]),
         Param::new("allow_change_held_packages", T::Bool),
         Param::new("lock_timeout", T::Int),
+        // Accepted and ignored: it installs python3-apt for Ansible's module, which strata
+        // does not need; there is nothing to install and nothing to fail on.
         Param::new("auto_install_module_deps", T::Bool),
     ],
     free_form: FreeForm::KeyValue,

@@ -33,9 +33,14 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("update_cache", T::Bool).aliases(&["update-cache"]),
         Param::new("update_cache_retries", T::Int),
         Param::new("update_cache_retry_max_delay", T::Int),
+        // Accepted and ignored, as Ansible does for every repository but a PPA: it uses
+        // them only to ask Launchpad for a PPA's key and to expand a `ppa:` line, and
+        // strata refuses PPAs.
         Param::new("validate_certs", T::Bool),
         Param::new("filename", T::Str),
         Param::new("codename", T::Str),
+        // Accepted and ignored: it installs python3-apt for Ansible's module, which strata
+        // does not need; there is nothing to install and nothing to fail on.
         Param::new("install_python_apt", T::Bool),
     ],
     free_form: FreeForm::KeyValue,

@@ -3,9 +3,11 @@
 //! a mount point; the fstab edit is computed in Rust (see `fstab`); one action round
 //! trip then creates the mount point, replaces fstab atomically and mounts, unmounts or
 //! remounts. A failed mount puts the old fstab back and removes the directories it created,
-//! as Ansible does, and fails with mount's own message.
+//! as Ansible does, and fails with mount's own message. With `opts_no_log`, the options are
+//! hidden from everything the task returns (see `no_log`).
 
 pub mod fstab;
+mod no_log;
 
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -239,6 +241,13 @@ fn mkdirs(path: &str) -> String {
 }
 
 async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    match no_log::Secret::from_args(args)? {
+        Some(secret) => secret.hide(apply(ctx, args).await),
+        None => apply(ctx, args).await,
+    }
+}
+
+async fn apply(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
     let req = Request::from_args(args)?;
     let probe = probe_script(&req, ctx.check_mode);
     let out = ctx.run(&probe.build(), None).await?;

@@ -26,6 +26,9 @@ pub static SPEC: ModuleSpec = ModuleSpec {
         Param::new("pattern", T::Str),
         Param::new("arguments", T::Str).aliases(&["args"]),
         Param::new("runlevels", T::List),
+        // Accepted and ignored: init scripts always run with their output in files, so a
+        // daemon that keeps its descriptors cannot hold the channel, which is what
+        // `daemonize` is for; with or without it the task waits for the script's exit.
         Param::new("daemonize", T::Bool),
     ],
     free_form: FreeForm::KeyValue,
