@@ -14,6 +14,19 @@ fn services_sysctl_and_mounts_match_ansible() {
             www: false,
         },
     );
+    // The ephemeral and remounted options (given to mount through a private fstab) took
+    // effect: the run succeeded and the second ephemeral mount remounted.
+    for r in &runs {
+        r.expect_exit(0);
+    }
+    let eph = runs[0].results(
+        "lab01",
+        "ephemeral again with other options, which remounts",
+    );
+    assert!(
+        eph.len() == 1 && eph[0]["result"]["changed"] == true,
+        "ephemeral remount: {eph:?}"
+    );
     // `opts_no_log` options are in fstab and nowhere in what strata printed.
     for r in &runs {
         for e in &r.events {

@@ -99,6 +99,31 @@ fn book(no_log: bool) -> String {
       args:
         stdin: "{{{{ marker }}}}"
       changed_when: false
+    - name: a checkout whose URL carries a token
+      git:
+        repo: "{{{{ gitrepo }}}}"
+        dest: /tmp/checkout
+    - name: an ephemeral mount whose options carry a password
+      mount:
+        path: /mnt/secret
+        src: tmpfs
+        fstype: tmpfs
+        opts: "size=1m,x-strata-pass={{{{ marker }}}}"
+        state: ephemeral
+    - name: a remount with such options
+      mount:
+        path: /mnt/secret
+        opts: "size=2m,x-strata-pass={{{{ marker }}}}"
+        state: remounted
+    - name: the remount took the options
+      command: findmnt -no OPTIONS /mnt/secret
+      register: opts
+      changed_when: false
+      failed_when: "'size=2048k' not in opts.stdout"
+    - name: the mount goes away again
+      mount:
+        path: /mnt/secret
+        state: unmounted
     - name: the control token, in short-lived processes' arguments
       shell: "for i in $(seq 200); do /bin/echo {{{{ control }}}} >/dev/null; done; /bin/sh -c 'sleep 0.5' {{{{ control }}}}"
       changed_when: false
@@ -139,6 +164,7 @@ fn no_secret_reaches_a_command_line_a_log_or_no_log_output() {
         format!("base={base}"),
         format!("hash={hash}"),
         format!("password={password}"),
+        format!("gitrepo={}", git_repo(&www, &base)),
     ];
     let args: Vec<&str> = vars.iter().flat_map(|v| ["-e", v.as_str()]).collect();
 
@@ -156,6 +182,14 @@ fn no_secret_reaches_a_command_line_a_log_or_no_log_output() {
     run.expect_exit(0);
     let env_out = &run.results(&h, "a token in the environment")[0];
     assert!(env_out.to_string().contains(MARKER), "the task did not run");
+    let checkout = lab.ssh_ok(
+        &h,
+        "cat /tmp/checkout/hello.txt; cat /tmp/checkout/.git/config",
+    );
+    assert!(
+        checkout.starts_with("hello") && !checkout.contains(MARKER),
+        "the checkout is missing or keeps the token: {checkout}"
+    );
     let sent = srv.requests();
     assert!(
         sent.iter()
@@ -233,6 +267,34 @@ fn no_secret_reaches_a_command_line_a_log_or_no_log_output() {
     );
     lab.ssh_ok(&h, "rm -rf /run/sudo/ts");
     ask_become_pass(&lab, &args, &password);
+}
+
+/// A repository served over git's dumb HTTP protocol behind Basic auth (`u`, the marker), and
+/// the URL that carries those credentials, as operators write it for a private repository.
+fn git_repo(www: &std::path::Path, base: &str) -> String {
+    let work = www.join("../git-work");
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    std::fs::create_dir_all(&work).unwrap();
+    git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("hello.txt"), "hello\n").unwrap();
+    git(&work, &["add", "hello.txt"]);
+    git(&work, &["commit", "-q", "-m", "hello"]);
+    git(
+        www,
+        &["clone", "-q", "--bare", work.to_str().unwrap(), "repo.git"],
+    );
+    git(&www.join("repo.git"), &["update-server-info"]);
+    std::fs::write(www.join(".login"), format!("u:{MARKER}")).unwrap();
+    let (scheme, rest) = base.split_once("://").unwrap();
+    format!("{scheme}://u:{MARKER}@{rest}/auth-file/repo.git")
 }
 
 /// `-K`: the become password typed at the prompt (piped here, as a script would) stands in

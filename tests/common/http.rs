@@ -6,6 +6,8 @@
 //! - `/status/<code>`: replies `<code>` with a short text body;
 //! - `/echo` (any method): replies JSON `{"method","path","query","headers","body"}`;
 //! - `/auth/<user>/<pass>/<file>`: serves `<file>` only with matching Basic auth, else 401;
+//! - `/auth-file/<file>`: the same, with `user:pass` read from `<root>/.login` (so the password
+//!   is in no URL: a git checkout's credentials are tested this way);
 //! - `/slow/<secs>`: sleeps, then replies 200;
 //! - `/redirect?to=<path>`: replies 302 to `<path>`.
 #![allow(dead_code)]
@@ -161,6 +163,23 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
+/// `serve()` when the request's Basic credentials are `login` (`user:pass`), else a 401.
+fn basic_auth(req: &Request, login: &str, serve: impl FnOnce() -> Reply) -> Reply {
+    let want = base64::engine::general_purpose::STANDARD.encode(login);
+    let ok = req
+        .headers
+        .get("authorization")
+        .is_some_and(|a| a == &format!("Basic {want}"));
+    if ok {
+        serve()
+    } else {
+        let mut r = Reply::text(401, "authentication required");
+        r.headers
+            .push(("WWW-Authenticate".into(), "Basic realm=\"strata\"".into()));
+        r
+    }
+}
+
 fn route(req: &Request, root: &Path) -> Reply {
     let segs: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
@@ -178,20 +197,14 @@ fn route(req: &Request, root: &Path) -> Reply {
             });
             Reply::new(200, "application/json", body.to_string())
         }
-        ["auth", user, pass, rest @ ..] => {
-            let want = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-            let ok = req
-                .headers
-                .get("authorization")
-                .is_some_and(|a| a == &format!("Basic {want}"));
-            if ok {
+        ["auth", user, pass, rest @ ..] => basic_auth(req, &format!("{user}:{pass}"), || {
+            static_file(root, &rest.join("/"), &req.method)
+        }),
+        ["auth-file", rest @ ..] => {
+            let login = std::fs::read_to_string(root.join(".login")).unwrap_or_default();
+            basic_auth(req, login.trim(), || {
                 static_file(root, &rest.join("/"), &req.method)
-            } else {
-                let mut r = Reply::text(401, "authentication required");
-                r.headers
-                    .push(("WWW-Authenticate".into(), "Basic realm=\"strata\"".into()));
-                r
-            }
+            })
         }
         ["slow", secs] => {
             let s: f64 = secs.parse().unwrap_or(1.0);

@@ -1,13 +1,14 @@
 # strata git module (POSIX sh), following ansible-core's git.py step by step.
 # Inputs (set before this text): repo dest version remote force depth update clone bare
 # single_branch recursive track_submodules gitx (the git command, for `submodule foreach`)
+# __gap_dir (the askpass directory, when the repo URL carried credentials: removed at exit)
 # C (check mode). Reports __strata_KEY=VALUE lines; free text is hex (__ox).
 # A failure anywhere (even in a subshell) is written once to $__failf and the script stops:
 # callers run __bail after every subshell, and the EXIT trap prints the failure.
 __ox() { printf '__strata_%s=' "$1"; printf '%s' "$2" | od -An -v -tx1 | tr -d ' \n'; echo; }
 __errf=$(mktemp "${TMPDIR:-/tmp}/.strata.XXXXXX") || exit 1
 __failf=$(mktemp "${TMPDIR:-/tmp}/.strata.XXXXXX") || exit 1
-trap 'cat -- "$__failf"; rm -f -- "$__errf" "$__failf"' EXIT
+trap 'cat -- "$__failf"; rm -f -- "$__errf" "$__failf"; [ -z "${__gap_dir:-}" ] || rm -rf -- "$__gap_dir"' EXIT
 export LANG=C LC_ALL=C LC_MESSAGES=C LANGUAGE=C GIT_TERMINAL_PROMPT=0
 # __run CMD...: output in $__out, stderr in $__err, status in $__rcode.
 __run() { __cmd="$*"; __out=$("$@" 2>"$__errf"); __rcode=$?; __err=$(cat -- "$__errf"); }

@@ -2,7 +2,10 @@
 //! ansible-core's git.py decision by decision (ls-remote probes, clone/fetch/checkout commands,
 //! local-modification handling, remote URL updates, check mode via `ls-remote`, submodules
 //! initialised and updated recursively unless `recursive: false`). The whole sequence is one
-//! shell script (`git.sh`), so a task costs one round trip.
+//! shell script (`git.sh`), so a task costs one round trip. Credentials in an HTTP(S) `repo`
+//! never reach git's command line (see `credentials`).
+
+mod credentials;
 
 use futures::future::BoxFuture;
 use serde_json::Value;
@@ -104,7 +107,7 @@ fn hex_text(h: Option<&String>) -> String {
 }
 
 async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
-    let repo = normalize_repo(&args.req_str("repo")?);
+    let (repo, creds) = credentials::split(&normalize_repo(&args.req_str("repo")?));
     let clone = args.bool_or("clone", true)?;
     let dest = match args.str("dest") {
         Some(d) => d,
@@ -149,6 +152,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     }
     if let Some(s) = &ssh {
         script.push_str(&format!("export GIT_SSH_COMMAND={}\n", sh_quote(s)));
+    }
+    if let Some(c) = &creds {
+        script.push_str(&credentials::askpass_script(c));
     }
     if let Some(exe) = args.str("executable") {
         script.push_str(&format!("git() {{ {} \"$@\"; }}\n", sh_quote(&exe)));

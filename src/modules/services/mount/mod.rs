@@ -12,7 +12,9 @@ mod no_log;
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use self::fstab::{Entry, linux_mounts, set_mount, unset_mount};
+use std::collections::HashMap;
+
+use self::fstab::{Entry, Mounted, escape, linux_mounts, set_mount, unset_mount};
 use crate::events::FileDiff;
 use crate::modules::toolkit::replace_file::{REPLACE_FN, RESTORE_FN};
 use crate::modules::toolkit::sections::{SectionScript, Sections};
@@ -151,52 +153,100 @@ impl Request {
         r
     }
 
-    /// `mount`'s `-T FILE` for a non-default fstab (Linux).
-    fn fstab_args(&self) -> String {
-        if self.fstab != "/etc/fstab" && self.state != "ephemeral" {
+    /// Whether the options reach `mount` through a private fstab (see [`Request::own_fstab`]).
+    fn own_opts(&self) -> bool {
+        self.state == "ephemeral" || (self.state == "remounted" && self.entry.opts != "defaults")
+    }
+
+    /// `mount`'s `-T FILE`: the private fstab when the options must be given, else a
+    /// non-default fstab (Linux).
+    fn fstab_args(&self, own: bool) -> String {
+        if own {
+            "-T \"$__s_tf\" ".into()
+        } else if self.fstab != "/etc/fstab" && self.state != "ephemeral" {
             format!("-T {} ", sh_quote(&self.fstab))
         } else {
             String::new()
         }
     }
 
-    /// `-t FSTYPE [-o OPTS] SRC` for `ephemeral`.
-    fn ephemeral_args(&self) -> String {
-        if self.state != "ephemeral" {
-            return String::new();
+    /// The one-line fstab that carries the options Ansible puts on `mount -o` (ephemeral's
+    /// `-t FSTYPE -o OPTS SRC`, remounted's `-o remount,OPTS`). Options may hold a password
+    /// (cifs `password=`), and argv is visible to every user of the host, so they travel in
+    /// this script (stdin) into a 0600 temp file that `mount -T` reads. For `remounted`, the
+    /// entry's options in `fstab` come first, as mount merges them with `-o`.
+    fn own_fstab(&self, fstab_text: &str, mounts: &HashMap<String, Mounted>) -> Option<String> {
+        if !self.own_opts() {
+            return None;
         }
-        let mut s = format!("-t {} ", sh_quote(&self.entry.fstype));
-        if self.entry.opts != "defaults" {
-            s.push_str(&format!("-o {} ", sh_quote(&self.entry.opts)));
-        }
-        s.push_str(&sh_quote(&self.entry.src));
-        s.push(' ');
-        s
-    }
-
-    fn mount_cmd(&self) -> String {
-        format!(
-            "mount {}{}{}",
-            self.fstab_args(),
-            self.ephemeral_args(),
-            sh_quote(&self.entry.name)
-        )
-    }
-
-    fn remount_cmd(&self) -> String {
-        let o = if self.state == "remounted" && self.entry.opts != "defaults" {
-            format!("remount,{}", self.entry.opts)
+        let e = &self.entry;
+        let line = if self.state == "ephemeral" {
+            let src = if e.src.is_empty() { "none" } else { &e.src };
+            format!(
+                "{} {} {} {} 0 0",
+                escape(src),
+                escape(&e.name),
+                escape(&e.fstype),
+                escape(&e.opts)
+            )
         } else {
-            "remount".into()
+            let listed = fstab_entry(fstab_text, &e.name);
+            let mounted = mounts.get(&e.name);
+            let field = |i: usize, m: Option<&str>| {
+                listed
+                    .as_ref()
+                    .map(|f| f[i].clone())
+                    .or_else(|| m.map(escape))
+                    .unwrap_or_else(|| "none".into())
+            };
+            let opts = match &listed {
+                Some(f) => format!("{},{}", f[3], escape(&e.opts)),
+                None => escape(&e.opts),
+            };
+            format!(
+                "{} {} {} {opts} 0 0",
+                field(0, mounted.map(|m| m.src.as_str())),
+                escape(&e.name),
+                field(2, mounted.map(|m| m.fs.as_str())),
+            )
         };
+        Some(line)
+    }
+
+    fn mount_cmd(&self, own: bool) -> String {
         format!(
-            "mount -o {} {}{}{}",
-            sh_quote(&o),
-            self.fstab_args(),
-            self.ephemeral_args(),
+            "mount {}{}",
+            self.fstab_args(own),
             sh_quote(&self.entry.name)
         )
     }
+
+    fn remount_cmd(&self, own: bool) -> String {
+        format!(
+            "mount -o remount {}{}",
+            self.fstab_args(own),
+            sh_quote(&self.entry.name)
+        )
+    }
+}
+
+/// The fields of `name`'s entry in an fstab text, still escaped.
+fn fstab_entry(text: &str, name: &str) -> Option<Vec<String>> {
+    text.lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .find(|f| f.len() >= 4 && !f[0].starts_with('#') && f[1] == escape(name))
+}
+
+/// Shell that stores the private fstab line in `$__s_tf`, removed when the script exits.
+fn own_fstab_script(line: &str) -> String {
+    format!(
+        "__s_tf=$(mktemp) || exit 1
+\
+         trap 'rm -f -- \"$__s_so\" \"$__s_se\" \"$__s_tf\"' EXIT
+\
+         printf '%s\\n' {} > \"$__s_tf\"",
+        sh_quote(line)
+    )
 }
 
 fn probe_script(req: &Request, check_mode: bool) -> SectionScript {
@@ -281,6 +331,7 @@ async fn apply(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleE
         "mounted" | "present" => set_mount(&old, &req.entry, req.src_given),
         _ => (old.clone(), false),
     };
+    let own = req.own_fstab(&old, &mounts);
     let mut changed = fstab_changed;
     let mut a = SectionScript::new();
     a.line(REPLACE_FN).line(RESTORE_FN);
@@ -333,7 +384,10 @@ async fn apply(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleE
         "remounted" => {
             changed = true;
             act = true;
-            a.sec_raw("remount", &req.remount_cmd());
+            if let Some(line) = &own {
+                a.line(&own_fstab_script(line));
+            }
+            a.sec_raw("remount", &req.remount_cmd(own.is_some()));
             a.line("if [ \"$__s_r\" != 0 ]; then");
             if req.entry.opts != "defaults" {
                 a.line(
@@ -345,7 +399,7 @@ async fn apply(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleE
             a.sec_raw("umount", &format!("umount {p}"));
             a.line(&format!(
                 "[ \"$__s_r\" = 0 ] && __s_sec mount {}",
-                req.mount_cmd()
+                req.mount_cmd(false)
             ));
             a.line(&format!(
                 "[ \"$__s_r\" = 0 ] || __s_val fail \"Error remounting {}: $(cat \"$__s_so\" \"$__s_se\")\"",
@@ -387,14 +441,17 @@ async fn apply(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleE
                     "{{ __s_restore {f}; __s_unmake; __s_val fail \"Error mounting {}: $(cat \"$__s_so\" \"$__s_se\")\"; exit 0; }}",
                     sh_dq(&name)
                 );
+                if let Some(line) = &own {
+                    a.line(&own_fstab_script(line));
+                }
                 if remount {
-                    a.sec_raw("remount", &req.remount_cmd());
+                    a.sec_raw("remount", &req.remount_cmd(own.is_some()));
                     a.line(&format!(
                         "if [ \"$__s_r\" != 0 ]; then __s_sec umount umount {p} || {fail}; __s_sec mount {} || {fail}; fi",
-                        req.mount_cmd()
+                        req.mount_cmd(own.is_some())
                     ));
                 } else if mount {
-                    a.sec_raw("mount", &req.mount_cmd());
+                    a.sec_raw("mount", &req.mount_cmd(own.is_some()));
                     a.line(&format!("[ \"$__s_r\" = 0 ] || {fail}"));
                 }
                 a.line("__s_forget");
@@ -496,14 +553,43 @@ mod tests {
         let r = req(
             json!({"path": "/mnt/x", "src": "tmpfs", "fstype": "tmpfs", "state": "mounted", "fstab": "/etc/alt"}),
         );
-        assert_eq!(r.mount_cmd(), "mount -T /etc/alt /mnt/x");
-        assert_eq!(r.remount_cmd(), "mount -o remount -T /etc/alt /mnt/x");
+        assert_eq!(r.own_fstab("", &HashMap::new()), None);
+        assert_eq!(r.mount_cmd(false), "mount -T /etc/alt /mnt/x");
+        assert_eq!(r.remount_cmd(false), "mount -o remount -T /etc/alt /mnt/x");
         let e = req(
-            json!({"path": "/mnt/x", "src": "tmpfs", "fstype": "tmpfs", "state": "ephemeral", "opts": "size=1m"}),
+            json!({"path": "/mnt/x", "src": "tmpfs", "fstype": "tmpfs", "state": "ephemeral", "opts": "size=1m,pass word"}),
         );
-        assert_eq!(e.mount_cmd(), "mount -t tmpfs -o size=1m tmpfs /mnt/x");
+        assert_eq!(
+            e.own_fstab("", &HashMap::new()).as_deref(),
+            Some("tmpfs /mnt/x tmpfs size=1m,pass\\040word 0 0")
+        );
+        assert_eq!(e.mount_cmd(true), "mount -T \"$__s_tf\" /mnt/x");
+        assert_eq!(e.mount_cmd(false), "mount /mnt/x");
         let rm = req(json!({"path": "/mnt/x", "state": "remounted", "opts": "ro"}));
-        assert_eq!(rm.remount_cmd(), "mount -o remount,ro /mnt/x");
+        assert_eq!(
+            rm.remount_cmd(true),
+            "mount -o remount -T \"$__s_tf\" /mnt/x"
+        );
+        // The fstab entry's options come first, as mount merges them with `-o`.
+        let listed = "# c\n//srv/share /mnt/x cifs user=u,password=p 0 0\n";
+        assert_eq!(
+            rm.own_fstab(listed, &HashMap::new()).as_deref(),
+            Some("//srv/share /mnt/x cifs user=u,password=p,ro 0 0")
+        );
+        let mounted = HashMap::from([(
+            "/mnt/x".to_string(),
+            Mounted {
+                src: "tmpfs".into(),
+                opts: "rw".into(),
+                fs: "tmpfs".into(),
+            },
+        )]);
+        assert_eq!(
+            rm.own_fstab("", &mounted).as_deref(),
+            Some("tmpfs /mnt/x tmpfs ro 0 0")
+        );
+        let plain = req(json!({"path": "/mnt/x", "state": "remounted"}));
+        assert_eq!(plain.own_fstab(listed, &mounted), None);
     }
 
     #[test]
