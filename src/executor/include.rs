@@ -13,7 +13,7 @@ use super::outcome::{ResultLine, fail_task};
 use super::scope::scope;
 use crate::diagnostic::Span;
 use crate::events::Status;
-use crate::playbook::model::{Common, LoopSpec, RoleCtx, Task};
+use crate::playbook::model::{Common, LoopKind, LoopSpec, RoleCtx, Task};
 
 pub struct Header<'a> {
     pub name: &'a str,
@@ -87,6 +87,12 @@ pub async fn expand(
     }
     let items = match hd.loop_ {
         None => vec![None],
+        Some(lp) if matches!(lp.kind, LoopKind::Lookup(_)) => {
+            match super::task::loop_items(pc, &t, lp, &sc) {
+                Ok(items) => items.into_iter().map(Some).collect(),
+                Err(e) => return Err(fail_task(h, pc, &t, &e)),
+            }
+        }
         Some(lp) => match pc.templar.render_value(&lp.value, &sc, &lp.span) {
             Ok(Value::Array(a)) => a.into_iter().map(Some).collect(),
             Ok(Value::Null) => vec![],

@@ -57,7 +57,7 @@ pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc
     let search = SearchPaths { roots };
     let other = match eff.delegate_local {
         true => None,
-        false => connection_override(&h.store.inventory, sc)
+        false => connection_override(&h.store.inventory(), sc)
             .map(|vars| pc.other_conns.get(&h.name, vars)),
     };
     let conn: &dyn crate::transport::Transport = if eff.delegate_local {
@@ -90,11 +90,16 @@ pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc
                 return Step::unreachable(e.to_string());
             }
             Err(e) => Step::failed(e.to_string()),
-            Ok(r) => {
+            Ok(mut r) => {
+                super::runtime_inventory::apply(h, pc, t, &mut r);
                 if !r.facts.is_empty() {
                     if t.action == "set_fact" {
                         for (k, v) in &r.facts {
                             h.store.set_var(k, v.clone());
+                        }
+                    } else if t.action == "include_vars" {
+                        for (k, v) in &r.facts {
+                            h.store.set_included(k, v.clone());
                         }
                     } else {
                         h.store.merge_facts(&r.facts);

@@ -170,7 +170,7 @@ pub fn finish(h: &mut HostCtx, pc: &PlayCtx, t: &Task, mut step: Step, d: &Dispo
         }
         Status::Failed => {
             h.failed = true;
-            if let Some(r) = pc.world.hosts.get(&h.name) {
+            if let Some(r) = pc.world.host(&h.name) {
                 r.set_var(
                     "ansible_failed_task",
                     json!({"name": t.name.clone().unwrap_or_default(), "action": t.action}),

@@ -75,7 +75,7 @@ impl Runner {
         world: Arc<World>,
     ) -> Self {
         let stats = world
-            .order
+            .order()
             .iter()
             .map(|h| HostStats {
                 host: h.clone(),
@@ -110,12 +110,23 @@ impl Runner {
         }
     }
 
-    /// The host's own connection, made from the target checked before the run.
+    /// The host's own connection, made from the target checked before the run, or from its
+    /// inventory variables for a host the run's plays reach only through `add_host` or
+    /// `group_by`.
     fn conn(&mut self, host: &str) -> Arc<LazyConn> {
         let connector = self.connector.clone();
+        let planned = self.world.membership.read().unwrap().planned.contains(host);
+        let vars = match planned {
+            true => Map::new(),
+            false => self
+                .world
+                .host(host)
+                .map(|s| (*s.inventory()).clone())
+                .unwrap_or_default(),
+        };
         self.conns
             .entry(host.to_string())
-            .or_insert_with(|| Arc::new(LazyConn::new(host, Map::new(), connector)))
+            .or_insert_with(|| Arc::new(LazyConn::new(host, vars, connector)))
             .clone()
     }
 
@@ -205,7 +216,7 @@ impl Runner {
             let h = HostCtx {
                 idx,
                 name: name.clone(),
-                store: self.world.hosts.get(name).cloned().unwrap_or_default(),
+                store: self.world.host(name).unwrap_or_default(),
                 conn: self.conn(name),
                 stats: HostStats {
                     host: name.clone(),
@@ -229,8 +240,10 @@ impl Runner {
                 failed += 1;
                 self.dead.insert(h.name.clone());
             }
-            if let Some(s) = self.stats.iter_mut().find(|s| s.host == h.name) {
-                s.add(&h.stats);
+            match self.stats.iter_mut().find(|s| s.host == h.name) {
+                Some(s) => s.add(&h.stats),
+                // A host `add_host` made during the run.
+                None => self.stats.push(h.stats.clone()),
             }
         }
         *self.current.lock().unwrap() = None;

@@ -8,7 +8,8 @@ use serde_json::json;
 
 use super::context::{HostCtx, Inherited, PlayCtx};
 use super::vars::{HostVars, Layer, Scope, magic_vars};
-use crate::playbook::model::Task;
+use crate::playbook::model::{RoleCtx, Task};
+use crate::template::lookup::HOST_PATTERNS;
 
 /// Ansible's placeholder for `{{ omit }}`: arguments equal to it are dropped.
 pub const OMIT: &str = "__omit_place_holder__strata";
@@ -20,7 +21,7 @@ pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Laye
     if let Some(r) = role {
         layers.push(Arc::new(r.defaults.clone()));
     }
-    layers.push(h.store.inventory.clone());
+    layers.push(h.store.inventory());
     layers.push(h.store.facts());
     layers.push(pc.play_vars.clone());
     if let Some(v) = pc.play.host_vars.get(&h.name) {
@@ -34,6 +35,7 @@ pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Laye
     if !t.common.vars.is_empty() {
         layers.push(Arc::new(t.common.vars.clone()));
     }
+    layers.push(h.store.included());
     layers.push(h.store.vars());
     if let Some(r) = role {
         layers.push(Arc::new(r.params.clone()));
@@ -63,6 +65,7 @@ pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Laye
     );
     magic.insert("ansible_skip_tags".into(), json!(pc.opts.skip_tags));
     magic.insert("omit".into(), json!(OMIT));
+    magic.insert("ansible_search_path".into(), search_path(t, role));
     if let Some(r) = role {
         magic.insert("role_path".into(), json!(r.path.display().to_string()));
         magic.insert("role_name".into(), json!(r.name));
@@ -76,8 +79,26 @@ pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Laye
     };
     Scope {
         layers,
-        objects: vec![("hostvars", JValue::from_object(hostvars))],
+        objects: vec![
+            ("hostvars", JValue::from_object(hostvars)),
+            (HOST_PATTERNS, super::runtime_inventory::host_patterns()),
+        ],
         templar: pc.templar.clone(),
     }
     .into_value()
+}
+
+/// Ansible's `ansible_search_path` (where lookups find files): the role, then the task's
+/// own directory.
+fn search_path(t: &Task, role: Option<&Arc<RoleCtx>>) -> serde_json::Value {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(r) = role {
+        out.push(r.path.display().to_string());
+        out.push(r.path.join("tasks").display().to_string());
+    }
+    let own = t.base_dir.display().to_string();
+    if !own.is_empty() && !out.contains(&own) {
+        out.push(own);
+    }
+    json!(out)
 }

@@ -122,7 +122,9 @@ impl Effective {
                 ));
             }
         };
-        let run_once = t.common.run_once || inh.common.iter().any(|c| c.run_once);
+        // `add_host` bypasses the host loop in Ansible: it runs once for the play.
+        let run_once =
+            t.common.run_once || inh.common.iter().any(|c| c.run_once) || t.action == "add_host";
         Ok(Effective {
             become_,
             check_mode,

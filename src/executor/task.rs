@@ -120,7 +120,7 @@ async fn execute(
         }
         return invoke(h, pc, t, eff, base).await;
     };
-    let items = match loop_items(pc, lp, base) {
+    let items = match loop_items(pc, t, lp, base) {
         Ok(i) => i,
         Err(e) => return Step::failed(e),
     };
@@ -208,8 +208,10 @@ fn first_false(
     None
 }
 
-fn loop_items(
+/// A task's (or an include's) loop items.
+pub fn loop_items(
     pc: &PlayCtx,
+    t: &Task,
     lp: &crate::playbook::model::LoopSpec,
     sc: &JValue,
 ) -> Result<Vec<Value>, String> {
@@ -217,6 +219,9 @@ fn loop_items(
         .templar
         .render_value(&lp.value, sc, &lp.span)
         .map_err(|e| e.message)?;
+    if let LoopKind::Lookup(name) = &lp.kind {
+        return lookup_items(pc, t, lp, name, v, sc);
+    }
     let list = match (v, &lp.kind) {
         (Value::Array(a), LoopKind::Items) => a
             .into_iter()
@@ -242,6 +247,32 @@ fn loop_items(
         }
     };
     Ok(list)
+}
+
+/// `with_<lookup>:`: Ansible's `listify_lookup_plugin_terms`, then the lookup on the terms,
+/// exactly `query('<lookup>', *terms)`.
+fn lookup_items(
+    pc: &PlayCtx,
+    t: &Task,
+    lp: &crate::playbook::model::LoopSpec,
+    name: &str,
+    terms: Value,
+    sc: &JValue,
+) -> Result<Vec<Value>, String> {
+    use crate::template::lookup::{LOOP_ACTION, LOOP_TERMS, query_expr};
+    let terms = match terms {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    let mut over = serde_json::Map::new();
+    over.insert(LOOP_TERMS.into(), Value::Array(terms));
+    over.insert(LOOP_ACTION.into(), json!(t.action));
+    let ctx = minijinja::context! { ..JValue::from(minijinja::value::Serde(&over)), ..sc.clone() };
+    match pc.templar.eval(&query_expr(name), &ctx, &lp.span) {
+        Ok(Value::Array(a)) => Ok(a),
+        Ok(other) => Ok(vec![other]),
+        Err(e) => Err(e.message),
+    }
 }
 
 fn item_label(item: &Value) -> String {

@@ -15,11 +15,15 @@ use crate::template::Templar;
 
 pub type Layer = Arc<Map<String, Value>>;
 
-/// Per-host state that outlives a play: facts, `set_fact` values and registered results.
+/// Per-host state that outlives a play: facts, `include_vars` values, `set_fact` values and
+/// registered results.
 #[derive(Default)]
 pub struct HostStore {
-    pub inventory: Layer,
+    /// Inventory variables; `group_by` and `add_host` change them at run time.
+    pub inventory: RwLock<Layer>,
     pub facts: RwLock<Layer>,
+    /// `include_vars` (Ansible's "include_vars" level, below `set_fact`).
+    pub included: RwLock<Layer>,
     /// `set_fact` and `register` (Ansible's "set_facts / registered vars" level).
     pub vars: RwLock<Layer>,
 }
@@ -27,9 +31,22 @@ pub struct HostStore {
 impl HostStore {
     pub fn new(inventory: Map<String, Value>) -> Self {
         HostStore {
-            inventory: Arc::new(inventory),
+            inventory: RwLock::new(Arc::new(inventory)),
             ..Default::default()
         }
+    }
+    pub fn inventory(&self) -> Layer {
+        self.inventory.read().unwrap().clone()
+    }
+    pub fn set_inventory(&self, vars: Map<String, Value>) {
+        *self.inventory.write().unwrap() = Arc::new(vars);
+    }
+    pub fn included(&self) -> Layer {
+        self.included.read().unwrap().clone()
+    }
+    pub fn set_included(&self, k: &str, v: Value) {
+        let mut g = self.included.write().unwrap();
+        Arc::make_mut(&mut g).insert(k.to_string(), v);
     }
     pub fn facts(&self) -> Layer {
         self.facts.read().unwrap().clone()
@@ -62,15 +79,41 @@ impl HostStore {
     }
 }
 
-/// Every host's store, shared by all host tasks so `hostvars` sees other hosts' facts.
+/// Every host's store, shared by all host tasks so `hostvars` sees other hosts' facts, and
+/// the run-time inventory (`group_by` and `add_host` change it; see `runtime_inventory.rs`).
 #[derive(Default)]
 pub struct World {
-    pub hosts: HashMap<String, Arc<HostStore>>,
+    pub hosts: RwLock<HashMap<String, Arc<HostStore>>>,
+    pub membership: RwLock<Membership>,
+    pub extra_vars: Layer,
+}
+
+/// The inventory as the run sees it now, and what the magic variables derive from it.
+#[derive(Default)]
+pub struct Membership {
+    pub inventory: crate::inventory::Inventory,
+    /// `group_vars`/`host_vars` beside the playbook.
+    pub playbook_vars: Option<crate::inventory::VarsDir>,
     /// Host names in inventory order, for `groups` and iteration.
     pub order: Vec<String>,
     pub groups: Value,
     pub group_names: HashMap<String, Value>,
-    pub extra_vars: Layer,
+    /// Hosts whose connection target was computed before the run; others (added at run
+    /// time, or first targeted through a group made at run time) connect from their
+    /// inventory variables.
+    pub planned: std::collections::HashSet<String>,
+    /// How many run-time changes the inventory has had: later plays choose their hosts again
+    /// when it is not zero.
+    pub generation: u64,
+}
+
+impl World {
+    pub fn host(&self, name: &str) -> Option<Arc<HostStore>> {
+        self.hosts.read().unwrap().get(name).cloned()
+    }
+    pub fn order(&self) -> Vec<String> {
+        self.membership.read().unwrap().order.clone()
+    }
 }
 
 /// A lookup context. `layers` are lowest precedence first.
@@ -174,11 +217,12 @@ impl std::fmt::Debug for HostVars {
 impl HostVars {
     /// The scope another host's variables are read through.
     pub fn host_scope(&self, host: &str) -> Option<Scope> {
-        let store = self.world.hosts.get(host)?;
+        let store = self.world.host(host)?;
         Some(Scope {
             layers: vec![
-                store.inventory.clone(),
+                store.inventory(),
                 store.facts(),
+                store.included(),
                 store.vars(),
                 Arc::new(magic_vars(&self.world, host)),
                 self.world.extra_vars.clone(),
@@ -196,7 +240,7 @@ impl Object for HostVars {
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(
             self.world
-                .order
+                .order()
                 .iter()
                 .map(|h| JValue::from(h.as_str()))
                 .collect(),
@@ -212,10 +256,11 @@ pub fn magic_vars(world: &World, host: &str) -> Map<String, Value> {
         "inventory_hostname_short".into(),
         host.split('.').next().unwrap_or(host).into(),
     );
-    m.insert("groups".into(), world.groups.clone());
+    let members = world.membership.read().unwrap();
+    m.insert("groups".into(), members.groups.clone());
     m.insert(
         "group_names".into(),
-        world
+        members
             .group_names
             .get(host)
             .cloned()

@@ -21,6 +21,7 @@ mod ini;
 mod load;
 pub mod pattern;
 mod pyliteral;
+mod runtime;
 mod vars_files;
 pub mod view;
 mod yaml;

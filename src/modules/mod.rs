@@ -270,6 +270,9 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::fail::Fail,
         &control::pause::Pause,
         &control::setup::Setup,
+        &control::include_vars::IncludeVars,
+        &control::group_by::GroupBy,
+        &control::add_host::AddHost,
         &net::wait_for::WaitFor,
         // System services.
         &services::service::Service,

@@ -167,6 +167,9 @@ pub enum LoopKind {
     Items,
     /// `with_dict:`: `{key, value}` items.
     Dict,
+    /// `with_<lookup>:` (`with_sequence`, `with_fileglob`, ...): Ansible runs the lookup on
+    /// the listified terms, as `query('<lookup>', *terms)`.
+    Lookup(String),
 }
 
 #[derive(Clone, Debug)]

@@ -88,6 +88,9 @@ pub fn module_pairs(
                     })
                     .collect()
             });
+            // A module none of whose options are command-like (`include_vars`) reads its
+            // free form as Ansible's plain `parse_kv`: `k=v` words are options.
+            let raw_keys = raw_keys.filter(|ks| !ks.is_empty());
             let parsed = parse_kv(&s, raw_keys.as_deref()).map_err(|e| {
                 vec![value.error(format!(
                     "cannot split the arguments of `{}`: {e}",

@@ -210,6 +210,7 @@ pub fn parse_kws<'a>(
             && !allowed.contains(&name)
             && name != "name"
             && !COMMON_KEYWORDS.contains(&name)
+            && !(allowed.contains(&"loop") && lookup_loop(name).is_some())
         {
             ld.err(
                 k.error(format!("`{name}` cannot be used with `{action}`"))
@@ -225,7 +226,9 @@ pub fn parse_kws<'a>(
                 kw.name = ld.text_kw(v, name).map(|t| t.value);
             }
             "args" => kw.args = Some(v),
-            "loop" | "with_items" | "with_list" | "with_dict" => {
+            l if matches!(l, "loop" | "with_items" | "with_list" | "with_dict")
+                || lookup_loop(l).is_some() =>
+            {
                 if let Some(prev) = &kw.loop_ {
                     ld.err(k.error(format!(
                         "a task can have only one loop, and it already has `{}`",
@@ -266,8 +269,19 @@ pub fn parse_kws<'a>(
             other => {
                 let mut d = k
                     .error(format!("unsupported loop `{other}`"))
-                    .label("only loop, with_items, with_list and with_dict are supported");
-                if let Some(h) = did_you_mean(other, LOOP_KEYWORDS.iter().copied()) {
+                    .label(format!(
+                        "strata has no `{}` lookup",
+                        other.strip_prefix("with_").unwrap_or(other)
+                    ));
+                let withs: Vec<String> = crate::template::lookup::LOOKUPS
+                    .iter()
+                    .map(|(l, _)| format!("with_{l}"))
+                    .collect();
+                let candidates = LOOP_KEYWORDS
+                    .iter()
+                    .copied()
+                    .chain(withs.iter().map(String::as_str));
+                if let Some(h) = did_you_mean(other, candidates) {
                     d = d.help(h);
                 } else {
                     d = d.help("use `loop:` with a Jinja expression instead");
@@ -285,12 +299,20 @@ pub fn parse_kws<'a>(
     kw
 }
 
-fn loop_name(k: &LoopKind) -> &'static str {
+fn loop_name(k: &LoopKind) -> String {
     match k {
-        LoopKind::Loop => "loop",
-        LoopKind::Items => "with_items",
-        LoopKind::Dict => "with_dict",
+        LoopKind::Loop => "loop".into(),
+        LoopKind::Items => "with_items".into(),
+        LoopKind::Dict => "with_dict".into(),
+        LoopKind::Lookup(l) => format!("with_{l}"),
     }
+}
+
+/// The lookup behind a `with_<lookup>:` keyword other than the three with kinds of their own.
+fn lookup_loop(keyword: &str) -> Option<&str> {
+    keyword
+        .strip_prefix("with_")
+        .filter(|l| crate::template::lookup::is_known(l) && !l.contains('.'))
 }
 
 fn string_list(ld: &mut Loader, v: &Node, kw: &str) -> Vec<String> {
@@ -305,9 +327,12 @@ fn parse_loop(ld: &mut Loader, name: &str, v: &Node) -> Option<LoopSpec> {
     let kind = match name {
         "with_items" => LoopKind::Items,
         "with_dict" => LoopKind::Dict,
-        _ => LoopKind::Loop,
+        "loop" | "with_list" => LoopKind::Loop,
+        other => LoopKind::Lookup(lookup_loop(other).unwrap_or_default().to_string()),
     };
     let ok = match (&v.value, &kind) {
+        // A lookup's terms may be anything (a `k=v` string, a list, a mapping).
+        (_, LoopKind::Lookup(_)) => true,
         (Yaml::Str(s), _) if is_template(s) => true,
         (Yaml::Map(_), LoopKind::Dict) => true,
         (Yaml::Seq(_), LoopKind::Loop | LoopKind::Items) => true,

@@ -3,23 +3,26 @@
 //! the executor; Ctrl-C stops the run after the tasks in flight; per-playbook statistics are
 //! merged into one recap. Events go to the caller's channel; nothing here prints.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::task::JoinHandle;
 
 use super::plan::{Plan, Targets};
 use super::request::{Output, RunRequest};
 use crate::events::{Event, EventTx, HostStats};
-use crate::executor::vars::{HostStore, World};
+use crate::executor::runtime_inventory::refresh;
+use crate::executor::vars::{Membership, World};
 use crate::executor::{PlayEnd, RunOptions, Runner};
 use crate::exit::ExitCode;
 use crate::inventory::{Inventory, VarsDir};
+use crate::playbook::model::Play;
 use crate::reporter::{Reporter, ReporterOptions};
 use crate::transport::{HostConnector, LocalTransport, Transport};
+use crate::values::to_str;
 
 /// What one engine run did.
 #[derive(Clone, Debug, Default)]
@@ -63,6 +66,7 @@ pub fn start_reporter(output: Output, req: &RunRequest) -> (EventTx, JoinHandle<
 pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &EventTx) -> Outcome {
     let started = Instant::now();
     let local: Arc<dyn Transport> = Arc::new(LocalTransport::new());
+    let planned: HashSet<String> = targets.keys().cloned().collect();
     let connector = Arc::new(HostConnector {
         targets,
         local: local.clone(),
@@ -80,8 +84,9 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
         let w = Arc::new(build_world(
             &plan.inventory,
             &plan.extra_vars,
-            Some(pv),
+            pv,
             world.as_deref(),
+            &planned,
         ));
         world = Some(w.clone());
         let _ = events.send(Event::PlaybookStart {
@@ -105,7 +110,7 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
             opts,
             connector.clone(),
             local.clone(),
-            w,
+            w.clone(),
         );
         let interrupt = runner.interrupt_handle();
         let ctrlc = tokio::spawn(async move {
@@ -114,7 +119,8 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
             }
         });
         for (play, hosts) in pb.plays.iter().zip(hosts) {
-            let end = runner.run_play(Arc::new(play.clone()), hosts.clone()).await;
+            let hosts = reselect(&plan, req, &w, play).unwrap_or_else(|| hosts.clone());
+            let end = runner.run_play(Arc::new(play.clone()), hosts).await;
             if end == PlayEnd::Interrupted {
                 interrupted = true;
             }
@@ -152,32 +158,75 @@ fn merge_stats(runs: Vec<Vec<HostStats>>) -> Vec<HostStats> {
     all
 }
 
+/// A play's hosts chosen again when `add_host` or `group_by` changed the inventory during
+/// the run (Ansible evaluates each play's pattern when the play starts); `None` when the
+/// inventory is still the one the plan chose from.
+fn reselect(plan: &Plan, req: &RunRequest, w: &World, play: &Play) -> Option<Vec<String>> {
+    let m = w.membership.read().unwrap_or_else(|e| e.into_inner());
+    if m.generation == 0 {
+        return None;
+    }
+    let ctx = minijinja::Value::from(minijinja::value::Serde(&plan.extra_vars));
+    let pattern = match plan
+        .templar
+        .render_str(&play.hosts.value, &ctx, &play.hosts.span)
+    {
+        Ok(Value::Array(a)) => a.iter().filter_map(to_str).collect::<Vec<_>>().join(","),
+        Ok(other) => to_str(&other).unwrap_or_default(),
+        Err(_) => return None,
+    };
+    let limit = match &req.limit {
+        Some(l) => Some(crate::inventory::limit_from_arg(l).ok()?),
+        None => None,
+    };
+    m.inventory
+        .select_limited(&pattern, limit.as_deref())
+        .ok()
+        .map(|s| s.hosts)
+}
+
 /// The variable world of one playbook: inventory vars with that playbook's adjacent
-/// `group_vars`/`host_vars`, and the facts and registered vars of earlier playbooks.
+/// `group_vars`/`host_vars`, and the facts and registered vars of earlier playbooks. The
+/// inventory is the one earlier playbooks left (with their `add_host`/`group_by` changes).
 fn build_world(
-    inv: &Inventory,
+    plan_inventory: &Inventory,
     extra: &Map<String, Value>,
-    playbook_vars: Option<&VarsDir>,
+    playbook_vars: &VarsDir,
     previous: Option<&World>,
+    planned: &HashSet<String>,
 ) -> World {
-    let mut hosts = HashMap::new();
-    let mut order = Vec::new();
-    let mut group_names = HashMap::new();
-    for h in inv.hosts() {
-        let mut store = HostStore::new(inv.host_vars_with(&h.name, playbook_vars));
-        if let Some(prev) = previous.and_then(|w| w.hosts.get(&h.name)) {
-            store.facts = std::sync::RwLock::new(prev.facts());
-            store.vars = std::sync::RwLock::new(prev.vars());
+    let (inv, generation) = match previous {
+        Some(w) => {
+            let m = w.membership.read().unwrap_or_else(|e| e.into_inner());
+            (m.inventory.clone(), m.generation)
         }
-        hosts.insert(h.name.clone(), Arc::new(store));
-        group_names.insert(h.name.clone(), json!(inv.group_names_of(&h.name)));
-        order.push(h.name.clone());
-    }
-    World {
-        hosts,
-        order,
-        groups: Value::Object(inv.groups_map()),
-        group_names,
+        None => (plan_inventory.clone(), 0),
+    };
+    let playbook_vars = match generation {
+        0 => playbook_vars.clone(),
+        _ => inv
+            .reload_vars_dir(playbook_vars)
+            .unwrap_or_else(|_| playbook_vars.clone()),
+    };
+    let world = World {
         extra_vars: Arc::new(extra.clone()),
+        ..Default::default()
+    };
+    let mut m = Membership {
+        inventory: inv,
+        playbook_vars: Some(playbook_vars),
+        planned: planned.clone(),
+        generation,
+        ..Default::default()
+    };
+    refresh(&world, &mut m);
+    for name in &m.order {
+        if let (Some(store), Some(prev)) = (world.host(name), previous.and_then(|w| w.host(name))) {
+            *store.facts.write().unwrap() = prev.facts();
+            *store.included.write().unwrap() = prev.included();
+            *store.vars.write().unwrap() = prev.vars();
+        }
     }
+    *world.membership.write().unwrap() = m;
+    world
 }

@@ -4,7 +4,7 @@
 //! once per host and task by the executor, so rendering never deep-copies the variable tree.
 
 mod filters;
-mod lookup;
+pub mod lookup;
 mod methods;
 mod predicates;
 pub mod pyrepr;

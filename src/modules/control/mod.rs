@@ -1,9 +1,13 @@
 //! Modules that steer the play rather than change the host: `debug`, `set_fact`, `assert`,
-//! `fail`, `pause`, and `setup` with its fact probes.
+//! `fail`, `pause`, `setup` with its fact probes, and the run-time variables and inventory:
+//! `include_vars`, `group_by`, `add_host`.
 
+pub mod add_host;
 pub mod assert;
 pub mod debug;
 pub mod fail;
+pub mod group_by;
+pub mod include_vars;
 pub mod pause;
 pub mod set_fact;
 pub mod setup;
