@@ -271,6 +271,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::pause::Pause,
         &control::setup::Setup,
         &net::wait_for::WaitFor,
+        &control::wait_for_connection::WaitForConnection,
         // System services.
         &services::service::Service,
         &services::systemd::Systemd,

@@ -1,5 +1,5 @@
 //! Modules that steer the play rather than change the host: `debug`, `set_fact`, `assert`,
-//! `fail`, `pause`, and `setup` with its fact probes.
+//! `fail`, `pause`, `setup` with its fact probes, and `wait_for_connection`.
 
 pub mod assert;
 pub mod debug;
@@ -7,3 +7,4 @@ pub mod fail;
 pub mod pause;
 pub mod set_fact;
 pub mod setup;
+pub mod wait_for_connection;
