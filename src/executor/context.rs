@@ -37,8 +37,12 @@ pub struct LazyConn {
     host: String,
     vars: Map<String, Value>,
     connector: Arc<dyn Connector>,
-    cell: OnceCell<Result<Arc<dyn Transport>, TransportError>>,
+    /// Replaced by [`LazyConn::reset`], so a host that was unreachable (under
+    /// `ignore_unreachable`) is dialled again by its next task, as Ansible connects per task.
+    cell: Mutex<Arc<ConnCell>>,
 }
+
+type ConnCell = OnceCell<Result<Arc<dyn Transport>, TransportError>>;
 
 impl LazyConn {
     pub fn new(host: &str, vars: Map<String, Value>, connector: Arc<dyn Connector>) -> Self {
@@ -46,15 +50,20 @@ impl LazyConn {
             host: host.to_string(),
             vars,
             connector,
-            cell: OnceCell::new(),
+            cell: Mutex::new(Arc::new(OnceCell::new())),
         }
     }
 
     pub async fn get(&self) -> TransportResult<Arc<dyn Transport>> {
-        self.cell
-            .get_or_init(|| self.connector.connect(&self.host, &self.vars))
+        let cell = self.cell.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        cell.get_or_init(|| self.connector.connect(&self.host, &self.vars))
             .await
             .clone()
+    }
+
+    /// Forgets the connection (or the failure to make it); the next use connects again.
+    pub fn reset(&self) {
+        *self.cell.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(OnceCell::new());
     }
 }
 
@@ -76,6 +85,9 @@ impl Transport for LazyConn {
     }
     fn describe(&self) -> String {
         self.host.clone()
+    }
+    fn reconnect(&self) {
+        self.reset();
     }
 }
 
@@ -129,8 +141,11 @@ pub struct PlayCtx {
     pub local: Arc<dyn Transport>,
     /// Set by `meta: end_play`: the play ends, but the playbook goes on.
     pub end_play: std::sync::atomic::AtomicBool,
-    /// Connections made from connection variables a play or task sets itself.
+    /// Connections made from connection variables a play or task sets itself, and those of
+    /// hosts tasks are delegated to.
     pub other_conns: Arc<ConnPool>,
+    /// One semaphore per `throttle`d task, shared by the batch's hosts.
+    pub throttles: Mutex<HashMap<Pos, Arc<Semaphore>>>,
 }
 
 impl PlayCtx {

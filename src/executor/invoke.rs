@@ -1,23 +1,34 @@
 //! One invocation of a task's module on a host: templated arguments (with `omit`), the
-//! module call over the host's connection (or the controller's for `delegate_to:
-//! localhost`), `until`/`retries`, and `changed_when`/`failed_when` on the result. This is the
-//! executor's one door to the modules.
+//! module call over the host's connection (or the delegated host's, see
+//! [`delegate`](super::delegate)) within the task's `timeout`, `until`/`retries`, and
+//! `changed_when`/`failed_when` on the result. This is the executor's one door to the modules.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use minijinja::Value as JValue;
 use serde_json::{Map, Value, json};
 
-use super::context::{HostCtx, PlayCtx, connection_override};
+use super::context::{HostCtx, Inherited, LazyConn, PlayCtx, connection_override};
+use super::delegate::{self, Delegated, Via};
 use super::scope::OMIT;
 use super::settings::Effective;
 use super::step::Step;
+use super::vars::HostStore;
 use crate::events::Event;
 use crate::modules::{self, Args, ModuleCtx, ModuleError, SearchPaths};
 use crate::playbook::model::Task;
+use crate::transport::Transport;
 
 /// Templating, the module call with retries, and result conditions for one invocation.
-pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc: &JValue) -> Step {
+pub async fn invoke(
+    h: &mut HostCtx,
+    pc: &PlayCtx,
+    t: &Task,
+    inh: &Inherited,
+    eff: &Effective,
+    sc: &JValue,
+) -> Step {
     let Some(module) = modules::lookup(&t.action) else {
         return Step::failed(format!("unknown module `{}`", t.action));
     };
@@ -55,18 +66,27 @@ pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc
     roots.push(t.base_dir.clone());
     roots.push(pc.opts.playbook_dir.clone());
     let search = SearchPaths { roots };
-    let other = match eff.delegate_local {
-        true => None,
-        false => connection_override(&h.store.inventory(), sc)
+    let delegated = match &eff.delegate {
+        None => None,
+        Some(d) => match delegate::render_name(pc, d, sc) {
+            Ok(name) => name.and_then(|n| delegate::resolve(pc, &h.name, t, inh, n)),
+            Err(e) => return Step::failed(e),
+        },
+    };
+    let other = match &delegated {
+        Some(_) => None,
+        None => connection_override(&h.store.inventory(), sc)
             .map(|vars| pc.other_conns.get(&h.name, vars)),
     };
-    let conn: &dyn crate::transport::Transport = if eff.delegate_local {
-        pc.local.as_ref()
-    } else if let Some(c) = &other {
-        c.as_ref()
-    } else {
-        h.conn.as_ref()
+    let (conn, lazy): (&dyn Transport, Option<&LazyConn>) = match (&delegated, &other) {
+        (Some(d), _) => match &d.conn {
+            Via::Local(l) => (l.as_ref(), None),
+            Via::Pooled(c) => (c.as_ref(), Some(c.as_ref())),
+        },
+        (None, Some(c)) => (c.as_ref(), Some(c.as_ref())),
+        (None, None) => (h.conn.as_ref(), Some(h.conn.as_ref())),
     };
+    let fact_hosts = fact_hosts(h, pc, eff, delegated.as_ref());
     let retries = t.retries.unwrap_or(if t.until.is_some() { 3 } else { 0 });
     let delay = t.delay.unwrap_or(5.0);
     let mut attempt = 0;
@@ -84,25 +104,40 @@ pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc
             vars: sc,
             verbosity: pc.opts.verbosity,
         };
-        let res = module.run(&ctx, &args).await;
+        let res = match eff.timeout {
+            None => module.run(&ctx, &args).await,
+            Some(secs) => {
+                match tokio::time::timeout(Duration::from_secs(secs), module.run(&ctx, &args)).await
+                {
+                    Ok(r) => r,
+                    Err(_) => return timed_out(secs),
+                }
+            }
+        };
         let mut step = match res {
             Err(ModuleError::Transport(e)) if e.is_unreachable() => {
+                // The next task dials again rather than reusing a dead session.
+                if let Some(c) = lazy {
+                    c.reset();
+                }
                 return Step::unreachable(e.to_string());
             }
             Err(e) => Step::failed(e.to_string()),
             Ok(mut r) => {
                 super::runtime_inventory::apply(h, pc, t, &mut r);
                 if !r.facts.is_empty() {
-                    if t.action == "set_fact" {
-                        for (k, v) in &r.facts {
-                            h.store.set_var(k, v.clone());
+                    for store in &fact_hosts {
+                        if t.action == "set_fact" {
+                            for (k, v) in &r.facts {
+                                store.set_var(k, v.clone());
+                            }
+                        } else if t.action == "include_vars" {
+                            for (k, v) in &r.facts {
+                                store.set_included(k, v.clone());
+                            }
+                        } else {
+                            store.merge_facts(&r.facts);
                         }
-                    } else if t.action == "include_vars" {
-                        for (k, v) in &r.facts {
-                            h.store.set_included(k, v.clone());
-                        }
-                    } else {
-                        h.store.merge_facts(&r.facts);
                     }
                 }
                 let (v, flags) = (r.to_value(), (r.changed, r.failed, r.skipped, false));
@@ -133,6 +168,40 @@ pub async fn invoke(h: &mut HostCtx, pc: &PlayCtx, t: &Task, eff: &Effective, sc
         });
         tokio::time::sleep(Duration::from_secs_f64(delay)).await;
     }
+}
+
+/// The hosts a module's facts go to, as Ansible's strategy assigns them: the delegated host
+/// under `delegate_facts`, every host of the batch under `run_once`, else the host itself.
+fn fact_hosts(
+    h: &HostCtx,
+    pc: &PlayCtx,
+    eff: &Effective,
+    delegated: Option<&Delegated>,
+) -> Vec<Arc<HostStore>> {
+    if eff.delegate_facts
+        && let Some(d) = delegated
+    {
+        return d.store.iter().cloned().collect();
+    }
+    if eff.run_once {
+        return pc
+            .play_hosts
+            .iter()
+            .filter_map(|n| pc.world.hosts.get(n).cloned())
+            .collect();
+    }
+    vec![h.store.clone()]
+}
+
+/// A module attempt that outlived the task's `timeout`, as Ansible reports it.
+fn timed_out(secs: u64) -> Step {
+    let v = json!({
+        "failed": true,
+        "changed": false,
+        "msg": format!("Task failed: Timed out after {secs} second(s)."),
+        "timedout": {"period": secs},
+    });
+    Step::new(v, (false, true, false, false), vec![])
 }
 
 /// Evaluates conditions with the result bound to the `register` name (and `result`), as

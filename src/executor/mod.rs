@@ -2,7 +2,9 @@
 //! connection, sending events to the reporter and never printing.
 pub mod context;
 pub mod coordinator;
+pub mod delegate;
 pub mod host;
+pub mod host_order;
 pub mod include;
 pub mod invoke;
 pub mod outcome;

@@ -18,6 +18,9 @@ pub struct Disposition {
     pub no_log: bool,
     /// `delegate_to`, shown on the result line.
     pub delegated_to: Option<String>,
+    /// `ignore_unreachable`: an unreachable result is shown, counted as ok and ignored, and
+    /// the host stays in the play.
+    pub ignore_unreachable: bool,
 }
 
 /// One result line of one host, as the reporter shows it and `--json` prints it.
@@ -131,7 +134,12 @@ pub fn finish(h: &mut HostCtx, pc: &PlayCtx, t: &Task, mut step: Step, d: &Dispo
     if step.changed && !step.failed && !step.unreachable && !t.notify.is_empty() {
         notify_err = h.notify(pc, &t.notify).err();
     }
-    h.stats.count(status, step.changed);
+    let ignored_unreachable = status == Status::Unreachable && d.ignore_unreachable;
+    if ignored_unreachable {
+        h.stats.count(Status::Ignored, false);
+    } else {
+        h.stats.count(status, step.changed);
+    }
     let msg = match status {
         Status::Failed | Status::Ignored | Status::Unreachable if !d.no_log => step.msg(),
         _ => String::new(),
@@ -164,6 +172,7 @@ pub fn finish(h: &mut HostCtx, pc: &PlayCtx, t: &Task, mut step: Step, d: &Dispo
         }
     }
     match status {
+        Status::Unreachable if ignored_unreachable => Flow::Continue,
         Status::Unreachable => {
             h.unreachable = true;
             Flow::Unreachable

@@ -135,6 +135,8 @@ impl Runner {
             .into_iter()
             .filter(|h| !self.dead.contains(h))
             .collect();
+        // Batches follow the play's `order`; `ansible_play_hosts_all` keeps the pattern's.
+        let in_order = super::host_order::ordered(hosts.clone(), play.order);
         let _ = self.events.send(Event::PlayStart {
             name: play.name.clone(),
             hosts: hosts.clone(),
@@ -149,7 +151,7 @@ impl Runner {
         let mut start = 0;
         let mut end = PlayEnd::Completed;
         for size in sizes {
-            let batch: Vec<String> = hosts[start..start + size]
+            let batch: Vec<String> = in_order[start..start + size]
                 .iter()
                 .filter(|h| !self.dead.contains(*h))
                 .cloned()
@@ -210,6 +212,7 @@ impl Runner {
             local: self.local.clone(),
             end_play: AtomicBool::new(false),
             other_conns: self.other_conns.clone(),
+            throttles: Mutex::new(HashMap::new()),
         });
         let mut joins = Vec::with_capacity(batch.len());
         for (idx, name) in batch.iter().enumerate() {

@@ -7,7 +7,7 @@ use minijinja::Value as JValue;
 use serde_json::json;
 
 use super::context::{HostCtx, Inherited, PlayCtx};
-use super::vars::{HostVars, Layer, Scope, magic_vars};
+use super::vars::{HostStore, HostVars, Layer, Scope, magic_vars};
 use crate::playbook::model::{RoleCtx, Task};
 use crate::template::lookup::HOST_PATTERNS;
 
@@ -16,15 +16,29 @@ pub const OMIT: &str = "__omit_place_holder__strata";
 
 /// Builds the Jinja context for a task on a host, in Ansible's precedence order.
 pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Layer]) -> JValue {
+    scope_of(&h.name, &h.store, pc, t, inh, extra)
+}
+
+/// The same context for any host of the world: a delegated task's connection variables
+/// are read from the delegated host's variables in the task's play, role and blocks, as
+/// Ansible computes them.
+pub fn scope_of(
+    host: &str,
+    store: &HostStore,
+    pc: &PlayCtx,
+    t: &Task,
+    inh: &Inherited,
+    extra: &[Layer],
+) -> JValue {
     let role = t.role.as_ref().or(inh.role.as_ref());
     let mut layers: Vec<Layer> = Vec::with_capacity(16);
     if let Some(r) = role {
         layers.push(Arc::new(r.defaults.clone()));
     }
-    layers.push(h.store.inventory());
-    layers.push(h.store.facts());
+    layers.push(store.inventory());
+    layers.push(store.facts());
     layers.push(pc.play_vars.clone());
-    if let Some(v) = pc.play.host_vars.get(&h.name) {
+    if let Some(v) = pc.play.host_vars.get(host) {
         layers.push(v.clone());
     }
     layers.push(pc.vars_files.clone());
@@ -35,15 +49,21 @@ pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Laye
     if !t.common.vars.is_empty() {
         layers.push(Arc::new(t.common.vars.clone()));
     }
-    layers.push(h.store.included());
-    layers.push(h.store.vars());
+    layers.push(store.included());
+    layers.push(store.vars());
     if let Some(r) = role {
         layers.push(Arc::new(r.params.clone()));
     }
     layers.extend(inh.params.iter().cloned());
     layers.extend(extra.iter().cloned());
-    let mut magic = magic_vars(&pc.world, &h.name);
-    magic.insert("ansible_play_hosts".into(), json!(pc.play_hosts));
+    let mut magic = magic_vars(&pc.world, host);
+    // The batch runs in the play's `order`; the play's hosts stay in inventory order.
+    let in_play: Vec<&String> = pc
+        .play_hosts_all
+        .iter()
+        .filter(|h| pc.play_hosts.contains(h))
+        .collect();
+    magic.insert("ansible_play_hosts".into(), json!(in_play));
     magic.insert("ansible_play_batch".into(), json!(pc.play_hosts));
     magic.insert("play_hosts".into(), json!(pc.play_hosts));
     magic.insert("ansible_play_hosts_all".into(), json!(pc.play_hosts_all));

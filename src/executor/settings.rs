@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::context::{Inherited, PlayCtx};
 use super::outcome::Disposition;
-use crate::playbook::model::{Common, Task};
+use crate::playbook::model::{Common, IntKw, Task, Text};
 use crate::secret::Secret;
 use crate::shell::{Become, BecomeMethod};
 use crate::values::{to_bool, to_str};
@@ -17,9 +17,18 @@ pub struct Effective {
     pub no_log: bool,
     pub ignore_errors: bool,
     pub environment: Vec<(String, String)>,
-    pub delegate_local: bool,
+    /// `delegate_to` as written, rendered per invocation by [`super::delegate`].
+    pub delegate: Option<Text>,
+    /// `delegate_to` rendered with the task's variables, for the result line; `None` when it
+    /// needs a loop item.
     pub delegate_to: Option<String>,
+    pub delegate_facts: bool,
     pub run_once: bool,
+    /// Hosts allowed to run the task at once; 0 is no limit.
+    pub throttle: usize,
+    /// Seconds one attempt may take.
+    pub timeout: Option<u64>,
+    pub ignore_unreachable: bool,
 }
 
 /// The innermost setting among task and enclosing blocks.
@@ -34,6 +43,7 @@ impl Effective {
             ignore_errors: self.ignore_errors,
             no_log: self.no_log,
             delegated_to: self.delegate_to.clone(),
+            ignore_unreachable: self.ignore_unreachable,
         }
     }
 
@@ -109,22 +119,38 @@ impl Effective {
             .into_iter()
             .map(|(k, v)| (k, to_str(&v).unwrap_or_default()))
             .collect();
-        let delegate_to = match pick(t, inh, |c| c.delegate_to.clone()) {
-            Some(d) => Some(to_str(&render(&d.value, &d.span)?).unwrap_or_default()),
-            None => None,
-        };
-        let delegate_local = match &delegate_to {
-            None => false,
-            Some(d) if matches!(d.as_str(), "localhost" | "127.0.0.1" | "::1") => true,
-            Some(d) => {
-                return Err(format!(
-                    "delegate_to: {d}: only delegate_to: localhost is supported"
-                ));
+        let delegate = pick(t, inh, |c| c.delegate_to.clone());
+        // A task delegated to its own host is not shown as delegated, as in Ansible.
+        let own = lookup("inventory_hostname");
+        let delegate_to = delegate
+            .as_ref()
+            .and_then(|d| super::delegate::render_name(pc, d, scope).ok().flatten())
+            .filter(|n| own.as_ref().and_then(Value::as_str) != Some(n.as_str()));
+        let run_once = t.common.run_once || inh.common.iter().any(|c| c.run_once);
+        let int = |kw: Option<IntKw>, name: &str| -> Result<Option<i64>, String> {
+            match kw {
+                None => Ok(None),
+                Some(IntKw::Int(n)) => Ok(Some(n)),
+                Some(IntKw::Template(tx)) => {
+                    let v = render(&tx.value, &tx.span)?;
+                    to_str(&v)
+                        .and_then(|s| s.trim().parse::<i64>().ok())
+                        .filter(|n| *n >= 0)
+                        .map(Some)
+                        .ok_or_else(|| {
+                            format!(
+                                "Failed to convert the {name} value to an integer: {}",
+                                to_str(&v).unwrap_or_else(|| v.to_string())
+                            )
+                        })
+                }
             }
         };
         // `add_host` bypasses the host loop in Ansible: it runs once for the play.
         let run_once =
             t.common.run_once || inh.common.iter().any(|c| c.run_once) || t.action == "add_host";
+        let throttle = int(pick(t, inh, |c| c.throttle.clone()), "throttle")?.unwrap_or(0);
+        let timeout = int(pick(t, inh, |c| c.timeout.clone()), "timeout")?.filter(|n| *n > 0);
         Ok(Effective {
             become_,
             check_mode,
@@ -132,9 +158,13 @@ impl Effective {
             no_log,
             ignore_errors,
             environment,
-            delegate_local,
+            delegate,
             delegate_to,
+            delegate_facts: pick(t, inh, |c| c.delegate_facts).unwrap_or(false),
             run_once,
+            throttle: throttle as usize,
+            timeout: timeout.map(|n| n as u64),
+            ignore_unreachable: pick(t, inh, |c| c.ignore_unreachable).unwrap_or(false),
         })
     }
 }

@@ -99,6 +99,21 @@ pub async fn run(
         return finish(h, pc, t, step, &eff.disposition());
     }
     let _permit = pc.forks.clone().acquire_owned().await;
+    // `throttle` limits the hosts running this task at once below `forks` (Ansible ignores
+    // it under `run_once`, which runs on one host anyway).
+    let _throttle = match eff.throttle {
+        0 => None,
+        n => {
+            let sem = pc
+                .throttles
+                .lock()
+                .unwrap()
+                .entry(pos.clone())
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(n)))
+                .clone();
+            sem.acquire_owned().await.ok()
+        }
+    };
     let step = execute(h, pc, t, inh, &eff, &base).await;
     finish(h, pc, t, step, &eff.disposition())
 }
@@ -118,7 +133,7 @@ async fn execute(
                 Err(e) => Step::failed(e),
             };
         }
-        return invoke(h, pc, t, eff, base).await;
+        return invoke(h, pc, t, inh, eff, base).await;
     };
     let items = match loop_items(pc, t, lp, base) {
         Ok(i) => i,
@@ -142,7 +157,7 @@ async fn execute(
         let mut step = match first_false(pc, t, inh, &sc) {
             Some(Ok(c)) => Step::skipped(&c),
             Some(Err(e)) => Step::failed(e),
-            None => invoke(h, pc, t, eff, &sc).await,
+            None => invoke(h, pc, t, inh, eff, &sc).await,
         };
         step.insert(&lp.loop_var, item.clone());
         step.insert("item", item.clone());

@@ -274,6 +274,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::group_by::GroupBy,
         &control::add_host::AddHost,
         &net::wait_for::WaitFor,
+        &control::wait_for_connection::WaitForConnection,
         // System services.
         &services::service::Service,
         &services::systemd::Systemd,

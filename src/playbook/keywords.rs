@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::loader::Loader;
-use super::model::{Common, Cond, Item};
+use super::model::{Common, Cond, IntKw, Item, Text};
 use crate::template::is_template;
 use crate::values::to_bool;
 use crate::yaml::{Node, Yaml};
@@ -23,8 +23,12 @@ pub const COMMON_KEYWORDS: &[&str] = &[
     "check_mode",
     "diff",
     "delegate_to",
+    "delegate_facts",
     "run_once",
     "any_errors_fatal",
+    "throttle",
+    "timeout",
+    "ignore_unreachable",
 ];
 
 /// Parses `key` into `c` when it is a common keyword; returns whether it was one.
@@ -42,24 +46,56 @@ pub fn parse_common(ld: &mut Loader, key: &str, v: &Node, c: &mut Common) -> boo
         "no_log" => c.no_log = ld.bool_kw(v, key),
         "check_mode" => c.check_mode = ld.bool_kw(v, key),
         "diff" => c.diff = ld.bool_kw(v, key),
-        "delegate_to" => {
-            if let Some(t) = ld.text_kw(v, key) {
-                if is_template(&t.value) || matches!(t.value.as_str(), "localhost" | "127.0.0.1") {
-                    c.delegate_to = Some(t);
-                } else {
-                    ld.err(
-                        v.error("only delegate_to: localhost is supported")
-                            .label("not localhost")
-                            .help("strata runs delegated tasks on the control machine only"),
-                    );
-                }
-            }
-        }
+        "delegate_to" => match ld.text_kw(v, key) {
+            Some(t) if t.value.trim().is_empty() => ld.err(
+                v.error("`delegate_to` is empty")
+                    .label("no host")
+                    .help("name an inventory host, or remove `delegate_to`"),
+            ),
+            t => c.delegate_to = t,
+        },
+        "delegate_facts" => c.delegate_facts = ld.bool_kw(v, key),
         "run_once" => c.run_once = ld.bool_kw(v, key).unwrap_or(false),
         "any_errors_fatal" => c.any_errors_fatal = ld.bool_kw(v, key),
+        "throttle" => c.throttle = int_kw(ld, v, key),
+        "timeout" => c.timeout = int_kw(ld, v, key),
+        "ignore_unreachable" => c.ignore_unreachable = ld.bool_kw(v, key),
         _ => return false,
     }
     true
+}
+
+/// A non-negative integer, or a template rendered when the task runs (Ansible templates
+/// `throttle` and `timeout` then); anything else is refused now, since Ansible would fail
+/// the task with "Failed to convert the throttle value to an integer" on every host.
+pub fn int_kw(ld: &mut Loader, v: &Node, kw: &str) -> Option<IntKw> {
+    let n = match &v.value {
+        Yaml::Int(i) => Some(*i),
+        Yaml::Str(s) if is_template(s) => {
+            if let Err(d) = ld.templar.check_syntax(s, &v.span) {
+                ld.err(d);
+            }
+            return Some(IntKw::Template(Text {
+                value: s.clone(),
+                span: v.span.clone(),
+            }));
+        }
+        Yaml::Str(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n >= 0 => Some(IntKw::Int(n)),
+        _ => {
+            let found = v.scalar_string().unwrap_or_else(|| v.kind().to_string());
+            ld.err(
+                v.error(format!(
+                    "`{kw}` must be a non-negative integer or a template, found `{found}`"
+                ))
+                .label("not an integer"),
+            );
+            None
+        }
+    }
 }
 
 /// A boolean that may also be a template (`ignore_errors: "{{ x }}"`), kept as a condition.
@@ -133,8 +169,12 @@ pub fn merge_into(child: &mut Common, parent: &Common) {
         .delegate_to
         .take()
         .or_else(|| parent.delegate_to.clone());
+    child.delegate_facts = child.delegate_facts.or(parent.delegate_facts);
     child.run_once |= parent.run_once;
     child.any_errors_fatal = child.any_errors_fatal.or(parent.any_errors_fatal);
+    child.throttle = child.throttle.take().or_else(|| parent.throttle.clone());
+    child.timeout = child.timeout.take().or_else(|| parent.timeout.clone());
+    child.ignore_unreachable = child.ignore_unreachable.or(parent.ignore_unreachable);
 }
 
 /// What children inherit from an item: everything but its `when`.

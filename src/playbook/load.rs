@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::keywords::{inherit, merge_into};
+use super::keywords::{inherit, int_kw, merge_into};
 use super::loader::{Loader, PlayState, Scope, parent_dir};
-use super::model::{Common, Item, Play, Serial, Strategy, Text};
+use super::model::{Common, HOST_ORDERS, HostOrder, Item, Play, Serial, Strategy, Text};
 use super::role::{expand, parse_role_entry};
+use super::vars_prompt::parse_vars_prompt;
 use crate::yaml::{Node, Yaml};
 
 const PLAY_KEYWORDS: &[&str] = &[
@@ -36,6 +37,12 @@ const PLAY_KEYWORDS: &[&str] = &[
     "diff",
     "ignore_errors",
     "no_log",
+    "run_once",
+    "throttle",
+    "timeout",
+    "ignore_unreachable",
+    "order",
+    "vars_prompt",
 ];
 
 const IMPORT_PLAYBOOK_KEYWORDS: &[&str] = &["import_playbook", "name", "vars", "tags"];
@@ -161,6 +168,24 @@ fn parse_play(ld: &mut Loader, node: &Node, dir: &Path) -> Option<Play> {
             "diff" => play.diff = ld.bool_kw(v, key),
             "ignore_errors" => play.ignore_errors = ld.bool_kw(v, key),
             "no_log" => play.no_log = ld.bool_kw(v, key),
+            "run_once" => play.common.run_once = ld.bool_kw(v, key).unwrap_or(false),
+            "throttle" => play.common.throttle = int_kw(ld, v, key),
+            "timeout" => play.common.timeout = int_kw(ld, v, key),
+            "ignore_unreachable" => play.common.ignore_unreachable = ld.bool_kw(v, key),
+            "order" => match v.as_str().and_then(HostOrder::parse) {
+                Some(o) => play.order = o,
+                None => {
+                    let found = v.scalar_string().unwrap_or_else(|| v.kind().to_string());
+                    ld.err(
+                        v.error(format!(
+                            "Invalid 'order' specified for inventory hosts: {found}"
+                        ))
+                        .label("unknown order")
+                        .help(format!("use one of: {}", HOST_ORDERS.join(", "))),
+                    )
+                }
+            },
+            "vars_prompt" => play.vars_prompt = parse_vars_prompt(ld, v),
             _ => ld.unknown_key(k, PLAY_KEYWORDS, "play"),
         }
     }
@@ -191,7 +216,7 @@ fn parse_play(ld: &mut Loader, node: &Node, dir: &Path) -> Option<Play> {
     play.handlers.append(&mut ld.play.handlers);
     let play_tags = Common {
         tags: play.tags.clone(),
-        ..Common::default()
+        ..play.common.clone()
     };
     for items in [&mut play.pre_tasks, &mut play.tasks, &mut play.post_tasks] {
         inherit(items, &play_tags);

@@ -11,6 +11,7 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::template::Templar;
 use crate::yaml::{Node, Yaml};
 
+mod action_kw;
 mod block;
 mod event_play;
 mod freeform;
@@ -28,6 +29,7 @@ pub mod tags;
 mod task;
 #[cfg(test)]
 mod tests;
+mod vars_prompt;
 
 pub use event_play::{EventPlaySpec, event_play};
 pub use keywords::{include_heritable, inherit};

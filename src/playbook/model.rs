@@ -71,6 +71,11 @@ pub struct Play {
     pub diff: Option<bool>,
     pub ignore_errors: Option<bool>,
     pub no_log: Option<bool>,
+    /// Play-level `run_once`, `throttle`, `timeout` and `ignore_unreachable`, which every
+    /// task inherits.
+    pub common: Common,
+    pub order: HostOrder,
+    pub vars_prompt: Vec<VarPrompt>,
     /// The play's directory: relative `files/`, `templates/` and includes resolve from here.
     pub base_dir: PathBuf,
     pub pre_tasks: Vec<Item>,
@@ -112,6 +117,9 @@ impl Play {
             diff: None,
             ignore_errors: None,
             no_log: None,
+            common: Common::default(),
+            order: HostOrder::Inventory,
+            vars_prompt: Vec::new(),
             base_dir,
             pre_tasks: Vec::new(),
             tasks: Vec::new(),
@@ -155,8 +163,69 @@ pub struct Common {
     pub check_mode: Option<bool>,
     pub diff: Option<bool>,
     pub delegate_to: Option<Text>,
+    /// Facts a delegated task gathers or sets go to the delegated host instead.
+    pub delegate_facts: Option<bool>,
     pub run_once: bool,
     pub any_errors_fatal: Option<bool>,
+    /// At most this many hosts run the task at once; 0 is no limit. A template is rendered
+    /// when the task starts, as Ansible's strategy does.
+    pub throttle: Option<IntKw>,
+    /// Seconds one attempt of the module may take before it fails as timed out.
+    pub timeout: Option<IntKw>,
+    /// An unreachable result does not remove the host from the play.
+    pub ignore_unreachable: Option<bool>,
+}
+
+/// An integer keyword: a literal checked at load time, or a template rendered at run time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IntKw {
+    Int(i64),
+    Template(Text),
+}
+
+/// The values of play `order`.
+pub const HOST_ORDERS: &[&str] = &[
+    "inventory",
+    "reverse_inventory",
+    "sorted",
+    "reverse_sorted",
+    "shuffle",
+];
+
+/// Play `order`: how the play's hosts are ordered before batching.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum HostOrder {
+    #[default]
+    Inventory,
+    ReverseInventory,
+    Sorted,
+    ReverseSorted,
+    Shuffle,
+}
+
+impl HostOrder {
+    pub fn parse(s: &str) -> Option<HostOrder> {
+        Some(match s {
+            "inventory" => HostOrder::Inventory,
+            "reverse_inventory" => HostOrder::ReverseInventory,
+            "sorted" => HostOrder::Sorted,
+            "reverse_sorted" => HostOrder::ReverseSorted,
+            "shuffle" => HostOrder::Shuffle,
+            _ => return None,
+        })
+    }
+}
+
+/// One `vars_prompt` entry: the variable is asked for on the terminal before the play runs,
+/// unless `-e` already gives it.
+#[derive(Clone, Debug)]
+pub struct VarPrompt {
+    pub name: String,
+    pub prompt: String,
+    pub private: bool,
+    pub default: Option<Value>,
+    pub confirm: bool,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -3,9 +3,10 @@
 
 use serde_json::{Map, Value};
 
+use super::action_kw::{ACTION_KEYS, split_action};
 use super::keywords::{COMMON_KEYWORDS, parse_common};
 use super::loader::{Loader, Scope, is_var_name};
-use super::model::{Common, Cond, Handler, Item, LoopKind, LoopSpec, Task};
+use super::model::{Common, Cond, Handler, Item, LoopKind, LoopSpec, Task, Text};
 use super::module_args::task_args;
 use super::module_table::ModuleSpec;
 use super::srcfile;
@@ -119,10 +120,42 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
         }
         return;
     }
+    // `action:` / `local_action:` name their module inside the value; the module key and
+    // value they stand for are made first so the loop below can borrow them.
+    let mut old_style: Vec<(&Node, Option<(Node, Node)>)> = Vec::new();
+    for (k, v) in map {
+        if let Some(name) = k.as_str().filter(|n| ACTION_KEYS.contains(n)) {
+            if let Some((first, _)) = old_style.first() {
+                ld.err(
+                    k.error(format!(
+                        "`{}` and `{name}` are mutually exclusive",
+                        first.as_str().unwrap_or_default()
+                    ))
+                    .label("second action"),
+                );
+                return;
+            }
+            old_style.push((k, split_action(ld, k, v)));
+        }
+    }
+    let local = old_style
+        .first()
+        .filter(|(k, _)| k.as_str() == Some("local_action"))
+        .map(|(k, _)| k.span.clone());
     let mut action: Option<(&Node, &Node, Action)> = None;
     let mut kws: Vec<(&Node, &Node)> = Vec::new();
     let mut ok = true;
-    for (k, v) in map {
+    let entries = map.iter().map(|(k, v)| (k, v)).filter_map(|(k, v)| {
+        match old_style.iter().find(|(ak, _)| std::ptr::eq(*ak, k)) {
+            Some((_, Some((mk, mv)))) => Some((mk, mv)),
+            Some((_, None)) => None,
+            None => Some((k, v)),
+        }
+    });
+    if old_style.iter().any(|(_, s)| s.is_none()) {
+        ok = false;
+    }
+    for (k, v) in entries {
         let Some(name) = k.as_str() else {
             ld.err(k.error(format!("task keys must be strings, found {}", k.kind())));
             ok = false;
@@ -186,10 +219,22 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
     };
     match action {
         Action::Module(spec) => {
-            let kw = parse_kws(ld, &kws, None, scope);
+            let mut kw = parse_kws(ld, &kws, None, scope);
+            if let Some(span) = local {
+                kw.common.delegate_to = Some(Text {
+                    value: "localhost".into(),
+                    span,
+                });
+            }
             let t = module_task(ld, node, key, value, spec, kw, scope);
             out.push(Item::Task(Box::new(t)));
         }
+        Action::Loader(a) if !old_style.is_empty() => ld.err(
+            key.error(format!(
+                "`{a}` cannot be given through `action` or `local_action`"
+            ))
+            .help(format!("write `{a}:` as the task's key")),
+        ),
         Action::Loader(a) => ld.parse_action(node, key, value, a, &kws, scope, out),
     }
 }

@@ -4,6 +4,7 @@
 //! `bench` (and, later, the stack commands) run the engine through here.
 mod listing;
 mod plan;
+mod prompts;
 mod request;
 mod session;
 

@@ -82,6 +82,10 @@ pub fn plan(req: &RunRequest) -> Result<Plan, InputErrors> {
     }
     let ctx = minijinja::Value::from(minijinja::value::Serde(&extra_vars));
     let mut warnings: Vec<String> = inventory.warnings().to_vec();
+    let (mut prompt_errors, prompt_warnings) =
+        super::prompts::check(&playbooks, &extra_vars, super::prompts::interactive());
+    errors.append(&mut prompt_errors);
+    warnings.extend(prompt_warnings);
     let mut play_hosts = Vec::new();
     for pb in &playbooks {
         let mut per = Vec::new();

@@ -120,7 +120,14 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
         });
         for (play, hosts) in pb.plays.iter().zip(hosts) {
             let hosts = reselect(&plan, req, &w, play).unwrap_or_else(|| hosts.clone());
-            let end = runner.run_play(Arc::new(play.clone()), hosts).await;
+            let play = if play.vars_prompt.is_empty() {
+                play.clone()
+            } else {
+                // The plan made sure every prompt can be answered; a closed terminal
+                // leaves the variable unset.
+                super::prompts::answer(play, &plan.extra_vars).unwrap_or_else(|_| play.clone())
+            };
+            let end = runner.run_play(Arc::new(play), hosts).await;
             if end == PlayEnd::Interrupted {
                 interrupted = true;
             }

@@ -27,9 +27,11 @@ impl Connector for HostConnector {
         vars: &'a Map<String, Value>,
     ) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>> {
         Box::pin(async move {
-            // Empty variables mean the host's own, whose target was checked before the run.
+            // Empty variables mean the host's own, whose target was checked before the run;
+            // a host no play targets (a `delegate_to` name the inventory does not know) is
+            // dialled by its name with the command line's defaults.
             let own;
-            let t = if vars.is_empty() {
+            let t = if vars.is_empty() && self.targets.contains_key(host) {
                 self.targets.get(host)
             } else {
                 own = target(host, vars, &self.opts)

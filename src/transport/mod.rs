@@ -83,6 +83,10 @@ pub trait Transport: Send + Sync {
 
     /// A short description for messages ("root@10.77.0.2:22", "localhost").
     fn describe(&self) -> String;
+
+    /// Drops the session so the next use connects again (`wait_for_connection`, a host
+    /// back from a restart). Transports without a session of their own ignore it.
+    fn reconnect(&self) {}
 }
 
 /// Opens a connection to a host from its variables. The executor holds one per run; tests

@@ -1,6 +1,6 @@
 //! Modules that steer the play rather than change the host: `debug`, `set_fact`, `assert`,
-//! `fail`, `pause`, `setup` with its fact probes, and the run-time variables and inventory:
-//! `include_vars`, `group_by`, `add_host`.
+//! `fail`, `pause`, `setup` with its fact probes, `wait_for_connection`, and the run-time
+//! variables and inventory: `include_vars`, `group_by`, `add_host`.
 
 pub mod add_host;
 pub mod assert;
@@ -11,3 +11,4 @@ pub mod include_vars;
 pub mod pause;
 pub mod set_fact;
 pub mod setup;
+pub mod wait_for_connection;
