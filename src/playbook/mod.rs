@@ -22,6 +22,7 @@ pub mod model;
 mod module_args;
 mod module_table;
 mod role;
+mod role_search;
 mod srcfile;
 pub mod suggest;
 pub mod tags;
