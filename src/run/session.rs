@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
@@ -98,6 +99,8 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
             playbook_dir: pb.path.parent().map(Path::to_path_buf).unwrap_or_default(),
             roles_path: plan.roles_path.clone(),
             become_password: req.connect.become_password.clone(),
+            become_defaults: req.become_defaults.clone(),
+            gathering: req.gathering,
         });
         let mut runner = Runner::new(
             plan.templar.clone(),
@@ -168,6 +171,7 @@ fn build_world(
         if let Some(prev) = previous.and_then(|w| w.hosts.get(&h.name)) {
             store.facts = std::sync::RwLock::new(prev.facts());
             store.vars = std::sync::RwLock::new(prev.vars());
+            store.facts_gathered = prev.facts_gathered.load(Ordering::SeqCst).into();
         }
         hosts.insert(h.name.clone(), Arc::new(store));
         group_names.insert(h.name.clone(), json!(inv.group_names_of(&h.name)));
