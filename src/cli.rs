@@ -1,4 +1,5 @@
-//! Command-line interface (clap derive). Parsing only: `crate::run` dispatches.
+//! Command-line interface (clap derive). Parsing only: `crate::run` dispatches. Options that
+//! `ansible.cfg` can also set are optional here; `commands/` applies them over its settings.
 
 use std::path::PathBuf;
 
@@ -6,8 +7,6 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::bench::{BenchCase, BenchOptions};
 use crate::lab::LabOptions;
-use crate::run::RunRequest;
-use crate::transport::ConnectOptions;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -36,8 +35,9 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct PlaybookArgs {
-    /// Inventory file (Ansible YAML format). Repeatable.
-    #[arg(short = 'i', long = "inventory", required = true)]
+    /// Inventory sources: YAML or INI files, directories, or `host1,host2,`. Repeatable.
+    /// Default: `inventory` of ansible.cfg or ANSIBLE_INVENTORY, else /etc/ansible/hosts.
+    #[arg(short = 'i', long = "inventory")]
     pub inventory: Vec<PathBuf>,
     /// Playbook files, run in order.
     #[arg(required = true)]
@@ -60,9 +60,10 @@ pub struct PlaybookArgs {
     /// Show differences of changed files.
     #[arg(short = 'D', long = "diff")]
     pub diff: bool,
-    /// How many hosts run a task at once.
-    #[arg(short = 'f', long = "forks", default_value_t = RunRequest::DEFAULT_FORKS as u32, value_parser = clap::value_parser!(u32).range(1..))]
-    pub forks: u32,
+    /// How many hosts run a task at once [default: `forks` of ansible.cfg or ANSIBLE_FORKS,
+    /// else 50].
+    #[arg(short = 'f', long = "forks", value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: Option<u32>,
     /// More output: -v shows results.
     #[arg(short = 'v', action = ArgAction::Count)]
     pub verbose: u8,
@@ -88,10 +89,12 @@ pub struct PlaybookArgs {
 /// How to reach hosts: shared by every command that runs tasks.
 #[derive(Args, Debug, Clone)]
 pub struct SshArgs {
-    /// Connect as this user (overrides ansible_user).
+    /// Connect as this user, for hosts without ansible_user [default: `remote_user` of
+    /// ansible.cfg or ANSIBLE_REMOTE_USER, else $USER].
     #[arg(short = 'u', long = "user")]
     pub user: Option<String>,
-    /// Private key file (overrides ansible_ssh_private_key_file).
+    /// Private key file, for hosts without ansible_ssh_private_key_file [default:
+    /// `private_key_file` of ansible.cfg or ANSIBLE_PRIVATE_KEY_FILE].
     #[arg(long = "private-key", alias = "key-file")]
     pub private_key: Option<PathBuf>,
     /// Trust and record unknown host keys in known_hosts; a changed key is still an error.
@@ -100,9 +103,10 @@ pub struct SshArgs {
     /// Do not check host keys at all. Only for throwaway lab hosts.
     #[arg(long = "insecure-ignore-host-keys")]
     pub insecure_ignore_host_keys: bool,
-    /// SSH connect timeout in seconds.
-    #[arg(long = "timeout", default_value_t = ConnectOptions::DEFAULT_TIMEOUT_SECS)]
-    pub timeout: u64,
+    /// SSH connect timeout in seconds [default: `timeout` of ansible.cfg or ANSIBLE_TIMEOUT,
+    /// else 10].
+    #[arg(long = "timeout")]
+    pub timeout: Option<u64>,
     /// Ask for the SSH password (used where the inventory sets no ansible_password).
     #[arg(short = 'k', long = "ask-pass")]
     pub ask_pass: bool,
@@ -338,9 +342,10 @@ pub struct EngineArgs {
     /// Skip tasks tagged with these.
     #[arg(long = "skip-tags", value_delimiter = ',')]
     pub skip_tags: Vec<String>,
-    /// How many hosts run a task at once (`-f` is the stack file here).
-    #[arg(long = "forks", default_value_t = RunRequest::DEFAULT_FORKS as u32, value_parser = clap::value_parser!(u32).range(1..))]
-    pub forks: u32,
+    /// How many hosts run a task at once (`-f` is the stack file here) [default: `forks` of
+    /// ansible.cfg or ANSIBLE_FORKS, else 50].
+    #[arg(long = "forks", value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: Option<u32>,
     /// More output: -v shows results.
     #[arg(short = 'v', action = ArgAction::Count)]
     pub verbose: u8,

@@ -1,15 +1,41 @@
-//! `strata playbook`: the CLI's options become one [`RunRequest`], then the run library plans
-//! it (every input error found before any host is contacted) and runs it, unless the options
-//! only ask for a syntax check or a listing.
+//! `strata playbook`: the CLI's options over `ansible.cfg` become one [`RunRequest`], then the
+//! run library plans it (every input error found before any host is contacted) and runs it,
+//! unless the options only ask for a syntax check or a listing.
+
+use std::path::PathBuf;
 
 use crate::cli::PlaybookArgs;
+use crate::config::Settings;
+use crate::diagnostic::{Diagnostic, InputErrors, Span};
 use crate::exit::ExitCode;
 use crate::run::{self, Output, RunRequest};
 
-/// The one place CLI options become a request; defaults live with the request.
-fn request(args: &PlaybookArgs) -> RunRequest {
-    RunRequest {
-        inventory: args.inventory.clone(),
+/// Ansible's inventory when neither `-i` nor the configuration names one.
+const DEFAULT_INVENTORY: &str = "/etc/ansible/hosts";
+
+/// `-i`, else the configured inventory, else Ansible's default file when it exists.
+fn inventory(args: &PlaybookArgs, s: &Settings) -> Result<Vec<PathBuf>, InputErrors> {
+    if !args.inventory.is_empty() {
+        return Ok(args.inventory.clone());
+    }
+    if let Some(i) = &s.inventory {
+        return Ok(i.clone());
+    }
+    let default = PathBuf::from(DEFAULT_INVENTORY);
+    if default.exists() {
+        return Ok(vec![default]);
+    }
+    Err(InputErrors(vec![
+        Diagnostic::new(Span::unknown(), "no inventory given")
+            .help("pass -i, or set `inventory` in ansible.cfg ([defaults]) or ANSIBLE_INVENTORY"),
+    ]))
+}
+
+/// The one place CLI options become a request: each option over its `ansible.cfg` setting,
+/// over the default that lives with the request.
+fn request(args: &PlaybookArgs, s: &Settings) -> Result<RunRequest, InputErrors> {
+    Ok(RunRequest {
+        inventory: inventory(args, s)?,
         playbooks: args.playbooks.clone(),
         limit: args.limit.clone(),
         tags: args.tags.clone(),
@@ -17,15 +43,31 @@ fn request(args: &PlaybookArgs) -> RunRequest {
         extra_vars: args.extra_vars.clone(),
         check: args.check,
         diff: args.diff,
-        forks: args.forks as usize,
+        forks: args
+            .forks
+            .map(|f| f as usize)
+            .or(s.forks)
+            .unwrap_or(RunRequest::DEFAULT_FORKS),
         verbosity: args.verbose,
-        connect: super::connect_options(&args.ssh),
+        connect: super::connect_options(&args.ssh, s),
         flush_cache: args.flush_cache,
-    }
+        roles_path: s.roles_path.clone(),
+        become_defaults: s.become_.clone(),
+        gathering: s.gathering,
+    })
 }
 
 pub async fn run(args: PlaybookArgs) -> ExitCode {
-    let mut req = request(&args);
+    let Some(config) = super::config() else {
+        return ExitCode::BadInput;
+    };
+    let mut req = match request(&args, &config.settings) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint!("{}", e.render());
+            return ExitCode::BadInput;
+        }
+    };
     let plan = match run::plan(&req) {
         Ok(p) => p,
         Err(e) => {

@@ -4,15 +4,22 @@
 use std::time::Duration;
 
 use crate::cli::{EngineArgs, StackArgs, StackCommand};
+use crate::config::Settings;
 use crate::exit::ExitCode;
-use crate::run::Output;
+use crate::run::{Output, RunRequest};
 use crate::stack::control::{self, AppAction};
 use crate::stack::report::Report;
 use crate::stack::{Stack, StackError, StackRequest, status, sync};
 
-/// The one place stack options become a request.
-fn request(file: &std::path::Path, e: Option<&EngineArgs>) -> StackRequest {
+/// The one place stack options become a request. From `ansible.cfg` a stack takes
+/// `roles_path`, `[privilege_escalation]` and the connection settings (`remote_user`,
+/// `private_key_file`, `host_key_checking`, `timeout`, `[ssh_connection]`) and `forks`; its
+/// hosts come from its instance source and its plays never gather facts, so `inventory` and
+/// `gathering` do not apply.
+fn request(file: &std::path::Path, e: Option<&EngineArgs>, s: &Settings) -> StackRequest {
     let mut req = StackRequest::new(file.to_path_buf(), command_line());
+    req.run.roles_path = s.roles_path.clone();
+    req.run.become_defaults = s.become_.clone();
     if let Some(e) = e {
         let mut run = req.run.clone();
         run.extra_vars = e.extra_vars.clone();
@@ -20,9 +27,13 @@ fn request(file: &std::path::Path, e: Option<&EngineArgs>) -> StackRequest {
         run.diff = e.diff;
         run.tags = e.tags.clone();
         run.skip_tags = e.skip_tags.clone();
-        run.forks = e.forks as usize;
+        run.forks = e
+            .forks
+            .map(|f| f as usize)
+            .or(s.forks)
+            .unwrap_or(RunRequest::DEFAULT_FORKS);
         run.verbosity = e.verbose;
-        run.connect = super::connect_options(&e.ssh);
+        run.connect = super::connect_options(&e.ssh, s);
         run.flush_cache = e.flush_cache;
         req.run = run;
         req.attributes = e.attributes.clone();
@@ -71,7 +82,10 @@ async fn dispatch(args: StackArgs) -> Result<ExitCode, StackError> {
     let engine = engine_of(&args.command);
     let json = engine.is_some_and(|e| e.json);
     let check = engine.is_some_and(|e| e.check);
-    let mut req = request(&args.file, engine);
+    let Some(config) = super::config() else {
+        return Ok(ExitCode::BadInput);
+    };
+    let mut req = request(&args.file, engine, &config.settings);
     if let Some(e) = engine
         && let Err(err) = super::ask_passwords(&e.ssh, &mut req.run.connect)
     {

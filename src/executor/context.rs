@@ -29,6 +29,10 @@ pub struct RunOptions {
     pub roles_path: Vec<PathBuf>,
     /// `--ask-become-pass`, for hosts whose inventory has no become password.
     pub become_password: Option<crate::secret::Secret>,
+    /// `[privilege_escalation]` of `ansible.cfg`: below every keyword and variable.
+    pub become_defaults: crate::config::BecomeDefaults,
+    /// `gathering` of `ansible.cfg`; `smart` skips hosts whose facts were gathered earlier.
+    pub gathering: crate::config::Gathering,
 }
 
 /// A connection opened on first use and then kept for the whole run, so plays that never
@@ -155,6 +159,7 @@ impl PlayCtx {
             extra_vars: self.opts.extra_vars.clone(),
             roles_path: self.opts.roles_path.clone(),
             playbook_dir: Some(self.opts.playbook_dir.clone()),
+            gathering: self.opts.gathering,
         }
     }
 }

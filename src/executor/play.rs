@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use super::context::{ConnPool, Flow, HostCtx, Inherited, LazyConn, PlayCtx, RunOptions, TaskKind};
 use super::coordinator::Coordinator;
 use super::vars::World;
+use crate::config::Gathering;
 use crate::events::{Event, EventTx, HostStats};
 use crate::playbook::model::{Common, Item, Play, Serial, Strategy, Task};
 use crate::template::Templar;
@@ -283,9 +284,14 @@ async fn host_main(mut h: HostCtx, pc: Arc<PlayCtx>) -> HostCtx {
         (&play.post_tasks, 5),
     ];
     let mut flow = Flow::Continue;
-    if play.gather_facts {
+    let smart_skip =
+        pc.opts.gathering == Gathering::Smart && h.store.facts_gathered.load(Ordering::SeqCst);
+    if play.gather_facts && !smart_skip {
         let t = gather_task(&play);
         flow = super::task::run(&mut h, &pc, &t, vec![0], &top, TaskKind::Task).await;
+        if flow == Flow::Continue && !h.failed && !h.unreachable {
+            h.store.facts_gathered.store(true, Ordering::SeqCst);
+        }
     }
     for (items, sec) in sections {
         if flow != Flow::Continue {

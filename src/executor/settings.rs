@@ -1,5 +1,6 @@
 //! Keyword inheritance: a task's effective `become`, `check_mode`, `environment`... come from
-//! the task, then enclosing blocks (innermost first), then the play, then inventory variables.
+//! the task, then enclosing blocks (innermost first), then the play, then inventory variables,
+//! then `ansible.cfg`'s `[privilege_escalation]`.
 
 use serde_json::{Map, Value};
 
@@ -69,7 +70,7 @@ impl Effective {
             None => lookup("ansible_become")
                 .as_ref()
                 .and_then(to_bool)
-                .unwrap_or(false),
+                .unwrap_or(pc.opts.become_defaults.become_),
         };
         let become_ = if become_on {
             let user = match pick(t, inh, |c| c.become_user.clone()) {
@@ -78,6 +79,7 @@ impl Effective {
                     .become_user
                     .clone()
                     .or_else(|| lookup("ansible_become_user").as_ref().and_then(to_str))
+                    .or_else(|| pc.opts.become_defaults.user.clone())
                     .unwrap_or_else(|| "root".into()),
             };
             Some(become_settings(pc, t, inh, user, &lookup)?)
@@ -187,7 +189,7 @@ fn become_settings(
     let method = match pick(t, inh, |c| c.become_method).or(pc.play.become_method) {
         Some(m) => m,
         None => match first(&["ansible_become_method"]) {
-            None => BecomeMethod::Sudo,
+            None => pc.opts.become_defaults.method.unwrap_or(BecomeMethod::Sudo),
             Some(m) => BecomeMethod::parse(&m).ok_or_else(|| {
                 format!("`ansible_become_method: {m}` is not supported; use sudo or su")
             })?,
@@ -195,7 +197,8 @@ fn become_settings(
     };
     let flags = pick(t, inh, |c| c.become_flags.clone())
         .or_else(|| pc.play.become_flags.clone())
-        .or_else(|| first(&["ansible_become_flags", "ansible_sudo_flags"]));
+        .or_else(|| first(&["ansible_become_flags", "ansible_sudo_flags"]))
+        .or_else(|| pc.opts.become_defaults.flags.clone());
     let password = first(&[
         "ansible_become_password",
         "ansible_become_pass",

@@ -26,6 +26,9 @@ pub struct HostStore {
     pub included: RwLock<Layer>,
     /// `set_fact` and `register` (Ansible's "set_facts / registered vars" level).
     pub vars: RwLock<Layer>,
+    /// A play's own fact gathering succeeded on this host during the run: `gathering = smart`
+    /// does not ask it again (Ansible's `_ansible_facts_gathered`).
+    pub facts_gathered: std::sync::atomic::AtomicBool,
 }
 
 impl HostStore {

@@ -132,6 +132,7 @@ fn parse_play(ld: &mut Loader, node: &Node, dir: &Path) -> Option<Play> {
     ld.play = PlayState::default();
     let scope = Scope::play(dir);
     let mut play = Play::new(node.span.clone(), dir.to_path_buf());
+    play.gather_facts = ld.opts.gathering != crate::config::Gathering::Explicit;
     let mut hosts = None;
     let mut name = None;
     let (mut roles, mut tasks, mut handlers) = (Vec::new(), Vec::new(), Vec::new());

@@ -23,6 +23,7 @@ pub mod model;
 mod module_args;
 mod module_table;
 mod role;
+mod role_search;
 mod srcfile;
 pub mod suggest;
 pub mod tags;
@@ -44,8 +45,10 @@ use module_table::ModuleTable;
 pub struct LoadOptions {
     /// `-e` variables: the only variables usable in paths resolved at load time.
     pub extra_vars: Map<String, Value>,
-    /// Extra role directories, searched after `<playbook_dir>/roles` (and before `./roles`).
+    /// `roles_path`: searched after `<playbook_dir>/roles` (see `role_search.rs`).
     pub roles_path: Vec<PathBuf>,
+    /// `gathering` from `ansible.cfg`: whether a play without `gather_facts` gathers.
+    pub gathering: crate::config::Gathering,
     /// The playbook directory, for tasks files loaded at run time by `include_tasks` outside
     /// a role: their tasks' `base_dir` (for `files/`, `templates/`). Defaults to the tasks
     /// file's own directory when unset.

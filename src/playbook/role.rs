@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::keywords::{COMMON_KEYWORDS, heritable, inherit, parse_common};
-use super::loader::{Loader, Scope, canonical, is_var_name, normalize};
+use super::loader::{Loader, Scope, canonical, is_var_name};
 use super::model::{Block, Common, Handler, Item, RoleCtx};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::yaml::{Node, Yaml};
@@ -95,38 +95,6 @@ pub fn parse_role_entry(ld: &mut Loader, node: &Node, to_play: bool) -> Option<R
         }
     }
     Some(u)
-}
-
-/// Where Ansible looks for a role: `roles/` next to the playbook, siblings of the current
-/// role, the configured roles path, `./roles`, then the playbook directory itself. A name
-/// with a slash is a path.
-fn role_candidates(ld: &Loader, name: &str, scope: &Scope) -> Vec<PathBuf> {
-    let p = Path::new(name);
-    if p.is_absolute() {
-        return vec![p.to_path_buf()];
-    }
-    let mut c = Vec::new();
-    if name.contains('/') {
-        c.push(scope.playbook_dir.join(p));
-        c.push(p.to_path_buf());
-        return c;
-    }
-    c.push(scope.playbook_dir.join("roles").join(p));
-    if let Some(parent) = scope.role.as_ref().and_then(|r| r.path.parent()) {
-        c.push(parent.join(p));
-    }
-    c.extend(ld.opts.roles_path.iter().map(|r| r.join(p)));
-    c.push(PathBuf::from("roles").join(p));
-    c.push(scope.playbook_dir.join(p));
-    // `./roles/x` and `roles/x` are the same place; list each once.
-    let mut seen = Vec::new();
-    c.retain(|p| {
-        let n = normalize(p);
-        let new = !seen.contains(&n);
-        seen.push(n);
-        new
-    });
-    c
 }
 
 /// `dir/<stem>.yml`, `.yaml` or the bare name, as Ansible accepts for role files.
@@ -217,7 +185,12 @@ fn load_meta(ld: &mut Loader, dir: &Path, to_play: bool) -> Meta {
 /// The directory of the role `u` names, or a located "not found" error listing the places
 /// searched.
 pub fn locate(ld: &mut Loader, u: &RoleUse, scope: &Scope) -> Option<PathBuf> {
-    let candidates = role_candidates(ld, &u.name, scope);
+    let candidates = super::role_search::candidates(
+        &u.name,
+        &scope.playbook_dir,
+        &ld.opts.roles_path,
+        scope.role.as_ref().and_then(|r| r.path.parent()),
+    );
     let found = candidates.iter().find(|c| c.is_dir()).cloned();
     if found.is_none() {
         let list = candidates

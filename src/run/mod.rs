@@ -9,7 +9,7 @@ mod request;
 mod session;
 
 pub use listing::Listing;
-pub use plan::{Plan, Targets, plan, roles_path};
+pub use plan::{Plan, Targets, plan};
 pub use request::{Output, RunRequest};
 pub use session::{Outcome, execute, start_reporter};
 

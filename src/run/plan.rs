@@ -27,8 +27,8 @@ pub struct Plan {
     pub playbook_vars: Vec<VarsDir>,
     pub extra_vars: Map<String, Value>,
     pub warnings: Vec<String>,
-    /// Role directories searched after `<playbook_dir>/roles` (`STRATA_ROLES_PATH`), read once
-    /// so that load time and run time (`include_role`) search the same places.
+    /// Role directories searched after `<playbook_dir>/roles` (`roles_path`), kept so that
+    /// load time and run time (`include_role`) search the same places.
     pub roles_path: Vec<PathBuf>,
     /// The templating environment the playbooks were checked with; the run renders with it.
     pub templar: Arc<Templar>,
@@ -58,11 +58,12 @@ pub fn plan(req: &RunRequest) -> Result<Plan, InputErrors> {
         ),
         None => None,
     };
-    let roles_path = roles_path();
+    let roles_path = req.roles_path.clone();
     let load = LoadOptions {
         extra_vars: extra_vars.clone(),
         roles_path: roles_path.clone(),
         playbook_dir: None,
+        gathering: req.gathering,
     };
     let mut playbooks = Vec::new();
     let mut errors = Vec::new();
@@ -173,17 +174,4 @@ impl Plan {
             Err(InputErrors(errors))
         }
     }
-}
-
-/// `ANSIBLE_ROLES_PATH`-style search path, colon separated.
-pub fn roles_path() -> Vec<PathBuf> {
-    std::env::var("STRATA_ROLES_PATH")
-        .or_else(|_| std::env::var("ANSIBLE_ROLES_PATH"))
-        .map(|s| {
-            s.split(':')
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from)
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -1,9 +1,10 @@
-//! What a caller asks the engine to do, made once from the command line (or by `lab demo`,
-//! `bench`, later the stack commands) so that every entry point runs the same pipeline with the
-//! same defaults.
+//! What a caller asks the engine to do, made once from the command line and `ansible.cfg` (or
+//! by `lab demo`, `bench`, the stack commands) so that every entry point runs the same
+//! pipeline with the same defaults.
 
 use std::path::PathBuf;
 
+use crate::config::{BecomeDefaults, Gathering};
 use crate::transport::ConnectOptions;
 
 /// One engine run: these playbooks against this inventory, with these options.
@@ -28,6 +29,12 @@ pub struct RunRequest {
     pub connect: ConnectOptions,
     /// Ignore cached inventory results (`cache: true` sources) and refresh them.
     pub flush_cache: bool,
+    /// Where roles are looked for after the playbook's `roles/` (`ansible.cfg`'s `roles_path`).
+    pub roles_path: Vec<PathBuf>,
+    /// `ansible.cfg`'s `[privilege_escalation]`.
+    pub become_defaults: BecomeDefaults,
+    /// `ansible.cfg`'s `gathering`.
+    pub gathering: Gathering,
 }
 
 impl RunRequest {
@@ -49,6 +56,9 @@ impl RunRequest {
             verbosity: 0,
             connect: ConnectOptions::default(),
             flush_cache: false,
+            roles_path: Vec::new(),
+            become_defaults: BecomeDefaults::default(),
+            gathering: Gathering::Implicit,
         }
     }
 }

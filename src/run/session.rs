@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -103,6 +104,8 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
             playbook_dir: pb.path.parent().map(Path::to_path_buf).unwrap_or_default(),
             roles_path: plan.roles_path.clone(),
             become_password: req.connect.become_password.clone(),
+            become_defaults: req.become_defaults.clone(),
+            gathering: req.gathering,
         });
         let mut runner = Runner::new(
             plan.templar.clone(),
@@ -232,6 +235,9 @@ fn build_world(
             *store.facts.write().unwrap() = prev.facts();
             *store.included.write().unwrap() = prev.included();
             *store.vars.write().unwrap() = prev.vars();
+            store
+                .facts_gathered
+                .store(prev.facts_gathered.load(Ordering::SeqCst), Ordering::SeqCst);
         }
     }
     *world.membership.write().unwrap() = m;

@@ -72,7 +72,7 @@ impl Stack {
     pub fn open(req: StackRequest) -> Result<Stack, StackError> {
         let file = file::load(&req.file)?;
         let templar = Arc::new(Templar::new());
-        let load = plays::load_options(&file, &crate::run::roles_path());
+        let load = plays::load_options(&file, &req.run.roles_path);
         plays::validate(&file, &load, &templar)?;
         let extra_vars = crate::extra_vars::parse(&req.run.extra_vars)?;
         let cli_attributes = super::attributes::parse_cli(&req.attributes)?;

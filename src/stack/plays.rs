@@ -22,12 +22,13 @@ pub struct LayerPlay {
 }
 
 /// Loader options for the stack's roles: `roles/` beside the stack file first, then
-/// `STRATA_ROLES_PATH`, as for a playbook in that directory.
+/// `roles_path` (`ansible.cfg`, `ANSIBLE_ROLES_PATH`), as for a playbook in that directory.
 pub fn load_options(stack: &StackFile, roles_path: &[PathBuf]) -> LoadOptions {
     LoadOptions {
         extra_vars: Map::new(),
         roles_path: roles_path.to_vec(),
         playbook_dir: Some(stack.dir.clone()),
+        gathering: Default::default(),
     }
 }
 

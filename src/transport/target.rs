@@ -12,8 +12,8 @@ use super::ssh::{HostKeyPolicy, SshParams};
 use crate::secret::Secret;
 use crate::shell::BecomeMethod;
 
-/// Command-line connection defaults. Inventory variables win over these, as in Ansible
-/// (`-u` is `remote_user`, which `ansible_user` overrides).
+/// Connection defaults from the command line and `ansible.cfg`. Inventory variables win over
+/// these, as in Ansible (`-u` is `remote_user`, which `ansible_user` overrides).
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub user: Option<String>,
@@ -25,6 +25,12 @@ pub struct ConnectOptions {
     pub password: Option<Secret>,
     /// `--ask-become-pass`: the become password for hosts without `ansible_become_password`.
     pub become_password: Option<Secret>,
+    /// `ssh_args` of `[ssh_connection]`: applied before a host's own arguments.
+    pub ssh_args: Option<String>,
+    /// `ssh_common_args` and `ssh_extra_args` of `[ssh_connection]`: used for hosts whose
+    /// variables set no `ansible_ssh_common_args` (`ansible_ssh_extra_args`).
+    pub ssh_common_args: Option<String>,
+    pub ssh_extra_args: Option<String>,
 }
 
 impl ConnectOptions {
@@ -42,6 +48,9 @@ impl Default for ConnectOptions {
             timeout: Duration::from_secs(Self::DEFAULT_TIMEOUT_SECS),
             password: None,
             become_password: None,
+            ssh_args: None,
+            ssh_common_args: None,
+            ssh_extra_args: None,
         }
     }
 }
@@ -121,10 +130,9 @@ pub fn target(
         .or_else(|| d.private_key.clone());
     p.connect_timeout = cv.timeout.map(Duration::from_secs).unwrap_or(d.timeout);
     p.password = cv.password.clone().map(Secret::new).or(d.password.clone());
-    for args in [&cv.ssh_common_args, &cv.ssh_extra_args]
-        .into_iter()
-        .flatten()
-    {
+    let common = cv.ssh_common_args.as_ref().or(d.ssh_common_args.as_ref());
+    let extra = cv.ssh_extra_args.as_ref().or(d.ssh_extra_args.as_ref());
+    for args in [d.ssh_args.as_ref(), common, extra].into_iter().flatten() {
         p.apply_ssh_args(args)
             .map_err(|reason| TargetError::SshArgs {
                 host: host.to_string(),
@@ -184,5 +192,24 @@ mod tests {
             Some("inv")
         );
         assert_eq!(pw(json!({})).as_deref(), Some("typed"));
+    }
+
+    #[test]
+    fn configured_ssh_arguments_apply_unless_the_host_sets_its_own() {
+        let d = ConnectOptions {
+            ssh_args: Some("-o ServerAliveInterval=7".into()),
+            ssh_common_args: Some("-o Port=2200".into()),
+            ..ConnectOptions::default()
+        };
+        let ssh = |vars: Value| match target("web1", vars.as_object().unwrap(), &d) {
+            Ok(Target::Ssh(p)) => p,
+            _ => panic!("expected an ssh target"),
+        };
+        let p = ssh(json!({}));
+        assert_eq!(p.port, 2200);
+        assert_eq!(p.keepalive_interval, Duration::from_secs(7));
+        let p = ssh(json!({"ansible_ssh_common_args": "-o ConnectTimeout=4"}));
+        assert_eq!(p.port, 22);
+        assert_eq!(p.connect_timeout, Duration::from_secs(4));
     }
 }
