@@ -86,7 +86,7 @@ pub fn resolve(
     if name == host {
         return None;
     }
-    let store = pc.world.hosts.get(&name).cloned();
+    let store = pc.world.host(&name);
     let conn = match &store {
         None if LOCALHOST.contains(&name.as_str()) => Via::Local(pc.local.clone()),
         // A name the inventory does not know is dialled as it is, with the command line's
@@ -94,8 +94,9 @@ pub fn resolve(
         None => Via::Pooled(pc.other_conns.get(&name, Map::new())),
         Some(s) => {
             let sc = scope_of(&name, s, pc, t, inh, &[]);
-            let vars = connection_override(&s.inventory, &sc)
-                .unwrap_or_else(|| s.inventory.as_ref().clone());
+            let inventory = s.inventory();
+            let vars =
+                connection_override(&inventory, &sc).unwrap_or_else(|| inventory.as_ref().clone());
             Via::Pooled(pc.other_conns.get(&name, vars))
         }
     };

@@ -187,7 +187,7 @@ fn fact_hosts(
         return pc
             .play_hosts
             .iter()
-            .filter_map(|n| pc.world.hosts.get(n).cloned())
+            .filter_map(|n| pc.world.host(n))
             .collect();
     }
     vec![h.store.clone()]

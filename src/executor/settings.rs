@@ -128,7 +128,9 @@ impl Effective {
             .as_ref()
             .and_then(|d| super::delegate::render_name(pc, d, scope).ok().flatten())
             .filter(|n| own.as_ref().and_then(Value::as_str) != Some(n.as_str()));
-        let run_once = t.common.run_once || inh.common.iter().any(|c| c.run_once);
+        // `add_host` bypasses the host loop in Ansible: it runs once for the play.
+        let run_once =
+            t.common.run_once || inh.common.iter().any(|c| c.run_once) || t.action == "add_host";
         let int = |kw: Option<IntKw>, name: &str| -> Result<Option<i64>, String> {
             match kw {
                 None => Ok(None),
@@ -148,9 +150,6 @@ impl Effective {
                 }
             }
         };
-        // `add_host` bypasses the host loop in Ansible: it runs once for the play.
-        let run_once =
-            t.common.run_once || inh.common.iter().any(|c| c.run_once) || t.action == "add_host";
         let throttle = int(pick(t, inh, |c| c.throttle.clone()), "throttle")?.unwrap_or(0);
         let timeout = int(pick(t, inh, |c| c.timeout.clone()), "timeout")?.filter(|n| *n > 0);
         Ok(Effective {
