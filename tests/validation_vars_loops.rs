@@ -95,14 +95,14 @@ fn include_vars_mixes_file_and_dir_options() {
 fn include_vars_bad_hash_behaviour() {
     let c = Case::new("iv-hash");
     let p = c.book("    - include_vars: {file: a.yml, hash_behaviour: deep}\n");
-    c.expect_error(&p, 4, 52, "hash_behaviour");
+    c.expect_error(&p, 4, 51, "hash_behaviour");
 }
 
 #[test]
 fn include_vars_free_form_unknown_option() {
     let c = Case::new("iv-free");
     let p = c.book("    - include_vars: a.yml nmae=x\n");
-    c.expect_error(&p, 4, 29, "unsupported parameter `nmae`");
+    c.expect_error(&p, 4, 27, "unsupported parameter `nmae`");
 }
 
 #[test]
@@ -124,7 +124,7 @@ fn group_by_unknown_option() {
     c.expect_error(
         &p,
         4,
-        29,
+        28,
         "unsupported parameter `parent` for module `group_by`",
     );
 }

@@ -98,3 +98,51 @@ impl Inventory {
         load_vars_dir(&dir.dir, self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn inv() -> Inventory {
+        let mut inv = Inventory::new();
+        inv.add_host("a", Some("web"), Span::unknown(), None);
+        inv.add_host("b", None, Span::unknown(), None);
+        inv.reconcile();
+        inv
+    }
+
+    #[test]
+    fn group_by_changes_once_and_links_parents() {
+        let mut inv = inv();
+        let parents = vec!["numbered".to_string()];
+        assert_eq!(inv.add_dynamic_group("b", "odd", &parents), Ok(true));
+        assert_eq!(inv.group_names_of("b"), vec!["numbered", "odd"]);
+        assert_eq!(inv.group_hosts("numbered"), vec!["b"]);
+        // Already there: nothing changes.
+        assert_eq!(inv.add_dynamic_group("b", "odd", &parents), Ok(false));
+        // A new parent link alone is a change.
+        assert_eq!(
+            inv.add_dynamic_group("b", "odd", &["all".to_string(), "extra".to_string()]),
+            Ok(true)
+        );
+        assert!(inv.add_dynamic_group("nope", "odd", &parents).is_err());
+    }
+
+    #[test]
+    fn add_host_merges_vars_and_groups() {
+        let mut inv = inv();
+        let vars = json!({"ansible_host": "10.0.0.9", "color": "blue"});
+        let vars = vars.as_object().unwrap();
+        assert!(inv.add_dynamic_host("c", &[], vars));
+        assert_eq!(inv.group_names_of("c"), vec!["ungrouped"]);
+        assert!(!inv.add_dynamic_host("c", &[], vars));
+        assert!(inv.add_dynamic_host("c", &["db".to_string()], &Map::new()));
+        assert_eq!(inv.group_names_of("c"), vec!["db"]);
+        assert_eq!(inv.host_vars("c")["color"], json!("blue"));
+        let more = json!({"color": "red"});
+        assert!(inv.add_dynamic_host("c", &[], more.as_object().unwrap()));
+        assert_eq!(inv.host_vars("c")["color"], json!("red"));
+        assert_eq!(inv.host_vars("c")["ansible_host"], json!("10.0.0.9"));
+    }
+}

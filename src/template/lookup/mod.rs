@@ -99,7 +99,7 @@ fn run(state: &State, kind: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
     };
     f(state, terms, kwargs).map_err(|e| {
         fail(format!(
-            "An unhandled exception occurred while running the lookup plugin '{kind}'. Error was: {}",
+            "The lookup plugin '{kind}' failed: {}",
             e.detail().unwrap_or_default()
         ))
     })
