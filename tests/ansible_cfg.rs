@@ -2,8 +2,9 @@
 //! inventory, a role outside the project on `roles_path`, the login user and key, `forks`,
 //! `gathering`, `[privilege_escalation]` and `[ssh_connection]` all come from the file, no
 //! command-line option given. Then `ANSIBLE_*` variables override the file and the command
-//! line overrides those; ansible-core runs the same project to the same recap; and a
-//! malformed file is a located input error (exit 5).
+//! line overrides those; ansible-core runs the same project to the same recap (and again with
+//! `gathering = smart`); a malformed file is a located input error (exit 5); and the stack
+//! commands find a role along the configured `roles_path`.
 mod common;
 
 use std::collections::BTreeMap;
@@ -331,5 +332,30 @@ fn a_malformed_ansible_cfg_is_a_located_error_before_anything_runs() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(err.contains(&at(2, 9)), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stack_commands_find_roles_along_the_configured_roles_path() {
+    let dir = std::env::temp_dir().join(format!("strata-d-stackcfg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = common::stack::Stack::at(&dir.join("stack"));
+    st.write("lab.yml", "all: {}\n");
+    st.write("groups.yml", "all: {}\n");
+    std::fs::create_dir_all(dir.join("shared/roles")).unwrap();
+    std::fs::rename(st.dir.join("roles/lb"), dir.join("shared/roles/lb")).unwrap();
+    let o = st.run(&["status"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(err.contains("role `lb` not found"), "{err}");
+
+    let cfg = dir.join("cfg/ansible.cfg");
+    std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+    std::fs::write(&cfg, "[defaults]\nroles_path = ../shared/roles\n").unwrap();
+    let st = st.with_command(move |c| {
+        c.env("ANSIBLE_CONFIG", &cfg);
+    });
+    let o = st.run(&["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stack::dump(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
