@@ -19,6 +19,9 @@ const ROLE: &str = r#"- name: who runs the tasks
   command: id -un
   register: who
   changed_when: false
+- name: how it became
+  shell: "echo ${SUDO_USER:-no sudo}"
+  changed_when: false
 - name: when it ran
   shell: "date +%s%N; sleep 1; date +%s%N"
   changed_when: false
@@ -194,9 +197,10 @@ fn a_project_runs_from_its_ansible_cfg_and_env_and_cli_override_it() {
     assert_eq!(r.stderr.matches("[WARNING]").count(), 1, "{}", r.stderr);
     for h in &hosts {
         assert_eq!(stdout_of(&r, h, "who runs the tasks"), "nobody");
+        assert_eq!(stdout_of(&r, h, "how it became"), "root");
         assert!(!gathered(&r, h), "gathering = explicit: {}", r.dump());
         let c = r.host(h);
-        assert_eq!((c.ok, c.changed, c.failed), (3, 0, 0), "{}", r.dump());
+        assert_eq!((c.ok, c.changed, c.failed), (4, 0, 0), "{}", r.dump());
     }
     let s = spans(&r, &hosts);
     assert!(!overlap(&s), "forks = 1 runs one host at a time: {s:?}");
@@ -216,13 +220,28 @@ fn a_project_runs_from_its_ansible_cfg_and_env_and_cli_override_it() {
     for h in &hosts {
         assert_eq!(stdout_of(&r, h, "who runs the tasks"), "root");
         assert!(gathered(&r, h), "ANSIBLE_GATHERING=implicit: {}", r.dump());
-        assert_eq!(r.host(h).ok, 4, "{}", r.dump());
+        assert_eq!(r.host(h).ok, 5, "{}", r.dump());
     }
     let s = spans(&r, &hosts);
     assert!(
         overlap(&s),
         "ANSIBLE_FORKS=2 runs both hosts at once: {s:?}"
     );
+
+    // ANSIBLE_BECOME_METHOD and ANSIBLE_BECOME_FLAGS: su, with a shell for nobody.
+    let r = strata(
+        &proj,
+        &[],
+        &[
+            ("ANSIBLE_BECOME_METHOD", "su"),
+            ("ANSIBLE_BECOME_FLAGS", "-s /bin/sh"),
+        ],
+    );
+    r.expect_exit(0);
+    for h in &hosts {
+        assert_eq!(stdout_of(&r, h, "who runs the tasks"), "nobody");
+        assert_eq!(stdout_of(&r, h, "how it became"), "no sudo");
+    }
 
     // ANSIBLE_REMOTE_USER over remote_user: nobody logs in as ghost.
     let ghost = [("ANSIBLE_REMOTE_USER", "ghost")];
