@@ -2,8 +2,9 @@
 //! inventory, a role outside the project on `roles_path`, the login user and key, `forks`,
 //! `gathering`, `[privilege_escalation]` and `[ssh_connection]` all come from the file, no
 //! command-line option given. Then `ANSIBLE_*` variables override the file and the command
-//! line overrides those; ansible-core runs the same project to the same recap; and a
-//! malformed file is a located input error (exit 5).
+//! line overrides those; ansible-core runs the same project to the same recap (and again with
+//! `gathering = smart`); a malformed file is a located input error (exit 5); and the stack
+//! commands find a role along the configured `roles_path`.
 mod common;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,9 @@ use serde_json::Value;
 const ROLE: &str = r#"- name: who runs the tasks
   command: id -un
   register: who
+  changed_when: false
+- name: how it became
+  shell: "echo ${SUDO_USER:-no sudo}"
   changed_when: false
 - name: when it ran
   shell: "date +%s%N; sleep 1; date +%s%N"
@@ -193,9 +197,10 @@ fn a_project_runs_from_its_ansible_cfg_and_env_and_cli_override_it() {
     assert_eq!(r.stderr.matches("[WARNING]").count(), 1, "{}", r.stderr);
     for h in &hosts {
         assert_eq!(stdout_of(&r, h, "who runs the tasks"), "nobody");
+        assert_eq!(stdout_of(&r, h, "how it became"), "root");
         assert!(!gathered(&r, h), "gathering = explicit: {}", r.dump());
         let c = r.host(h);
-        assert_eq!((c.ok, c.changed, c.failed), (3, 0, 0), "{}", r.dump());
+        assert_eq!((c.ok, c.changed, c.failed), (4, 0, 0), "{}", r.dump());
     }
     let s = spans(&r, &hosts);
     assert!(!overlap(&s), "forks = 1 runs one host at a time: {s:?}");
@@ -215,13 +220,28 @@ fn a_project_runs_from_its_ansible_cfg_and_env_and_cli_override_it() {
     for h in &hosts {
         assert_eq!(stdout_of(&r, h, "who runs the tasks"), "root");
         assert!(gathered(&r, h), "ANSIBLE_GATHERING=implicit: {}", r.dump());
-        assert_eq!(r.host(h).ok, 4, "{}", r.dump());
+        assert_eq!(r.host(h).ok, 5, "{}", r.dump());
     }
     let s = spans(&r, &hosts);
     assert!(
         overlap(&s),
         "ANSIBLE_FORKS=2 runs both hosts at once: {s:?}"
     );
+
+    // ANSIBLE_BECOME_METHOD and ANSIBLE_BECOME_FLAGS: su, with a shell for nobody.
+    let r = strata(
+        &proj,
+        &[],
+        &[
+            ("ANSIBLE_BECOME_METHOD", "su"),
+            ("ANSIBLE_BECOME_FLAGS", "-s /bin/sh"),
+        ],
+    );
+    r.expect_exit(0);
+    for h in &hosts {
+        assert_eq!(stdout_of(&r, h, "who runs the tasks"), "nobody");
+        assert_eq!(stdout_of(&r, h, "how it became"), "no sudo");
+    }
 
     // ANSIBLE_REMOTE_USER over remote_user: nobody logs in as ghost.
     let ghost = [("ANSIBLE_REMOTE_USER", "ghost")];
@@ -331,5 +351,30 @@ fn a_malformed_ansible_cfg_is_a_located_error_before_anything_runs() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
     assert!(err.contains(&at(2, 9)), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn stack_commands_find_roles_along_the_configured_roles_path() {
+    let dir = std::env::temp_dir().join(format!("strata-d-stackcfg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let st = common::stack::Stack::at(&dir.join("stack"));
+    st.write("lab.yml", "all: {}\n");
+    st.write("groups.yml", "all: {}\n");
+    std::fs::create_dir_all(dir.join("shared/roles")).unwrap();
+    std::fs::rename(st.dir.join("roles/lb"), dir.join("shared/roles/lb")).unwrap();
+    let o = st.run(&["status"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(5), "{err}");
+    assert!(err.contains("role `lb` not found"), "{err}");
+
+    let cfg = dir.join("cfg/ansible.cfg");
+    std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+    std::fs::write(&cfg, "[defaults]\nroles_path = ../shared/roles\n").unwrap();
+    let st = st.with_command(move |c| {
+        c.env("ANSIBLE_CONFIG", &cfg);
+    });
+    let o = st.run(&["status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stack::dump(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
