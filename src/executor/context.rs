@@ -131,6 +131,8 @@ pub struct PlayCtx {
     pub end_play: std::sync::atomic::AtomicBool,
     /// Connections made from connection variables a play or task sets itself.
     pub other_conns: Arc<ConnPool>,
+    /// The variables of the roles the whole play sees.
+    pub public_roles: super::public_roles::PublicRoles,
 }
 
 impl PlayCtx {

@@ -299,6 +299,16 @@ impl HostCtx {
                 Ok(x) => x,
                 Err(msg) => return self.include_failed(pc, &name, &msg),
             };
+            if inc.public {
+                // The role's own block comes last, after its dependencies'.
+                let role = items.iter().rev().find_map(|i| match i {
+                    Item::Block(b) => b.role.clone(),
+                    _ => None,
+                });
+                if let Some(r) = role {
+                    pc.public_roles.add(&r);
+                }
+            }
             for h in handlers {
                 if !self
                     .extra_handlers

@@ -7,6 +7,7 @@ pub mod include;
 pub mod invoke;
 pub mod outcome;
 pub mod play;
+pub mod public_roles;
 pub mod scope;
 pub mod settings;
 pub mod step;

@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::context::{ConnPool, Flow, HostCtx, Inherited, LazyConn, PlayCtx, RunOptions, TaskKind};
 use super::coordinator::Coordinator;
+use super::public_roles::PublicRoles;
 use super::vars::World;
 use crate::events::{Event, EventTx, HostStats};
 use crate::playbook::model::{Common, Item, Play, Serial, Strategy, Task};
@@ -199,6 +200,7 @@ impl Runner {
             local: self.local.clone(),
             end_play: AtomicBool::new(false),
             other_conns: self.other_conns.clone(),
+            public_roles: PublicRoles::new(&play.public_roles),
         });
         let mut joins = Vec::with_capacity(batch.len());
         for (idx, name) in batch.iter().enumerate() {
