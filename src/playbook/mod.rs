@@ -26,6 +26,7 @@ mod srcfile;
 pub mod suggest;
 pub mod tags;
 mod task;
+mod template_options;
 #[cfg(test)]
 mod tests;
 

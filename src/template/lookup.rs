@@ -4,7 +4,7 @@
 //! keyword is an error rather than being ignored.
 
 use minijinja::value::{Kwargs, Rest, Value};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::{Environment, Error, ErrorKind, State};
 
 fn one(kind: &str, term: &Value) -> Result<Value, Error> {
     let arg = term
@@ -41,7 +41,9 @@ fn one(kind: &str, term: &Value) -> Result<Value, Error> {
         "items" => Ok(term.clone()),
         other => Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!("lookup plugin `{other}` is not supported (supported: env, file, pipe, items)"),
+            format!(
+                "lookup plugin `{other}` is not supported (supported: env, file, pipe, items, template)"
+            ),
         )),
     }
 }
@@ -62,9 +64,12 @@ fn run(kind: &str, terms: &[Value]) -> Result<Vec<Value>, Error> {
 
 /// `lookup('env', 'HOME')`: one term gives a value, several give a comma-joined string;
 /// `wantlist=True` gives the list.
-fn lookup(kind: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+fn lookup(state: &State, kind: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let mut vals = run(&kind, &terms)?;
+    let mut vals = match kind.as_str() {
+        "template" => super::lookup_template::run(state, &terms, &kwargs)?,
+        _ => run(&kind, &terms)?,
+    };
     if kind == "env"
         && let Some(default) = kwargs.get::<Option<Value>>("default")?
     {
@@ -92,8 +97,13 @@ fn lookup(kind: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
 }
 
 /// `query('env', 'A', 'B')` / `q(...)`: always a list.
-fn query(kind: String, terms: Rest<Value>) -> Result<Value, Error> {
-    Ok(Value::from(run(&kind, &terms)?))
+fn query(state: &State, kind: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let vals = match kind.as_str() {
+        "template" => super::lookup_template::run(state, &terms, &kwargs)?,
+        _ => run(&kind, &terms)?,
+    };
+    kwargs.assert_all_used()?;
+    Ok(Value::from(vals))
 }
 
 pub fn register(env: &mut Environment<'static>) {
