@@ -278,6 +278,7 @@ impl HostCtx {
                             inc.tasks_from.as_deref(),
                             inc.common.vars.clone(),
                             &inc.base_dir,
+                            inh.role.clone(),
                             &pc.load_options(),
                             &pc.templar,
                         )
