@@ -150,6 +150,8 @@ pub struct PlayCtx {
     pub other_conns: Arc<ConnPool>,
     /// One semaphore per `throttle`d task, shared by the batch's hosts.
     pub throttles: Mutex<HashMap<Pos, Arc<Semaphore>>>,
+    /// The variables of the roles the whole play sees.
+    pub public_roles: super::public_roles::PublicRoles,
 }
 
 impl PlayCtx {

@@ -278,6 +278,7 @@ impl HostCtx {
                             inc.tasks_from.as_deref(),
                             inc.common.vars.clone(),
                             &inc.base_dir,
+                            inh.role.clone(),
                             &pc.load_options(),
                             &pc.templar,
                         )
@@ -299,6 +300,16 @@ impl HostCtx {
                 Ok(x) => x,
                 Err(msg) => return self.include_failed(pc, &name, &msg),
             };
+            if inc.public {
+                // The role's own block comes last, after its dependencies'.
+                let role = items.iter().rev().find_map(|i| match i {
+                    Item::Block(b) => b.role.clone(),
+                    _ => None,
+                });
+                if let Some(r) = role {
+                    pc.public_roles.add(&r);
+                }
+            }
             for h in handlers {
                 if !self
                     .extra_handlers

@@ -9,6 +9,7 @@ pub mod include;
 pub mod invoke;
 pub mod outcome;
 pub mod play;
+pub mod public_roles;
 pub mod runtime_inventory;
 pub mod scope;
 pub mod settings;

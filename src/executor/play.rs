@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::context::{ConnPool, Flow, HostCtx, Inherited, LazyConn, PlayCtx, RunOptions, TaskKind};
 use super::coordinator::Coordinator;
+use super::public_roles::PublicRoles;
 use super::vars::World;
 use crate::config::Gathering;
 use crate::events::{Event, EventTx, HostStats};
@@ -214,6 +215,7 @@ impl Runner {
             end_play: AtomicBool::new(false),
             other_conns: self.other_conns.clone(),
             throttles: Mutex::new(HashMap::new()),
+            public_roles: PublicRoles::new(&play.public_roles),
         });
         let mut joins = Vec::with_capacity(batch.len());
         for (idx, name) in batch.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! The Jinja context of a task on a host: every variable layer in Ansible's precedence order,
 //! plus magic variables and `hostvars`.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use minijinja::Value as JValue;
@@ -13,6 +14,27 @@ use crate::template::lookup::HOST_PATTERNS;
 
 /// Ansible's placeholder for `{{ omit }}`: arguments equal to it are dropped.
 pub const OMIT: &str = "__omit_place_holder__strata";
+
+/// ansible-core's `ansible_search_path`: the task's role and the roles that brought it in
+/// (nearest first), the directory of the task's file, then the playbook directory. Relative
+/// templates and their includes are searched there.
+fn search_path(pc: &PlayCtx, t: &Task, role: Option<&Arc<RoleCtx>>) -> Vec<PathBuf> {
+    let mut v = role.map(|r| r.search_roots()).unwrap_or_default();
+    let task_dir = t
+        .span
+        .file
+        .as_ref()
+        .and_then(|f| f.parent().map(Path::to_path_buf));
+    for mut d in task_dir.into_iter().chain([pc.opts.playbook_dir.clone()]) {
+        if d.as_os_str().is_empty() {
+            d = PathBuf::from(".");
+        }
+        if !v.contains(&d) {
+            v.push(d);
+        }
+    }
+    v
+}
 
 /// Builds the Jinja context for a task on a host, in Ansible's precedence order.
 pub fn scope(h: &HostCtx, pc: &PlayCtx, t: &Task, inh: &Inherited, extra: &[Layer]) -> JValue {
@@ -31,7 +53,9 @@ pub fn scope_of(
     extra: &[Layer],
 ) -> JValue {
     let role = t.role.as_ref().or(inh.role.as_ref());
-    let mut layers: Vec<Layer> = Vec::with_capacity(16);
+    let mut layers: Vec<Layer> = Vec::with_capacity(18);
+    let (public_defaults, public_vars) = pc.public_roles.layers();
+    layers.push(public_defaults);
     if let Some(r) = role {
         layers.push(Arc::new(r.defaults.clone()));
     }
@@ -42,6 +66,7 @@ pub fn scope_of(
         layers.push(v.clone());
     }
     layers.push(pc.vars_files.clone());
+    layers.push(public_vars);
     if let Some(r) = role {
         layers.push(Arc::new(r.vars.clone()));
     }
@@ -85,7 +110,15 @@ pub fn scope_of(
     );
     magic.insert("ansible_skip_tags".into(), json!(pc.opts.skip_tags));
     magic.insert("omit".into(), json!(OMIT));
-    magic.insert("ansible_search_path".into(), search_path(t, role));
+    magic.insert(
+        "ansible_search_path".into(),
+        json!(
+            search_path(pc, t, role)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        ),
+    );
     if let Some(r) = role {
         magic.insert("role_path".into(), json!(r.path.display().to_string()));
         magic.insert("role_name".into(), json!(r.name));
@@ -106,19 +139,4 @@ pub fn scope_of(
         templar: pc.templar.clone(),
     }
     .into_value()
-}
-
-/// Ansible's `ansible_search_path` (where lookups find files): the role, then the task's
-/// own directory.
-fn search_path(t: &Task, role: Option<&Arc<RoleCtx>>) -> serde_json::Value {
-    let mut out: Vec<String> = Vec::new();
-    if let Some(r) = role {
-        out.push(r.path.display().to_string());
-        out.push(r.path.join("tasks").display().to_string());
-    }
-    let own = t.base_dir.display().to_string();
-    if !own.is_empty() && !out.contains(&own) {
-        out.push(own);
-    }
-    json!(out)
 }

@@ -13,7 +13,7 @@ use super::LoadOptions;
 use super::loader::{Loader, PlayState, Scope};
 use super::model::{Play, Text};
 use super::module_table::ModuleTable;
-use super::role::{expand, has_tasks_file, locate, parse_role_entry};
+use super::role::{expand_with_ctx, has_tasks_file, locate, parse_role_entry};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::template::Templar;
 use crate::yaml::{Node, Yaml};
@@ -77,8 +77,9 @@ pub fn event_play(
             }
             u.tasks_from = Some(spec.event.to_string());
         }
-        if let Some((items, _)) = expand(&mut ld, &u, &scope) {
-            play.tasks.extend(items);
+        if let Some(x) = expand_with_ctx(&mut ld, &u, &scope) {
+            play.tasks.extend(x.items);
+            play.public_roles.push(x.ctx);
             used += 1;
         }
     }

@@ -194,13 +194,18 @@ impl Loader<'_> {
                         preloaded,
                         base_dir: scope.playbook_dir.clone(),
                         inherited,
+                        public: ra.public.unwrap_or(false),
                     })));
                 } else {
                     let Some(name) = ld.render_static(&ra.name, "an `import_role` name") else {
                         return;
                     };
-                    if let Some((items, _)) = role::expand(ld, &u(name, kw.common, true), scope) {
-                        out.extend(items);
+                    if let Some(x) = role::expand_with_ctx(ld, &u(name, kw.common, true), scope) {
+                        out.extend(x.items);
+                        // An import is public from the moment the play is parsed.
+                        if ra.public.unwrap_or(true) {
+                            ld.play.public_roles.push(x.ctx);
+                        }
                     }
                 }
             }
@@ -298,6 +303,8 @@ struct RoleArgs {
     vars_from: Option<String>,
     defaults_from: Option<String>,
     handlers_from: Option<String>,
+    /// `public`, when given: imports default to public, includes to private.
+    public: Option<bool>,
 }
 
 fn role_args(ld: &mut Loader, action: &str, value: &Node) -> Option<RoleArgs> {
@@ -340,6 +347,7 @@ fn role_args(ld: &mut Loader, action: &str, value: &Node) -> Option<RoleArgs> {
         vars_from: None,
         defaults_from: None,
         handlers_from: None,
+        public: None,
     };
     for (k, v) in &pairs {
         let key = k.as_str().unwrap_or_default();
@@ -349,7 +357,22 @@ fn role_args(ld: &mut Loader, action: &str, value: &Node) -> Option<RoleArgs> {
             "vars_from" => ra.vars_from = ld.string_kw(v, key),
             "defaults_from" => ra.defaults_from = ld.string_kw(v, key),
             "handlers_from" => ra.handlers_from = ld.string_kw(v, key),
-            "allow_duplicates" | "public" | "rolespec_validate" => {
+            "public" => ra.public = ld.bool_kw(v, key),
+            "allow_duplicates" => {
+                // ansible-core's default for include/import_role; `false` would skip the role
+                // when an equal include already completed on the host, which strata does not
+                // track, so it is refused rather than ignored.
+                if ld.bool_kw(v, key) == Some(false) {
+                    ld.err(
+                        v.error(format!(
+                            "`allow_duplicates: false` is not supported on `{action}`"
+                        ))
+                        .label("not supported")
+                        .help("list the role under the play's `roles:` to run it once per play"),
+                    );
+                }
+            }
+            "rolespec_validate" => {
                 ld.bool_kw(v, key);
             }
             "apply" => ld.err(k.error(format!("`apply` is not supported on `{action}`"))),

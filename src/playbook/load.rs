@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::keywords::{inherit, int_kw, merge_into};
 use super::loader::{Loader, PlayState, Scope, parent_dir};
 use super::model::{Common, HOST_ORDERS, HostOrder, Item, Play, Serial, Strategy, Text};
-use super::role::{expand, parse_role_entry};
+use super::role::{expand_with_ctx, parse_role_entry};
 use super::vars_prompt::parse_vars_prompt;
 use crate::yaml::{Node, Yaml};
 
@@ -215,6 +215,7 @@ fn parse_play(ld: &mut Loader, node: &Node, dir: &Path) -> Option<Play> {
     play.tasks.extend(tasks);
     play.handlers = handlers;
     play.handlers.append(&mut ld.play.handlers);
+    play.public_roles = std::mem::take(&mut ld.play.public_roles);
     let play_tags = Common {
         tags: play.tags.clone(),
         ..play.common.clone()
@@ -289,13 +290,17 @@ fn play_roles(ld: &mut Loader, v: &Node, scope: &Scope) -> Vec<Item> {
         }
     };
     let mut items = Vec::new();
+    let mut public = Vec::new();
     for e in entries {
         if let Some(u) = parse_role_entry(ld, e, true)
-            && let Some((role_items, _)) = expand(ld, &u, scope)
+            && let Some(x) = expand_with_ctx(ld, &u, scope)
         {
-            items.extend(role_items);
+            items.extend(x.items);
+            public.push(x.ctx);
         }
     }
+    // ansible-core puts `roles:` before the roles any `import_role` added to the play.
+    ld.play.public_roles.splice(0..0, public);
     items
 }
 

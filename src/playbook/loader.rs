@@ -23,6 +23,11 @@ pub struct PlayState {
     pub handlers: Vec<Handler>,
     pub roles_run: Vec<(PathBuf, String)>,
     pub role_handlers_loaded: Vec<(PathBuf, String)>,
+    /// The context each role use got when it was first expanded: a use that runs no second
+    /// time still brings its variables to the roles depending on it.
+    pub role_ctxs: Vec<((PathBuf, String), Arc<RoleCtx>)>,
+    /// Roles whose variables the whole play sees (see [`super::model::Play::public_roles`]).
+    pub public_roles: Vec<Arc<RoleCtx>>,
 }
 
 pub struct Loader<'a> {

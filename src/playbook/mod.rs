@@ -28,6 +28,7 @@ mod srcfile;
 pub mod suggest;
 pub mod tags;
 mod task;
+mod template_options;
 #[cfg(test)]
 mod tests;
 mod vars_prompt;
@@ -125,11 +126,13 @@ pub fn load_tasks_file(
     load_tasks_file_with(path, role, opts, templar, &ModuleTable::registry())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn load_role_with(
     name: &str,
     tasks_from: Option<&str>,
     params: Map<String, Value>,
     base_dir: &Path,
+    parent: Option<Arc<RoleCtx>>,
     opts: &LoadOptions,
     templar: &Templar,
     modules: &ModuleTable,
@@ -147,17 +150,24 @@ pub(crate) fn load_role_with(
         dedupe: false,
         to_play: false,
     };
-    let out = role::expand(&mut ld, &u, &Scope::play(base_dir)).unwrap_or_default();
+    // Included from a role's tasks, the role is in that role's dependency chain.
+    let scope = Scope {
+        role: parent,
+        ..Scope::play(base_dir)
+    };
+    let out = role::expand(&mut ld, &u, &scope).unwrap_or_default();
     ld.finish(out)
 }
 
 /// Loads a role by name (searched from `base_dir`, the playbook directory) as
 /// `include_role` does: its dependencies' blocks, then its own block, plus its handlers.
+/// `parent` is the role whose tasks include it, if any.
 pub fn load_role(
     name: &str,
     tasks_from: Option<&str>,
     params: Map<String, Value>,
     base_dir: &Path,
+    parent: Option<Arc<RoleCtx>>,
     opts: &LoadOptions,
     templar: &Templar,
 ) -> Result<(Vec<Item>, Vec<Handler>), Vec<Diagnostic>> {
@@ -166,6 +176,7 @@ pub fn load_role(
         tasks_from,
         params,
         base_dir,
+        parent,
         opts,
         templar,
         &ModuleTable::registry(),

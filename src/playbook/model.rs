@@ -88,6 +88,9 @@ pub struct Play {
     /// instance its own `stack.instance` and its layers' merged attributes, which one play
     /// `vars` mapping cannot express.
     pub host_vars: HashMap<String, Arc<Map<String, Value>>>,
+    /// Roles whose variables every task of the play sees (Ansible's public `play.roles`):
+    /// `roles:` entries and `import_role`s, known at load time, in the order they were met.
+    pub public_roles: Vec<Arc<RoleCtx>>,
 }
 
 impl Play {
@@ -126,22 +129,60 @@ impl Play {
             post_tasks: Vec::new(),
             handlers: Vec::new(),
             host_vars: HashMap::new(),
+            public_roles: Vec::new(),
         }
     }
 }
 
 /// A role as used by a play or include: where its files are and the variables it brings.
-#[derive(Clone, Debug)]
+/// The maps are already combined the way ansible-core's `Role.get_default_vars`,
+/// `get_vars` and `get_role_params` combine them, so the executor only layers them.
+#[derive(Clone, Debug, Default)]
 pub struct RoleCtx {
     pub name: String,
     /// `role_path`.
     pub path: PathBuf,
-    /// `defaults/main.yml`: lowest precedence.
+    /// What this role's own files and use declare, before any combining.
+    pub own: Arc<RoleOwn>,
+    /// The roles that brought this one in (a meta dependency's dependents, or the role whose
+    /// tasks include or import it), outermost first: Ansible's dependency chain.
+    pub parents: Vec<Arc<RoleOwn>>,
+    /// Defaults the role's tasks see, lowest precedence: its dependencies' defaults, then its
+    /// parents', then its own.
     pub defaults: Map<String, Value>,
-    /// `vars/main.yml`: above play vars.
+    /// `vars/` the role's tasks see, above play vars: the parents', the dependencies', its own.
     pub vars: Map<String, Value>,
-    /// Parameters given where the role is used (`roles: [{role: x, a: 1}]`, include_role `vars`).
+    /// Parameters given where the role is used (`roles: [{role: x, a: 1}]`, include_role
+    /// `vars`), the parents' first.
     pub params: Map<String, Value>,
+    /// What the role shows every task of the play when it is public (a `roles:` entry, an
+    /// `import_role`, an `include_role` with `public: true`): its and its dependencies'
+    /// defaults, and its and its dependencies' `vars/`, without any parent's.
+    pub public_defaults: Map<String, Value>,
+    pub public_vars: Map<String, Value>,
+}
+
+/// A role's own variables, as its dependents pass them down the dependency chain.
+#[derive(Clone, Debug, Default)]
+pub struct RoleOwn {
+    pub path: PathBuf,
+    pub defaults: Map<String, Value>,
+    pub vars: Map<String, Value>,
+    pub params: Map<String, Value>,
+}
+
+impl RoleCtx {
+    /// The role directories a task of this role searches for files and templates: its own,
+    /// then its parents' from the nearest (Ansible's `ansible_search_path` begins so).
+    pub fn search_roots(&self) -> Vec<PathBuf> {
+        let mut v = vec![self.path.clone()];
+        for p in self.parents.iter().rev() {
+            if !v.contains(&p.path) {
+                v.push(p.path.clone());
+            }
+        }
+        v
+    }
 }
 
 /// Keywords shared by tasks, blocks and includes. Inherited keywords (`become`, `tags`, `when`
@@ -363,6 +404,9 @@ pub struct IncludeRole {
     /// As [`IncludeTasks::inherited`]: apply to the role's items loaded at run time.
     pub inherited: Common,
     pub base_dir: PathBuf,
+    /// `public: true`: once included, the role's defaults and vars are visible to the rest of
+    /// the play (include_role is private by default, as with `private_role_vars: false`).
+    pub public: bool,
 }
 
 #[derive(Clone, Debug)]

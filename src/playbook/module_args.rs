@@ -235,14 +235,23 @@ fn choice_error(p: &Param, n: &Node) -> Option<Diagnostic> {
     };
     for (s, v) in values {
         if !p.choices.contains(&s.as_str()) {
+            // Control characters (template's `newline_sequence`) are shown escaped.
+            let shown = |c: &str| c.escape_debug().to_string();
             let mut d = v
                 .error(format!(
-                    "value of `{}` must be one of: {}; got `{s}`",
+                    "value of `{}` must be one of: {}; got `{}`",
                     p.name,
-                    p.choices.join(", ")
+                    p.choices
+                        .iter()
+                        .map(|c| shown(c))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    shown(&s)
                 ))
                 .label("not an allowed value");
-            if let Some(h) = did_you_mean(&s, p.choices.iter().copied()) {
+            if let Some(h) = did_you_mean(&s, p.choices.iter().copied())
+                .filter(|_| !p.choices.iter().any(|c| c.contains(char::is_control)))
+            {
                 d = d.help(h);
             }
             return Some(d);

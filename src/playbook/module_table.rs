@@ -2,6 +2,7 @@
 //! for validating arguments, and where a task's relative `src` files are searched. Loading
 //! never runs a module.
 
+pub use crate::modules::files::output_encoding;
 pub use crate::modules::{FreeForm, ModuleSpec, Param, ParamType, SearchPaths};
 
 /// Where module specs come from. The loader only needs specs and names; tests use their own

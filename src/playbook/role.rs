@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::keywords::{COMMON_KEYWORDS, heritable, inherit, parse_common};
 use super::loader::{Loader, Scope, canonical, is_var_name};
-use super::model::{Block, Common, Handler, Item, RoleCtx};
+use super::model::{Block, Common, Handler, Item, RoleCtx, RoleOwn};
 use crate::diagnostic::{Diagnostic, Span};
 use crate::yaml::{Node, Yaml};
 
@@ -216,12 +216,50 @@ pub fn has_tasks_file(dir: &Path, stem: &str) -> bool {
 /// items and, unless `to_play`, the handlers (which otherwise join the play's handlers).
 /// `None` when the role could not be loaded (the error is recorded).
 pub fn expand(ld: &mut Loader, u: &RoleUse, scope: &Scope) -> Option<(Vec<Item>, Vec<Handler>)> {
+    expand_with_ctx(ld, u, scope).map(|e| (e.items, e.handlers))
+}
+
+/// One expanded role use: its items and handlers (none when it already ran in this play),
+/// and its context, whose public variables its dependents and the play may see.
+pub struct Expansion {
+    pub items: Vec<Item>,
+    pub handlers: Vec<Handler>,
+    pub ctx: Arc<RoleCtx>,
+}
+
+/// [`expand`], also giving the role's context.
+pub fn expand_with_ctx(ld: &mut Loader, u: &RoleUse, scope: &Scope) -> Option<Expansion> {
     let dir = locate(ld, u, scope)?;
     let id = canonical(&dir);
     ld.enter(&id, &u.span)?;
     let out = expand_found(ld, u, scope, &dir, &id);
     ld.leave();
-    Some(out)
+    out
+}
+
+/// What makes two uses of a role the same use, as ansible-core's role equality: the tasks
+/// file, parameters, `when` and `tags`.
+fn use_key(id: &Path, u: &RoleUse) -> (PathBuf, String) {
+    let when: Vec<&str> = u.common.when.iter().map(|c| c.expr.as_str()).collect();
+    (
+        id.to_path_buf(),
+        format!(
+            "{}|{}|{}|{}",
+            u.tasks_from.as_deref().unwrap_or("main"),
+            Value::Object(u.params.clone()),
+            Value::from(when),
+            Value::from(u.common.tags.clone()),
+        ),
+    )
+}
+
+/// Later maps override earlier ones key by key (Ansible's default `hash_behaviour: replace`).
+fn combined<'a>(maps: impl IntoIterator<Item = &'a Map<String, Value>>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for m in maps {
+        out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    out
 }
 
 fn expand_found(
@@ -230,27 +268,30 @@ fn expand_found(
     scope: &Scope,
     dir: &Path,
     id: &Path,
-) -> (Vec<Item>, Vec<Handler>) {
+) -> Option<Expansion> {
     let meta = load_meta(ld, dir, u.to_play);
-    let key = (
-        id.to_path_buf(),
-        format!(
-            "{}|{}",
-            u.tasks_from.as_deref().unwrap_or("main"),
-            Value::Object(u.params.clone())
-        ),
-    );
+    let key = use_key(id, u);
     if u.dedupe && !meta.allow_duplicates {
         if ld.play.roles_run.contains(&key) {
-            return (Vec::new(), Vec::new());
+            // It runs once, but whoever depends on it again still sees its variables.
+            let ctx = ld
+                .play
+                .role_ctxs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, c)| c.clone())?;
+            return Some(Expansion {
+                items: Vec::new(),
+                handlers: Vec::new(),
+                ctx,
+            });
         }
-        ld.play.roles_run.push(key);
+        ld.play.roles_run.push(key.clone());
     }
     let name = Path::new(&u.name)
         .file_name()
         .map_or(u.name.clone(), |n| n.to_string_lossy().into_owned());
-    let ctx = Arc::new(RoleCtx {
-        name,
+    let own = Arc::new(RoleOwn {
         path: dir.to_path_buf(),
         defaults: load_vars_file(
             ld,
@@ -268,8 +309,22 @@ fn expand_found(
         ),
         params: u.params.clone(),
     });
-    let role_scope = Scope {
-        role: Some(ctx.clone()),
+    // The chain a role inherits: whoever brought the current scope's role in, then that role.
+    let parents: Vec<Arc<RoleOwn>> = match &scope.role {
+        Some(p) => p.parents.iter().cloned().chain([p.own.clone()]).collect(),
+        None => Vec::new(),
+    };
+    // Dependencies are parsed in a scope whose role is this one (for their chain and the
+    // sibling role search); its combined variables are only known once they are loaded.
+    let pending = Arc::new(RoleCtx {
+        name: name.clone(),
+        path: dir.to_path_buf(),
+        own: own.clone(),
+        parents: parents.clone(),
+        ..RoleCtx::default()
+    });
+    let dep_scope = Scope {
+        role: Some(pending),
         base_dir: dir.to_path_buf(),
         file_dir: dir.join("tasks"),
         playbook_dir: scope.playbook_dir.clone(),
@@ -278,12 +333,42 @@ fn expand_found(
 
     let mut items = Vec::new();
     let mut handlers = Vec::new();
+    let mut deps = Vec::new();
     for dep in &meta.deps {
-        if let Some((dep_items, dep_handlers)) = expand(ld, dep, &role_scope) {
-            items.extend(dep_items);
-            handlers.extend(dep_handlers);
+        if let Some(e) = expand_with_ctx(ld, dep, &dep_scope) {
+            items.extend(e.items);
+            handlers.extend(e.handlers);
+            deps.push(e.ctx);
         }
     }
+    let dep_defaults = combined(deps.iter().map(|d| &d.public_defaults));
+    let dep_vars = combined(deps.iter().map(|d| &d.public_vars));
+    let ctx = Arc::new(RoleCtx {
+        name,
+        path: dir.to_path_buf(),
+        defaults: combined(
+            [&dep_defaults]
+                .into_iter()
+                .chain(parents.iter().map(|p| &p.defaults))
+                .chain([&own.defaults]),
+        ),
+        vars: combined(
+            parents
+                .iter()
+                .map(|p| &p.vars)
+                .chain([&dep_vars, &own.vars]),
+        ),
+        params: combined(parents.iter().map(|p| &p.params).chain([&own.params])),
+        public_defaults: combined([&dep_defaults, &own.defaults]),
+        public_vars: combined([&dep_vars, &own.vars]),
+        own,
+        parents,
+    });
+    ld.play.role_ctxs.push((key, ctx.clone()));
+    let role_scope = Scope {
+        role: Some(ctx.clone()),
+        ..dep_scope
+    };
     // The using role's keywords (tags, become, when...) cover its dependencies too.
     for item in &mut items {
         if let Item::Block(b) = item {
@@ -351,10 +436,14 @@ fn expand_found(
         rescue: Vec::new(),
         always: Vec::new(),
         common: u.common.clone(),
-        role: Some(ctx),
+        role: Some(ctx.clone()),
     })));
     if u.to_play {
         ld.play.handlers.append(&mut handlers);
     }
-    (items, handlers)
+    Some(Expansion {
+        items,
+        handlers,
+        ctx,
+    })
 }

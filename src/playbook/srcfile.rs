@@ -24,7 +24,13 @@ pub fn search_paths(scope: &Scope) -> SearchPaths {
 
 /// The position of parameter `name` where it was written (inside a free-form string when
 /// possible), else the module key. For a raw command the file is its first word.
-fn param_span(name: &str, raw: bool, key: &Node, value: &Node, args_kw: Option<&Node>) -> Span {
+pub(super) fn param_span(
+    name: &str,
+    raw: bool,
+    key: &Node,
+    value: &Node,
+    args_kw: Option<&Node>,
+) -> Span {
     if let Some(n) = value
         .get(name)
         .or_else(|| args_kw.and_then(|a| a.get(name)))

@@ -11,6 +11,7 @@ use super::module_args::task_args;
 use super::module_table::ModuleSpec;
 use super::srcfile;
 use super::suggest::did_you_mean;
+use super::template_options;
 use crate::template::is_template;
 use crate::yaml::{Node, Yaml};
 
@@ -459,6 +460,7 @@ fn module_task(
         ld.check_tree(a);
     }
     srcfile::check(ld, spec, &args, key, value, kw.args, scope);
+    template_options::check(ld, spec, &args, key, value, kw.args);
     Task {
         name: kw.name,
         span: node.span.clone(),

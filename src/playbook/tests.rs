@@ -641,14 +641,31 @@ fn roles_with_dependencies_defaults_vars_and_handlers() {
     let db = block(&p.tasks[1]);
     let ctx = db.role.as_ref().unwrap();
     assert_eq!(Value::Object(ctx.params.clone()), json!({"engine": "pg"}));
+    // A dependency sees the defaults of the role depending on it; its own win.
     assert_eq!(
         Value::Object(ctx.defaults.clone()),
-        json!({"engine": "mysql"})
+        json!({"port": 80, "engine": "mysql"})
     );
     let web = block(&p.tasks[2]);
     let ctx = web.role.as_ref().unwrap();
-    assert_eq!(Value::Object(ctx.defaults.clone()), json!({"port": 80}));
+    // A role sees its dependencies' defaults below its own.
+    assert_eq!(
+        Value::Object(ctx.defaults.clone()),
+        json!({"engine": "mysql", "port": 80})
+    );
     assert_eq!(Value::Object(ctx.vars.clone()), json!({"web_user": "www"}));
+    // `roles:` entries are public, each with its dependencies' variables; the deduplicated
+    // second `web` still counts.
+    let public: Vec<&str> = p.public_roles.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(public, vec!["web", "web", "web"]);
+    assert_eq!(
+        Value::Object(p.public_roles[0].public_defaults.clone()),
+        json!({"engine": "mysql", "port": 80})
+    );
+    assert_eq!(
+        Value::Object(p.public_roles[0].public_vars.clone()),
+        json!({"web_user": "www"})
+    );
     assert!(ctx.path.ends_with("roles/web"));
     let t = task(&web.block[0]);
     assert_eq!(t.base_dir, ctx.path);
@@ -740,6 +757,7 @@ fn public_load_role_and_tasks_file() {
         Some("backup"),
         serde_json::Map::new(),
         &dir,
+        None,
         &LoadOptions::default(),
         &t,
         &table(),
@@ -760,6 +778,7 @@ fn public_load_role_and_tasks_file() {
         None,
         serde_json::Map::new(),
         &elsewhere,
+        None,
         &opts,
         &t,
         &table(),

@@ -3,6 +3,7 @@
 //! Ansible's filters, tests and Python-style methods. Contexts are `minijinja::Value`s built
 //! once per host and task by the executor, so rendering never deep-copies the variable tree.
 
+mod file;
 mod filters;
 pub mod lookup;
 mod methods;
@@ -24,6 +25,7 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value as JValue};
 use serde_json::Value;
 
 use crate::diagnostic::{Diagnostic, Span};
+pub use file::{FileOptions, include_searchpath, newline_sequence};
 use source::{Kind, Prepared};
 
 /// Prepared sources kept per Templar; `when:` conditions and templated args repeat for every
@@ -35,7 +37,8 @@ pub struct Templar {
     /// Strings in playbooks: trim_blocks, as Ansible, which then gives back trailing newlines
     /// a block tag swallowed (`{% endfor %}\n` at the end of a string still ends in `\n`).
     env: Environment<'static>,
-    /// Template files: Ansible's template module enables trim_blocks.
+    /// Template files (see `file.rs`): each render works on a copy with its own whitespace
+    /// options and include search path.
     file_env: Environment<'static>,
     cache: Mutex<HashMap<(Kind, String), Arc<Prepared>>>,
 }
@@ -151,7 +154,7 @@ impl Templar {
         if !is_template(s) {
             return Ok(s.to_string());
         }
-        self.run_template(s, ctx, span, false)
+        self.run_template(s, ctx, span)
     }
 
     /// Templates every string inside a JSON value (module args, vars).
@@ -246,11 +249,14 @@ impl Templar {
         Ok(v.is_true())
     }
 
-    /// Renders a template file for the `template` module; errors name the template file and
-    /// line. The trailing newline is kept, as Ansible's template module does.
+    /// Renders a template file with the template module's defaults, its includes searched
+    /// in its own directory; errors name the template file and line.
     pub fn render_file(&self, path: &Path, ctx: &JValue) -> Result<String, Diagnostic> {
-        let text = read_template(path)?;
-        self.run_template(&text, ctx, &Span::file_only(path), true)
+        let opts = FileOptions {
+            searchpath: vec![path.parent().unwrap_or(Path::new(".")).to_path_buf()],
+            ..FileOptions::default()
+        };
+        self.render_file_with(path, ctx, &opts)
     }
 
     /// Load-time check of a string's Jinja syntax.
@@ -286,25 +292,15 @@ impl Templar {
         r.map_err(|e| self.diag(&e, s, kind, Some(&prepared), None, span, col_offset))
     }
 
-    fn run_template(
-        &self,
-        s: &str,
-        ctx: &JValue,
-        span: &Span,
-        file: bool,
-    ) -> Result<String, Diagnostic> {
+    fn run_template(&self, s: &str, ctx: &JValue, span: &Span) -> Result<String, Diagnostic> {
         let prepared = self
             .prepared(s, Kind::Template)
             .map_err(|e| self.diag(&e, s, Kind::Template, None, None, span, 0))?;
-        let env = if file { &self.file_env } else { &self.env };
-        let out = env
+        let out = self
+            .env
             .render_str(&prepared.compiled, ctx)
             .map_err(|e| self.diag(&e, s, Kind::Template, Some(&prepared), Some(ctx), span, 0))?;
-        Ok(if file {
-            out
-        } else {
-            pad_trailing_newlines(s, out)
-        })
+        Ok(pad_trailing_newlines(s, out))
     }
 
     fn prepared(&self, s: &str, kind: Kind) -> Result<Arc<Prepared>, minijinja::Error> {

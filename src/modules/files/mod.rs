@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod file;
 pub mod ini_file;
 pub mod lineinfile;
+pub mod output_encoding;
 pub mod replace;
 pub mod slurp;
 pub mod stat;

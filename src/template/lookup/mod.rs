@@ -16,6 +16,7 @@ mod paths;
 mod pipe;
 mod pyrandom;
 mod sequence;
+mod template;
 mod vars;
 
 use minijinja::value::{Kwargs, Rest, Value};
@@ -46,6 +47,7 @@ pub const LOOKUPS: &[(&str, Run)] = &[
     ("varnames", vars::varnames),
     ("inventory_hostnames", inventory_hostnames::run),
     ("password", password::run),
+    ("template", template::run),
 ];
 
 /// The context variable through which the executor provides host pattern matching (the
