@@ -147,6 +147,7 @@ pub async fn invoke(
                 Step::new(v, flags, if eff.diff { r.diff } else { vec![] })
             }
         };
+        step.delegated_to = delegated.as_ref().map(|d| d.name.clone());
         if let Err(e) = apply_conditions(pc, t, sc, &mut step) {
             return Step::failed(e);
         }
