@@ -28,6 +28,22 @@ fn delegation_matches_ansible() {
             r.results("lab03", "read the balancer config once, on the balancer")
                 .is_empty()
         );
+        // Each loop item says where it ran: `delegate_to: "{{ item }}"` is rendered per item,
+        // and an item delegated to its own host is not shown as delegated.
+        let marks = r.results("lab02", "mark each app host on the balancer and on itself");
+        let by_item: Vec<(&str, &serde_json::Value)> = marks
+            .iter()
+            .filter_map(|e| Some((e["item"].as_str()?, &e["delegated_to"])))
+            .collect();
+        assert_eq!(
+            by_item,
+            [
+                ("lab01", &serde_json::json!("lab01")),
+                ("lab02", &serde_json::Value::Null)
+            ],
+            "{}",
+            r.dump()
+        );
         // The balancer itself never ran a task of the app plays.
         assert!(
             r.results("lab01", "drain from the balancer").is_empty(),

@@ -27,6 +27,8 @@ pub struct Delegated {
     /// The run's variables of that host, when the inventory (or `add_host`) knows it: where
     /// `delegate_facts` puts facts.
     pub store: Option<Arc<HostStore>>,
+    /// That host's variables in the task's scope, where its `ansible_become*` are read.
+    pub vars: Option<JValue>,
     pub conn: Via,
 }
 
@@ -87,18 +89,23 @@ pub fn resolve(
         return None;
     }
     let store = pc.world.host(&name);
-    let conn = match &store {
-        None if LOCALHOST.contains(&name.as_str()) => Via::Local(pc.local.clone()),
+    let (conn, vars) = match &store {
+        None if LOCALHOST.contains(&name.as_str()) => (Via::Local(pc.local.clone()), None),
         // A name the inventory does not know is dialled as it is, with the command line's
         // defaults, as Ansible makes a host of it.
-        None => Via::Pooled(pc.other_conns.get(&name, Map::new())),
+        None => (Via::Pooled(pc.other_conns.get(&name, Map::new())), None),
         Some(s) => {
             let sc = scope_of(&name, s, pc, t, inh, &[]);
             let inventory = s.inventory();
-            let vars =
+            let conn_vars =
                 connection_override(&inventory, &sc).unwrap_or_else(|| inventory.as_ref().clone());
-            Via::Pooled(pc.other_conns.get(&name, vars))
+            (Via::Pooled(pc.other_conns.get(&name, conn_vars)), Some(sc))
         }
     };
-    Some(Delegated { name, store, conn })
+    Some(Delegated {
+        name,
+        store,
+        vars,
+        conn,
+    })
 }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::context::{HostCtx, Inherited, LazyConn, PlayCtx, connection_override};
 use super::delegate::{self, Delegated, Via};
 use super::scope::OMIT;
-use super::settings::Effective;
+use super::settings::{Effective, become_of};
 use super::step::Step;
 use super::vars::HostStore;
 use crate::events::Event;
@@ -87,6 +87,14 @@ pub async fn invoke(
         (None, None) => (h.conn.as_ref(), Some(h.conn.as_ref())),
     };
     let fact_hosts = fact_hosts(h, pc, eff, delegated.as_ref());
+    // A delegated task becomes another user with the delegated host's `ansible_become*`.
+    let become_ = match delegated.as_ref().and_then(|d| d.vars.as_ref()) {
+        Some(dv) => match become_of(pc, t, inh, sc, dv) {
+            Ok(b) => b,
+            Err(e) => return Step::failed(e),
+        },
+        None => eff.become_.clone(),
+    };
     let retries = t.retries.unwrap_or(if t.until.is_some() { 3 } else { 0 });
     let delay = t.delay.unwrap_or(5.0);
     let mut attempt = 0;
@@ -95,7 +103,7 @@ pub async fn invoke(
         let ctx = ModuleCtx {
             host: &h.name,
             conn,
-            become_: eff.become_.clone(),
+            become_: become_.clone(),
             env: eff.environment.clone(),
             check_mode: eff.check_mode,
             diff: eff.diff,
@@ -144,6 +152,7 @@ pub async fn invoke(
                 Step::new(v, flags, if eff.diff { r.diff } else { vec![] })
             }
         };
+        step.delegated_to = delegated.as_ref().map(|d| d.name.clone());
         if let Err(e) = apply_conditions(pc, t, sc, &mut step) {
             return Step::failed(e);
         }

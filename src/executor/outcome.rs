@@ -96,12 +96,13 @@ fn status_of(step: &Step, ignore: bool) -> Status {
     }
 }
 
-/// Reports one loop item's line (the task's summary follows from [`finish`]). Item lines
-/// show neither ignored failures nor delegation, as Ansible's.
+/// Reports one loop item's line (the task's summary follows from [`finish`]). As Ansible's,
+/// item lines do not show a failure as ignored, and show where a delegated item ran.
 pub fn report_item(h: &HostCtx, pc: &PlayCtx, t: &Task, step: &Step, label: &str, d: &Disposition) {
     let no_log = d.no_log;
     let d = Disposition {
         no_log,
+        delegated_to: step.delegated_to.clone(),
         ..Default::default()
     };
     let mut line =

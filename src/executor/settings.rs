@@ -65,27 +65,7 @@ impl Effective {
         let render = |s: &str, span: &crate::diagnostic::Span| -> Result<Value, String> {
             pc.templar.render_str(s, scope, span).map_err(|e| e.message)
         };
-        let become_on = match pick(t, inh, |c| c.become_).or(play.become_) {
-            Some(b) => b,
-            None => lookup("ansible_become")
-                .as_ref()
-                .and_then(to_bool)
-                .unwrap_or(pc.opts.become_defaults.become_),
-        };
-        let become_ = if become_on {
-            let user = match pick(t, inh, |c| c.become_user.clone()) {
-                Some(u) => to_str(&render(&u.value, &u.span)?).unwrap_or_default(),
-                None => play
-                    .become_user
-                    .clone()
-                    .or_else(|| lookup("ansible_become_user").as_ref().and_then(to_str))
-                    .or_else(|| pc.opts.become_defaults.user.clone())
-                    .unwrap_or_else(|| "root".into()),
-            };
-            Some(become_settings(pc, t, inh, user, &lookup)?)
-        } else {
-            None
-        };
+        let become_ = become_of(pc, t, inh, scope, scope)?;
         let check_mode = pick(t, inh, |c| c.check_mode)
             .or(play.check_mode)
             .unwrap_or(pc.opts.check);
@@ -168,6 +148,50 @@ impl Effective {
             ignore_unreachable: pick(t, inh, |c| c.ignore_unreachable).unwrap_or(false),
         })
     }
+}
+
+/// How the task becomes another user, if it does: keywords templated with the task's
+/// `scope`, `ansible_become*` variables read from `vars`, the scope of the host the task
+/// connects to (a delegated host's own, as Ansible reads connection and become variables from
+/// the delegated host).
+pub fn become_of(
+    pc: &PlayCtx,
+    t: &Task,
+    inh: &Inherited,
+    scope: &minijinja::Value,
+    vars: &minijinja::Value,
+) -> Result<Option<Become>, String> {
+    let play = &pc.play;
+    let lookup = |k: &str| {
+        vars.get_attr(k)
+            .ok()
+            .filter(|v| !v.is_undefined())
+            .and_then(|v| serde_json::to_value(&v).ok())
+    };
+    let render = |s: &str, span: &crate::diagnostic::Span| -> Result<Value, String> {
+        pc.templar.render_str(s, scope, span).map_err(|e| e.message)
+    };
+    let become_on = match pick(t, inh, |c| c.become_).or(play.become_) {
+        Some(b) => b,
+        None => lookup("ansible_become")
+            .as_ref()
+            .and_then(to_bool)
+            .unwrap_or(pc.opts.become_defaults.become_),
+    };
+    Ok(if become_on {
+        let user = match pick(t, inh, |c| c.become_user.clone()) {
+            Some(u) => to_str(&render(&u.value, &u.span)?).unwrap_or_default(),
+            None => play
+                .become_user
+                .clone()
+                .or_else(|| lookup("ansible_become_user").as_ref().and_then(to_str))
+                .or_else(|| pc.opts.become_defaults.user.clone())
+                .unwrap_or_else(|| "root".into()),
+        };
+        Some(become_settings(pc, t, inh, user, &lookup)?)
+    } else {
+        None
+    })
 }
 
 /// How the task becomes `user`: method and flags from the task, its blocks, the play, then

@@ -20,6 +20,8 @@ pub struct Step {
     /// current values there.
     fields: Map<String, Value>,
     pub diff: Vec<FileDiff>,
+    /// The host a delegated invocation ran on, for its loop item's line.
+    pub delegated_to: Option<String>,
 }
 
 impl Step {
@@ -41,6 +43,7 @@ impl Step {
             unreachable,
             fields,
             diff,
+            delegated_to: None,
         }
     }
 

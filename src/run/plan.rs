@@ -83,10 +83,6 @@ pub fn plan(req: &RunRequest) -> Result<Plan, InputErrors> {
     }
     let ctx = minijinja::Value::from(minijinja::value::Serde(&extra_vars));
     let mut warnings: Vec<String> = inventory.warnings().to_vec();
-    let (mut prompt_errors, prompt_warnings) =
-        super::prompts::check(&playbooks, &extra_vars, super::prompts::interactive());
-    errors.append(&mut prompt_errors);
-    warnings.extend(prompt_warnings);
     let mut play_hosts = Vec::new();
     for pb in &playbooks {
         let mut per = Vec::new();
@@ -143,7 +139,21 @@ impl Plan {
     /// How to reach every host some play uses. Each host's connection comes from the first
     /// playbook that uses it, with that playbook's adjacent vars (where `ansible_user` and
     /// friends often live).
+    ///
+    /// Only a run needs them, so this is also where a run's `vars_prompt` is checked: a
+    /// prompt that cannot be asked is an input error (a syntax check or listing asks nothing).
     pub fn targets(&self, opts: &ConnectOptions) -> Result<Targets, InputErrors> {
+        let (prompt_errors, prompt_warnings) = super::prompts::check(
+            &self.playbooks,
+            &self.extra_vars,
+            super::prompts::interactive(),
+        );
+        if !prompt_errors.is_empty() {
+            return Err(InputErrors(prompt_errors));
+        }
+        for w in prompt_warnings {
+            eprintln!("[WARNING]: {w}");
+        }
         let mut used: Vec<(&String, &VarsDir)> = Vec::new();
         for (per, pv) in self.play_hosts.iter().zip(&self.playbook_vars) {
             for h in per.iter().flatten() {
