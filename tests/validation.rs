@@ -316,12 +316,6 @@ fn parameters_supported_only_at_their_default() {
             (4, 20),
             "`setup`: strata does not implement `fact_path: /srv/facts`; only Ansible's default `fact_path: /etc/ansible/facts.d`",
         ),
-        (
-            "set_fact.yml",
-            "    - set_fact:\n        release: v2\n        cacheable: yes\n",
-            (5, 20),
-            "`set_fact`: strata does not implement `cacheable: True`; only Ansible's default `cacheable: false`",
-        ),
     ];
     for (name, tasks, (line, col), needle) in cases {
         let p = c.file(name, &format!("- hosts: all\n  tasks:\n{tasks}"));

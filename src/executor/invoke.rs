@@ -139,6 +139,9 @@ pub async fn invoke(
                             for (k, v) in &r.facts {
                                 store.set_var(k, v.clone());
                             }
+                            if r.facts_cacheable {
+                                store.merge_facts(&r.facts);
+                            }
                         } else if t.action == "include_vars" {
                             for (k, v) in &r.facts {
                                 store.set_included(k, v.clone());

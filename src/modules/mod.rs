@@ -43,6 +43,9 @@ pub struct ModuleResult {
     pub diff: Vec<FileDiff>,
     /// Facts to set on the host (`set_fact`, `setup`): `ansible_facts` in Ansible's results.
     pub facts: Map<String, Value>,
+    /// `set_fact`'s `cacheable: true`: its values are also facts (`ansible_facts.NAME`, the
+    /// fact cache), besides host variables.
+    pub facts_cacheable: bool,
 }
 
 impl ModuleResult {

@@ -7,16 +7,17 @@ use serde_json::{Map, Value};
 
 use crate::diagnostic::Span;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
-use crate::modules::{Fixed, Param, ParamType as T};
+use crate::modules::{Param, ParamType as T};
 use crate::template::is_template;
 
 pub struct SetFact;
 
 pub static SPEC: ModuleSpec = ModuleSpec {
     name: "set_fact",
-    // `cacheable: true` also makes the values facts (`ansible_facts.NAME`, the fact cache);
-    // the executor stores set_fact's values as host variables only, so it is refused.
-    params: &[Param::new("cacheable", T::Bool).only(Fixed::Bool(false))],
+    // `cacheable: true` also makes the values facts (`ansible_facts.NAME`, the fact cache,
+    // which lives as long as the run: strata keeps no fact cache between runs, as Ansible's
+    // default `memory` cache keeps none).
+    params: &[Param::new("cacheable", T::Bool)],
     free_form: FreeForm::KeyValue,
     mutually_exclusive: &[],
     required_one_of: &[],
@@ -38,8 +39,7 @@ impl Module for SetFact {
 }
 
 fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
-    // Only `false` gets here (the spec refuses the rest); read for its type errors.
-    args.bool("cacheable")?;
+    let facts_cacheable = args.bool_or("cacheable", false)?;
     let mut facts = Map::new();
     for (k, v) in args.0.iter().filter(|(k, _)| k.as_str() != "cacheable") {
         // Ansible templates the names too, for facts named after data.
@@ -66,6 +66,7 @@ fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
     }
     Ok(ModuleResult {
         facts,
+        facts_cacheable,
         ..ModuleResult::default()
     })
 }
@@ -83,17 +84,15 @@ mod tests {
     use crate::modules::harness::{Harness, load_errors};
     use serde_json::json;
 
-    #[test]
-    fn cacheable_facts_are_refused_at_load() {
-        assert!(load_errors(&SPEC, "a: 1\ncacheable: no\n").is_empty());
-        assert!(load_errors(&SPEC, "a: 1\ncacheable: '{{ c }}'\n").is_empty());
-        let e = load_errors(&SPEC, "a: 1\ncacheable: yes\n");
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert!(
-            e[0].contains("does not implement `cacheable: True`"),
-            "{e:?}"
-        );
-        assert!(e[0].contains("`cacheable: false` is supported"), "{e:?}");
+    #[tokio::test]
+    async fn cacheable_facts_are_marked_for_the_fact_cache() {
+        assert!(load_errors(&SPEC, "a: 1\ncacheable: yes\n").is_empty());
+        let h = Harness::new();
+        let r = h.run(&SetFact, json!({"a": 1, "cacheable": true})).await;
+        assert!(r.facts_cacheable && !r.failed);
+        assert_eq!(r.facts.get("a"), Some(&json!(1)));
+        let r = h.run(&SetFact, json!({"a": 1})).await;
+        assert!(!r.facts_cacheable);
     }
 
     #[tokio::test]
