@@ -1,106 +1,12 @@
 //! Bad input is reported with file:line:col and a caret before any host is contacted. The
 //! inventory points at a real TCP listener that counts connections: it must see none.
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-struct Case {
-    dir: PathBuf,
-    port: u16,
-    hits: Arc<AtomicUsize>,
-}
-
-impl Case {
-    fn new(name: &str) -> Case {
-        let dir =
-            std::env::temp_dir().join(format!("strata-validation-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("templates")).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let h = hits.clone();
-        std::thread::spawn(move || {
-            for s in listener.incoming() {
-                h.fetch_add(1, Ordering::SeqCst);
-                if let Ok(mut s) = s {
-                    let mut b = [0u8; 64];
-                    let _ = s.read(&mut b);
-                }
-            }
-        });
-        std::fs::write(
-            dir.join("inv.yml"),
-            format!("all:\n  hosts:\n    target:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: root\n"),
-        )
-        .unwrap();
-        Case { dir, port, hits }
-    }
-
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    /// Runs strata on `playbook`; returns (exit code, stderr).
-    fn run(&self, playbook: &Path, extra: &[&str]) -> (i32, String) {
-        self.run_with(&self.dir.join("inv.yml"), playbook, extra)
-    }
-
-    /// Like [`Case::run`] with another inventory source.
-    fn run_with(&self, inventory: &Path, playbook: &Path, extra: &[&str]) -> (i32, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .arg("playbook")
-            .arg("-i")
-            .arg(inventory)
-            .arg(playbook)
-            .args(extra)
-            .args(["--timeout", "2"])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    /// Asserts a located error with a caret and that the listener saw no connection.
-    fn expect_error(&self, playbook: &Path, line: u32, col: u32, needle: &str) -> String {
-        let inv = self.dir.join("inv.yml");
-        self.expect_error_in(&inv, playbook, playbook, line, col, needle)
-    }
-
-    /// Runs `playbook` with `inventory` and expects the located error to be in `file`.
-    fn expect_error_in(
-        &self,
-        inventory: &Path,
-        playbook: &Path,
-        file: &Path,
-        line: u32,
-        col: u32,
-        needle: &str,
-    ) -> String {
-        let (code, err) = self.run_with(inventory, playbook, &[]);
-        assert_eq!(code, 5, "exit code for bad input\n{err}");
-        let loc = format!("{}:{line}:{col}", file.display());
-        assert!(err.contains(&loc), "expected location {loc} in:\n{err}");
-        assert!(err.contains(needle), "expected `{needle}` in:\n{err}");
-        assert!(err.contains('^'), "expected a caret snippet in:\n{err}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert_eq!(
-            self.hits.load(Ordering::SeqCst),
-            0,
-            "a host was contacted on port {}",
-            self.port
-        );
-        err
-    }
-}
+use common::validation::Case;
 
 #[test]
 fn malformed_yaml() {
@@ -187,7 +93,7 @@ fn bad_jinja_in_template_file() {
     let (code, err) = c.run(&p, &[]);
     assert_eq!(code, 5, "{err}");
     assert!(err.contains("t.j2"), "template file named in:\n{err}");
-    assert_eq!(c.hits.load(Ordering::SeqCst), 0);
+    c.assert_no_host_contacted();
 }
 
 #[test]
@@ -210,7 +116,7 @@ fn syntax_check_contacts_nobody() {
     let p = c.file("p.yml", "- hosts: all\n  tasks:\n    - command: uptime\n");
     let (code, err) = c.run(&p, &["--syntax-check"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(c.hits.load(Ordering::SeqCst), 0);
+    c.assert_no_host_contacted();
 }
 
 #[test]

@@ -3,92 +3,13 @@
 //! reported located, with exit 5, before any host is contacted. The inventory points at a
 //! TCP listener that counts connections: it must see none.
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
-struct Case {
-    dir: PathBuf,
-    hits: Arc<AtomicUsize>,
-}
-
-impl Case {
-    fn new(name: &str) -> Case {
-        let dir = std::env::temp_dir().join(format!(
-            "strata-validation-kw-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let hits = Arc::new(AtomicUsize::new(0));
-        let h = hits.clone();
-        std::thread::spawn(move || {
-            for s in listener.incoming() {
-                h.fetch_add(1, Ordering::SeqCst);
-                if let Ok(mut s) = s {
-                    let mut b = [0u8; 64];
-                    let _ = s.read(&mut b);
-                }
-            }
-        });
-        std::fs::write(
-            dir.join("inv.yml"),
-            format!("all:\n  hosts:\n    target:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: root\n"),
-        )
-        .unwrap();
-        Case { dir, hits }
-    }
-
-    fn file(&self, text: &str) -> PathBuf {
-        let p = self.dir.join("p.yml");
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
-    /// Runs strata (stdin not a terminal); returns (exit code, stdout, stderr).
-    fn run(&self, playbook: &Path, extra: &[&str]) -> (i32, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
-            .arg("playbook")
-            .arg("-i")
-            .arg(self.dir.join("inv.yml"))
-            .arg(playbook)
-            .args(extra)
-            .args(["--timeout", "2"])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn no_host_contacted(&self) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert_eq!(self.hits.load(Ordering::SeqCst), 0, "a host was contacted");
-    }
-
-    /// Asserts a located error (with a caret) at `line:col` containing `needle`.
-    fn expect_error(&self, text: &str, line: u32, col: u32, needle: &str) {
-        let p = self.file(text);
-        let (code, _, err) = self.run(&p, &[]);
-        assert_eq!(code, 5, "exit code for bad input\n{err}");
-        let loc = format!("{}:{line}:{col}", p.display());
-        assert!(err.contains(&loc), "expected location {loc} in:\n{err}");
-        assert!(err.contains(needle), "expected `{needle}` in:\n{err}");
-        assert!(err.contains('^'), "expected a caret snippet in:\n{err}");
-        self.no_host_contacted();
-    }
-}
+use common::validation::Case;
 
 #[test]
 fn bad_order() {
-    Case::new("order").expect_error(
+    Case::new("order").expect_error_text(
         "- hosts: all\n  order: bogus\n  tasks:\n    - debug: msg=x\n",
         2,
         10,
@@ -99,19 +20,19 @@ fn bad_order() {
 #[test]
 fn bad_throttle_and_timeout() {
     let c = Case::new("throttle");
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - debug: msg=x\n      throttle: x\n",
         4,
         17,
         "`throttle` must be a non-negative integer or a template, found `x`",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - block:\n        - debug: msg=x\n      timeout: soon\n",
         5,
         16,
         "`timeout` must be a non-negative integer",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  throttle: -2\n  tasks:\n    - debug: msg=x\n",
         2,
         13,
@@ -122,19 +43,19 @@ fn bad_throttle_and_timeout() {
 #[test]
 fn bad_delegation_keywords() {
     let c = Case::new("delegate");
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - debug: msg=x\n      delegate_to: web1\n      delegate_facts: maybe\n",
         5,
         23,
         "`delegate_facts` must be a boolean",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - debug: msg=x\n      ignore_unreachable: perhaps\n",
         4,
         27,
         "`ignore_unreachable` must be a boolean",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - debug: msg=x\n      delegate_to: \"\"\n",
         4,
         21,
@@ -146,31 +67,31 @@ fn bad_delegation_keywords() {
 fn bad_local_action() {
     let c = Case::new("local-action");
     // The module's name and its arguments are located inside the string.
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - local_action: copyy src=a dest=b\n",
         3,
         21,
         "copyy",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - local_action: copy content=x dest=/tmp/x colour=red\n",
         3,
         48,
         "colour",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - local_action:\n        module: copy\n        colour: red\n        dest: /tmp/x\n",
         5,
         9,
         "colour",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - action: ping\n      local_action: ping\n",
         4,
         7,
         "mutually exclusive",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  tasks:\n    - local_action:\n        path: /tmp\n",
         4,
         9,
@@ -181,13 +102,13 @@ fn bad_local_action() {
 #[test]
 fn vars_prompt_needs_a_terminal_or_extra_vars() {
     let c = Case::new("prompt");
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  gather_facts: false\n  vars_prompt:\n    - name: who\n      prompt: Who are you\n  tasks:\n    - debug: msg={{ who }}\n",
         4,
         7,
         "`vars_prompt` asks for `who`, but stdin is not a terminal",
     );
-    c.expect_error(
+    c.expect_error_text(
         "- hosts: all\n  vars_prompt:\n    - name: pw\n      encrypt: sha512_crypt\n  tasks: []\n",
         4,
         7,
@@ -195,29 +116,29 @@ fn vars_prompt_needs_a_terminal_or_extra_vars() {
     );
     // `-e` answers the prompt; a default answers it without a terminal, with Ansible's
     // warning. `debug` needs no connection, so no host is contacted either way.
-    let p = c.file(
+    let p = c.file("p.yml", 
         "- hosts: all\n  gather_facts: false\n  vars_prompt:\n    - name: who\n      prompt: Who are you\n    - name: color\n      default: blue\n      private: false\n  tasks:\n    - debug: msg=\"{{ who }} likes {{ color }}\"\n",
     );
-    let (code, out, err) = c.run(&p, &["-e", "who=ann"]);
+    let (code, out, err) = c.run_full(&c.dir.join("inv.yml"), &p, &["-e", "who=ann"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("ann likes blue"), "{out}");
     assert!(
         err.contains("Not prompting as we are not in interactive mode"),
         "{err}"
     );
-    c.no_host_contacted();
+    c.assert_no_host_contacted();
 }
 
 #[test]
 fn action_and_local_action_load() {
     let c = Case::new("action-ok");
-    let p = c.file(
+    let p = c.file("p.yml", 
         "- hosts: all\n  gather_facts: false\n  tasks:\n    - action: debug msg=hello\n    - local_action: command echo local\n      register: r\n      changed_when: false\n    - debug: msg=\"{{ r.stdout }}\"\n",
     );
-    let (code, out, err) = c.run(&p, &[]);
+    let (code, out, err) = c.run_full(&c.dir.join("inv.yml"), &p, &[]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("hello"), "{out}");
     assert!(out.contains("\"local\""), "{out}");
     assert!(out.contains("target -> localhost"), "{out}");
-    c.no_host_contacted();
+    c.assert_no_host_contacted();
 }

@@ -16,6 +16,7 @@ pub mod inventory_cli;
 pub mod moto;
 pub mod playbook;
 pub mod stack;
+pub mod validation;
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
