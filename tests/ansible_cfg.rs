@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::compat::ansible_report;
 use common::playbook::{Counts, Run, parse};
 use common::{Lab, strata_command};
-use serde_json::Value;
 
 const ROLE: &str = r#"- name: who runs the tasks
   command: id -un
@@ -152,32 +152,13 @@ fn ansible_recap(
         )
         .output()
         .expect("ansible-playbook must be installed (tests/run installs it)");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let doc: Value = stdout
-        .find("\n{")
-        .map(|i| &stdout[i + 1..])
-        .into_iter()
-        .chain([stdout.as_str()])
-        .find_map(|s| serde_json::from_str(s).ok())
-        .unwrap_or_else(|| panic!("no JSON from ansible-playbook:\n{stdout}\n{stderr}"));
-    let mut recap = BTreeMap::new();
-    for (host, s) in doc["stats"].as_object().into_iter().flatten() {
-        let g = |k: &str| s[k].as_u64().unwrap_or(0);
-        recap.insert(
-            host.clone(),
-            Counts {
-                ok: g("ok"),
-                changed: g("changed"),
-                unreachable: g("unreachable"),
-                failed: g("failures"),
-                skipped: g("skipped"),
-                rescued: g("rescued"),
-                ignored: g("ignored"),
-            },
-        );
-    }
-    (out.status.code().unwrap_or(-1), recap, stdout + &stderr)
+    let (_, recap) = ansible_report(&out);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), recap, text)
 }
 
 #[test]

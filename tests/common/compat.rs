@@ -58,29 +58,10 @@ fn ansible_status(r: &Value) -> &'static str {
     }
 }
 
-/// Runs ansible-playbook with the `json` stdout callback (ansible.posix's, which ansible-core's
-/// `json` became) and reads the exit code, the recap and the per-task results from it.
-fn ansible(lab: &Lab, book: &Path, extra: &[String]) -> Outcome {
-    let out = Command::new(ansible_playbook())
-        .arg("-i")
-        .arg(&lab.inventory)
-        .args(extra)
-        .arg(book)
-        .args(["-f", "10"])
-        .env("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
-        .env("ANSIBLE_PIPELINING", "1")
-        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .env(
-            "ANSIBLE_LOCAL_TEMP",
-            std::env::temp_dir().join("strata-ansible-tmp"),
-        )
-        .current_dir(book.parent().unwrap())
-        .output()
-        .expect("ansible-playbook must be installed (tests/run installs it)");
+/// The JSON document of ansible-playbook's `ansible.posix.json` callback and its recap.
+/// The document is the last thing printed; anything a plugin wrote before it is not JSON.
+pub fn ansible_report(out: &std::process::Output) -> (Value, BTreeMap<String, Counts>) {
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // The document is the last thing printed; anything a plugin wrote before it is not JSON.
     let doc: Value = stdout
         .find("\n{")
         .map(|i| &stdout[i + 1..])
@@ -109,6 +90,31 @@ fn ansible(lab: &Lab, book: &Path, extra: &[String]) -> Outcome {
             },
         );
     }
+    (doc, recap)
+}
+
+/// Runs ansible-playbook with the `json` stdout callback (ansible.posix's, which ansible-core's
+/// `json` became) and reads the exit code, the recap and the per-task results from it.
+fn ansible(lab: &Lab, book: &Path, extra: &[String]) -> Outcome {
+    let out = Command::new(ansible_playbook())
+        .arg("-i")
+        .arg(&lab.inventory)
+        .args(extra)
+        .arg(book)
+        .args(["-f", "10"])
+        .env("ANSIBLE_STDOUT_CALLBACK", "ansible.posix.json")
+        .env("ANSIBLE_PIPELINING", "1")
+        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .env(
+            "ANSIBLE_LOCAL_TEMP",
+            std::env::temp_dir().join("strata-ansible-tmp"),
+        )
+        .current_dir(book.parent().unwrap())
+        .output()
+        .expect("ansible-playbook must be installed (tests/run installs it)");
+    let (doc, recap) = ansible_report(&out);
     let mut tasks: BTreeMap<String, Vec<TaskStatus>> = BTreeMap::new();
     for play in doc["plays"].as_array().into_iter().flatten() {
         for t in play["tasks"].as_array().into_iter().flatten() {
