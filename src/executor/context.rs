@@ -138,6 +138,9 @@ pub struct PlayCtx {
     pub play_hosts: Vec<String>,
     /// Hosts of the whole play (all batches), for `ansible_play_hosts_all`.
     pub play_hosts_all: Vec<String>,
+    /// `ansible_play_hosts`: the batch's hosts in inventory order (the batch itself runs in
+    /// the play's `order`). Computed once per batch: every task's scope on every host reads it.
+    pub play_hosts_ordered: Vec<String>,
     pub forks: Arc<Semaphore>,
     pub run_once: Mutex<HashMap<Pos, Arc<RunOnce>>>,
     pub play_vars: Layer,

@@ -207,6 +207,7 @@ impl Runner {
             opts: self.opts.clone(),
             play_hosts: batch.to_vec(),
             play_hosts_all: all.to_vec(),
+            play_hosts_ordered: all.iter().filter(|h| batch.contains(h)).cloned().collect(),
             forks: Arc::new(Semaphore::new(self.opts.forks.max(1))),
             run_once: Mutex::new(HashMap::new()),
             play_vars: Arc::new(play.vars.clone()),

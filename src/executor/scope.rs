@@ -82,13 +82,7 @@ pub fn scope_of(
     layers.extend(inh.params.iter().cloned());
     layers.extend(extra.iter().cloned());
     let mut magic = magic_vars(&pc.world, host);
-    // The batch runs in the play's `order`; the play's hosts stay in inventory order.
-    let in_play: Vec<&String> = pc
-        .play_hosts_all
-        .iter()
-        .filter(|h| pc.play_hosts.contains(h))
-        .collect();
-    magic.insert("ansible_play_hosts".into(), json!(in_play));
+    magic.insert("ansible_play_hosts".into(), json!(pc.play_hosts_ordered));
     magic.insert("ansible_play_batch".into(), json!(pc.play_hosts));
     magic.insert("play_hosts".into(), json!(pc.play_hosts));
     magic.insert("ansible_play_hosts_all".into(), json!(pc.play_hosts_all));
