@@ -15,6 +15,7 @@ pub mod http;
 pub mod inventory_cli;
 pub mod moto;
 pub mod playbook;
+pub mod plone;
 pub mod stack;
 pub mod validation;
 
