@@ -354,6 +354,8 @@ fn plone_frontend_nginx_varnish_haproxy_follow_the_stack() {
     );
 
     // Every event again: nothing changes.
+    st.expect(&["run", "setup", "--check"], 0);
+    st.expect(&["configure", "--check"], 0);
     st.expect(&["run", "setup"], 0);
     unchanged(&st, "setup again");
     st.expect(&["configure"], 0);
