@@ -96,7 +96,7 @@ fn front(lab: &Lab, path: &str, extra: &[&str]) -> Resp {
 
 /// haproxy's stats as (server name, status) of backend `plone`, with the stack's password.
 fn stats(lab: &Lab, st: &Stack) -> Vec<(String, String)> {
-    let pw = std::fs::read_to_string(st.dir.join("credentials/haproxy_stats_password"))
+    let pw = std::fs::read_to_string(st.dir.join(".strata/haproxy-stats-password"))
         .expect("the stats password is kept beside the stack file");
     let r = curl(&[
         "-u",
