@@ -27,6 +27,8 @@ if users.getUser(admin) is None:
 elif users.authenticate(admin, password, app.REQUEST) is None:
     users.userFolderEditUser(admin, password, ["Manager"], [])
     print(f"admin user {admin}: password set")
+# Committed now: creating the site begins transactions of its own, which would drop it.
+transaction.commit()
 newSecurityManager(None, users.getUser(admin).__of__(users))
 
 if site_id not in app.objectIds():
