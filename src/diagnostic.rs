@@ -74,6 +74,8 @@ pub struct Diagnostic {
     pub message: String,
     pub span: Span,
     pub label: String,
+    /// Context that explains the error (why a value is refused), shown before the help.
+    pub notes: Vec<String>,
     pub help: Option<String>,
 }
 
@@ -83,12 +85,18 @@ impl Diagnostic {
             message: message.into(),
             span,
             label: String::new(),
+            notes: Vec::new(),
             help: None,
         }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
         self
     }
 
@@ -102,6 +110,7 @@ impl Diagnostic {
     pub fn render(&self) -> String {
         let mut out = format!("error: {}\n", self.message);
         let Some(file) = &self.span.file else {
+            self.render_notes(&mut out);
             if let Some(h) = &self.help {
                 out.push_str(&format!("  = help: {h}\n"));
             }
@@ -138,14 +147,30 @@ impl Diagnostic {
                 out.push_str(&self.label);
             }
             out.push('\n');
-            if self.help.is_some() {
+            if self.help.is_some() || !self.notes.is_empty() {
                 out.push_str(&format!("{pad} |\n"));
             }
         }
+        self.render_notes(&mut out);
         if let Some(h) = &self.help {
             out.push_str(&format!("  = help: {h}\n"));
         }
         out
+    }
+}
+
+impl Diagnostic {
+    /// `= note:` lines; a multi-line note keeps its lines, indented under the first.
+    fn render_notes(&self, out: &mut String) {
+        for n in &self.notes {
+            let mut lines = n.lines();
+            if let Some(first) = lines.next() {
+                out.push_str(&format!("  = note: {first}\n"));
+            }
+            for l in lines {
+                out.push_str(&format!("          {l}\n"));
+            }
+        }
     }
 }
 

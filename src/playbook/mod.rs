@@ -12,6 +12,7 @@ use crate::template::Templar;
 use crate::yaml::{Node, Yaml};
 
 mod action_kw;
+pub mod argspec;
 mod block;
 mod event_play;
 mod freeform;
@@ -23,7 +24,7 @@ pub mod model;
 mod module_args;
 mod module_table;
 mod role;
-mod role_search;
+pub mod role_search;
 mod srcfile;
 pub mod suggest;
 pub mod tags;
@@ -34,8 +35,9 @@ mod tests;
 mod vars_prompt;
 
 pub use event_play::{EventPlaySpec, event_play};
-pub use keywords::{include_heritable, inherit};
+pub use keywords::{COMMON_KEYWORDS, include_heritable, inherit};
 pub use module_args::validate_args;
+pub use role::has_tasks_file;
 pub use tags::selected;
 
 use loader::{Loader, Scope, parent_dir};

@@ -37,6 +37,7 @@ pub struct Deployment {
 fn entry(app: &App, revision: Option<&str>, release: &str, previous: Option<&str>) -> Value {
     json!({
         "name": app.name,
+        "type": app.kind(),
         "layers": app.layers,
         "source": app.source,
         "deploy_to": app.deploy_to,

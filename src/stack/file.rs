@@ -16,7 +16,14 @@ pub const LIFECYCLE_EVENTS: [&str; 5] = ["setup", "configure", "deploy", "undepl
 const TOP_KEYS: &[&str] = &["name", "state", "instances", "attributes", "layers", "apps"];
 const INSTANCES_KEYS: &[&str] = &["inventory"];
 const LAYER_KEYS: &[&str] = &["name", "group", "roles", "events", "attributes"];
-const APP_KEYS: &[&str] = &["layers", "source", "deploy_to", "environment", "attributes"];
+const APP_KEYS: &[&str] = &[
+    "layers",
+    "type",
+    "source",
+    "deploy_to",
+    "environment",
+    "attributes",
+];
 
 /// A loaded, structurally valid stack file. Roles are kept as their nodes so that the event
 /// plays built from them report problems at their place in this file.
@@ -32,6 +39,8 @@ pub struct StackFile {
     pub inventory: Vec<PathBuf>,
     /// The stack's custom JSON.
     pub attributes: Map<String, Value>,
+    /// The same, as written: role argument specs point at the refused value.
+    pub attributes_node: Option<Node>,
     /// In declared order: plays run in this order, and attributes merge in it.
     pub layers: Vec<Layer>,
     pub apps: Vec<App>,
@@ -47,6 +56,8 @@ pub struct Layer {
     /// Per-event role lists that replace `roles` for that event.
     pub events: Vec<(String, Vec<Node>)>,
     pub attributes: Map<String, Value>,
+    /// The layer's `attributes` as written, for located argument spec errors.
+    pub attributes_node: Option<Node>,
     pub span: Span,
 }
 
@@ -65,11 +76,27 @@ impl Layer {
 pub struct App {
     pub name: String,
     pub layers: Vec<String>,
+    /// The app's `type` as written (`pip`, `buildout`, ...), `None` when absent. The engine
+    /// does not interpret it: the roles that deploy the app do, so any string is accepted and
+    /// the roles decide what an unknown one means. See [`App::kind`].
+    pub kind: Option<String>,
     /// `{type: git, url, revision}`, `{type: archive, url, checksum}` or `{type: none}`.
     pub source: Map<String, Value>,
     pub deploy_to: Option<String>,
     pub environment: Map<String, Value>,
     pub attributes: Map<String, Value>,
+}
+
+impl App {
+    /// The type an app without `type:` has. The Plone roles, the stacks strata ships, treat
+    /// an untyped app as a pip app (a pinned set installed into a virtualenv), so the engine
+    /// shows that value in `stack.apps.X.type` and `stack.deploy.X.type`.
+    pub const DEFAULT_TYPE: &'static str = "pip";
+
+    /// The app's type, [`App::DEFAULT_TYPE`] when the stack file gives none.
+    pub fn kind(&self) -> &str {
+        self.kind.as_deref().unwrap_or(Self::DEFAULT_TYPE)
+    }
 }
 
 impl StackFile {
@@ -213,6 +240,7 @@ impl Parser {
             state_dir: dir.join(".strata"),
             inventory: Vec::new(),
             attributes: Map::new(),
+            attributes_node: None,
             layers: Vec::new(),
             apps: Vec::new(),
         };
@@ -227,7 +255,10 @@ impl Parser {
                     }
                 }
                 "instances" => s.inventory = self.instances(v, dir),
-                "attributes" => s.attributes = self.attributes(v, "`attributes`"),
+                "attributes" => {
+                    s.attributes = self.attributes(v, "`attributes`");
+                    s.attributes_node = Some(v.clone());
+                }
                 "layers" => s.layers = self.layers(v),
                 "apps" => apps = Some(v),
                 _ => self.unknown_key(k, TOP_KEYS, "the stack file"),
@@ -292,6 +323,7 @@ impl Parser {
                 roles: Vec::new(),
                 events: Vec::new(),
                 attributes: Map::new(),
+                attributes_node: None,
                 span: k.span.clone(),
             };
             let what = format!("layer `{}`", layer.shortname);
@@ -309,7 +341,8 @@ impl Parser {
                         }
                     }
                     "attributes" => {
-                        layer.attributes = self.attributes(lv, "a layer's `attributes`")
+                        layer.attributes = self.attributes(lv, "a layer's `attributes`");
+                        layer.attributes_node = Some(lv.clone());
                     }
                     _ => self.unknown_key(lk, LAYER_KEYS, &what),
                 }
@@ -331,6 +364,7 @@ impl Parser {
             let mut app = App {
                 name,
                 layers: Vec::new(),
+                kind: None,
                 source: Map::from_iter([("type".to_string(), Value::from("none"))]),
                 deploy_to: None,
                 environment: Map::new(),
@@ -356,6 +390,7 @@ impl Parser {
                             self.err(d);
                         }
                     }
+                    "type" => app.kind = self.app_type(av),
                     "source" => app.source = self.source(av),
                     "deploy_to" => app.deploy_to = self.string(av, "`deploy_to`"),
                     "environment" => app.environment = self.environment(av),
@@ -372,6 +407,25 @@ impl Parser {
             out.push(app);
         }
         out
+    }
+
+    /// An app's `type`: a non-empty string (roles compare it with names, so `type: 1` is a
+    /// mistake worth reporting).
+    fn app_type(&mut self, v: &Node) -> Option<String> {
+        match &v.value {
+            Yaml::Str(s) if !s.is_empty() => Some(s.clone()),
+            _ => {
+                self.err(
+                    v.error(format!("an app's `type` must be a string, found {}", v.kind()))
+                        .label("not a string")
+                        .help(format!(
+                            "name the app type its roles know, e.g. `type: {}` (the default) or `type: buildout`",
+                            App::DEFAULT_TYPE
+                        )),
+                );
+                None
+            }
+        }
     }
 
     fn source(&mut self, v: &Node) -> Map<String, Value> {

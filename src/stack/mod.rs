@@ -6,6 +6,7 @@
 //! every event, `instances` reads the instance source, `state` remembers, `event` turns one
 //! event into one engine run, and `lifecycle`, `sync`, `control` and `status` are the
 //! commands built from those.
+pub mod argspecs;
 pub mod attributes;
 pub mod clock;
 pub mod control;

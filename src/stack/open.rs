@@ -1,5 +1,6 @@
 //! A stack command's first steps, in the pipeline's order: load and validate the stack file
-//! (every role and tasks file of every event), parse `-e` and `--attributes`, read the
+//! (every role and tasks file of every event), parse `-e` and `--attributes`, check the
+//! roles' argument specs against the values they will see, read the
 //! instance source — all before the state is opened or any host is touched — then the
 //! state, its one-writer lock, and crash recovery.
 
@@ -76,6 +77,9 @@ impl Stack {
         plays::validate(&file, &load, &templar)?;
         let extra_vars = crate::extra_vars::parse(&req.run.extra_vars)?;
         let cli_attributes = super::attributes::parse_cli(&req.attributes)?;
+        // Role argument specs, against the values each role will see.
+        let cli_nodes = super::argspecs::cli_nodes(&req.attributes);
+        super::argspecs::validate(&file, &load, &cli_nodes, &extra_vars)?;
         let store = SqliteState::open(&file.db_path())?;
         Ok(Stack {
             ctx: StackCtx {

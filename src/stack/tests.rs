@@ -239,6 +239,7 @@ fn the_stack_variable_lists_online_instances_and_merges_attributes() {
     assert_eq!(st["event"], "deploy");
     assert_eq!(st["instance"]["hostname"], "app1");
     assert_eq!(st["deploy"]["web"]["release"], "R1");
+    assert_eq!(st["apps"]["web"]["type"], "pip", "the documented default");
     let app_layer: Vec<&String> = st["layers"]["app"]["instances"]
         .as_object()
         .unwrap()
@@ -255,5 +256,29 @@ fn the_stack_variable_lists_online_instances_and_merges_attributes() {
     assert_eq!(
         vars["app2"]["stack"]["instance"]["status"],
         Value::from("setup")
+    );
+}
+
+#[test]
+fn an_app_type_is_any_string_and_defaults_to_pip() {
+    let d = dir("apptype");
+    let f = write(
+        &d,
+        "stack.yml",
+        "name: t\nlayers: {app: {}}\napps:\n  web: {layers: [app], type: buildout}\n  api: {layers: [app]}\n",
+    );
+    let s = load_ok(&f);
+    assert_eq!(s.app("web").unwrap().kind(), "buildout");
+    assert_eq!(s.app("api").unwrap().kind, None);
+    assert_eq!(s.app("api").unwrap().kind(), file::App::DEFAULT_TYPE);
+    let f = write(
+        &d,
+        "bad.yml",
+        "name: t\nlayers: {app: {}}\napps:\n  web: {layers: [app], type: [pip]}\n",
+    );
+    let e = errors(&f);
+    assert!(
+        e.contains("an app's `type` must be a string, found a list") && e.contains("bad.yml:4:30"),
+        "{e}"
     );
 }

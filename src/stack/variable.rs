@@ -38,6 +38,7 @@ pub fn entry(rec: &InstanceRecord) -> Value {
 fn app_entry(a: &App) -> Value {
     json!({
         "name": a.name,
+        "type": a.kind(),
         "layers": a.layers,
         "source": a.source,
         "deploy_to": a.deploy_to,
