@@ -4,6 +4,7 @@
 //! (`inventory`, `transport` targets) → plan (`run::plan`) → execute (`run::execute` on the
 //! `executor`, one tokio task per host over `transport`) → `events` → `reporter`. `commands`
 //! are thin adapters over `run`. See docs/architecture.md.
+pub mod argspec;
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -219,3 +219,111 @@ fn the_seed_custom_json_is_refused_for_nfs_blobs_before_any_host_is_contacted() 
     assert_eq!(code, 0, "{err}");
     c.assert_no_host_contacted();
 }
+
+/// `strata playbook`: a literal role parameter is known at load time (only `-e` beats a role
+/// parameter), so a refused one is an input error at its place, before any host is contacted.
+#[test]
+fn a_playbook_s_literal_role_parameter_is_refused_at_load_time() {
+    let c = Case::new("book");
+    write(
+        &c.dir,
+        "roles/web/meta/argument_specs.yml",
+        &WEB_SPEC.replace("  setup:", "  main:"),
+    );
+    write(&c.dir, "roles/web/tasks/main.yml", "- debug: msg=main\n");
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  roles:\n    - role: web\n      web: {mode: warp}\n    - role: web\n      vars:\n        web: {port: 80x}\n",
+    );
+    let err = c.expect_error(
+        &p,
+        4,
+        19,
+        "role parameter `web.mode` is refused by role `web`",
+    );
+    assert!(err.contains("fast mode needs a kernel module"), "{err}");
+    assert!(
+        err.contains("p.yml:7:21") && err.contains("\"80x\" is not an int"),
+        "{err}"
+    );
+    // `-e` beats a role parameter: its value is the one the role sees, checked on the host.
+    let (code, err) = c.run(
+        &p,
+        &["--syntax-check", "-e", r#"{"web": {"mode": "safe"}}"#],
+    );
+    assert_eq!(code, 0, "{err}");
+    c.assert_no_host_contacted();
+}
+
+/// What only a host knows (a template, here rendered from play `vars`) is checked as
+/// ansible-core checks it: a `validate_argument_spec` task at the role's start, on every host.
+/// Run on this machine (`ansible_connection=local`), next to ansible-playbook.
+#[test]
+fn a_templated_value_is_refused_when_the_role_starts_as_ansible_does() {
+    let c = Case::new("runtime");
+    write(
+        &c.dir,
+        "roles/web/meta/argument_specs.yml",
+        &WEB_SPEC.replace("  setup:", "  main:"),
+    );
+    write(&c.dir, "roles/web/tasks/main.yml", "- debug: msg=main\n");
+    c.file(
+        "local.ini",
+        "here ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n",
+    );
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  gather_facts: false\n  vars:\n    m: turbo\n    web: {mode: '{{ m }}'}\n  roles: [web]\n",
+    );
+    let inv = c.dir.join("local.ini");
+    let (code, out, err) = c.run_full(&inv, &p, &[]);
+    assert_eq!(code, 2, "a failed host\n{out}\n{err}");
+    assert!(
+        out.contains("TASK [web : Validating arguments against arg spec 'main' - Web server]"),
+        "{out}"
+    );
+    assert!(out.contains("Validation of arguments failed"), "{out}");
+    assert!(
+        out.contains("web.mode: \\\"turbo\\\" is not one of the allowed values")
+            || out.contains("web.mode: \"turbo\" is not one of the allowed values"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("msg: main") && !out.contains("\"msg\": \"main\""),
+        "the role stopped:\n{out}"
+    );
+
+    let ansible = Path::new("/opt/strata-venv/bin/ansible-playbook");
+    if ansible.exists() {
+        let o = Command::new(ansible)
+            .current_dir(&c.dir)
+            .args(["-i", "local.ini", "p.yml"])
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env(
+                "ANSIBLE_LOCAL_TEMP",
+                std::env::temp_dir().join("strata-ansible-tmp"),
+            )
+            .output()
+            .unwrap();
+        let theirs = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(o.status.code(), Some(2), "{theirs}");
+        assert!(
+            theirs.contains("Validating arguments against arg spec 'main' - Web server"),
+            "{theirs}"
+        );
+        assert!(
+            theirs.contains("Validation of arguments failed"),
+            "{theirs}"
+        );
+    }
+
+    // Accepted values pass, and the role goes on.
+    let p = c.file(
+        "p.yml",
+        "- hosts: all\n  gather_facts: false\n  vars:\n    m: safe\n    web: {mode: '{{ m }}'}\n  roles: [web]\n",
+    );
+    let (code, out, err) = c.run_full(&inv, &p, &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("main"), "{out}");
+    c.assert_no_host_contacted();
+}

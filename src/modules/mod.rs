@@ -276,6 +276,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::include_vars::IncludeVars,
         &control::group_by::GroupBy,
         &control::add_host::AddHost,
+        &control::validate_argument_spec::ValidateArgumentSpec,
         &net::wait_for::WaitFor,
         &control::wait_for_connection::WaitForConnection,
         // System services.

@@ -169,6 +169,7 @@ impl Loader<'_> {
                     vars_from: ra.vars_from.clone(),
                     handlers_from: ra.handlers_from.clone(),
                     params: params.clone(),
+                    param_nodes: Vec::new(),
                     common,
                     dedupe: false,
                     to_play,

@@ -12,7 +12,6 @@ use crate::template::Templar;
 use crate::yaml::{Node, Yaml};
 
 mod action_kw;
-pub mod argspec;
 mod block;
 mod event_play;
 mod freeform;
@@ -148,6 +147,7 @@ pub(crate) fn load_role_with(
         vars_from: None,
         handlers_from: None,
         params,
+        param_nodes: Vec::new(),
         common: model::Common::default(),
         dedupe: false,
         to_play: false,

@@ -30,6 +30,9 @@ pub struct RoleUse {
     pub vars_from: Option<String>,
     pub handlers_from: Option<String>,
     pub params: Map<String, Value>,
+    /// The parameters as written, where a `roles:` entry gives them: literal ones are checked
+    /// against the role's argument spec at load time, at their place.
+    pub param_nodes: Vec<(String, Node)>,
     pub common: Common,
     /// `roles:` entries and dependencies run once per play for the same parameters;
     /// explicit imports and includes always run.
@@ -49,6 +52,7 @@ pub fn parse_role_entry(ld: &mut Loader, node: &Node, to_play: bool) -> Option<R
         vars_from: None,
         handlers_from: None,
         params: Map::new(),
+        param_nodes: Vec::new(),
         common: Common::default(),
         dedupe: true,
         to_play,
@@ -67,6 +71,11 @@ pub fn parse_role_entry(ld: &mut Loader, node: &Node, to_play: bool) -> Option<R
                     "vars" => {
                         let vars = ld.vars_kw(v, "role `vars`");
                         u.params.extend(vars);
+                        for (vk, vv) in v.as_map().unwrap_or_default() {
+                            if let Some(name) = vk.as_str() {
+                                u.param_nodes.push((name.to_string(), vv.clone()));
+                            }
+                        }
                     }
                     _ if COMMON_KEYWORDS.contains(&key) => {
                         parse_common(ld, key, v, &mut u.common);
@@ -74,6 +83,7 @@ pub fn parse_role_entry(ld: &mut Loader, node: &Node, to_play: bool) -> Option<R
                     _ if is_var_name(key) => {
                         ld.check_tree(v);
                         u.params.insert(key.to_string(), v.to_json());
+                        u.param_nodes.push((key.to_string(), v.clone()));
                     }
                     _ => ld.err(k.error(format!("`{key}` is not a valid role parameter name"))),
                 }
@@ -401,6 +411,9 @@ fn expand_found(
         }
         None => Vec::new(),
     };
+    if let Some(task) = argument_spec_task(ld, u, dir, &ctx) {
+        tasks.insert(0, Item::Task(Box::new(task)));
+    }
     inherit(&mut tasks, &heritable(&u.common));
 
     let handlers_stem = u.handlers_from.as_deref().unwrap_or("main");
@@ -446,4 +459,71 @@ fn expand_found(
         handlers,
         ctx,
     })
+}
+
+/// The role's argument spec for the entry point this use runs (`tasks_from`, else `main`),
+/// as ansible-core applies it: a `validate_argument_spec` task before the role's first task,
+/// tagged `always`, which checks every value on every host once rendered. Literal role
+/// parameters are checked here too, at load time and at their place (only `-e` can override
+/// a role parameter, so their value is known now). A malformed spec file is a load error.
+fn argument_spec_task(
+    ld: &mut Loader,
+    u: &RoleUse,
+    dir: &Path,
+    ctx: &Arc<RoleCtx>,
+) -> Option<super::model::Task> {
+    let specs = match crate::argspec::load(dir) {
+        Ok(s) => s?,
+        Err(errors) => {
+            errors.into_iter().for_each(|d| ld.err(d));
+            return None;
+        }
+    };
+    let ep = specs.entry(u.tasks_from.as_deref())?;
+    let literal: Vec<(String, Node)> = u
+        .param_nodes
+        .iter()
+        .filter(|(k, _)| !ld.opts.extra_vars.contains_key(k))
+        .cloned()
+        .collect();
+    for v in crate::argspec::check_entry(ep, &literal, false, &u.span) {
+        let d = crate::argspec::diagnostic(
+            &v,
+            "role parameter",
+            &ctx.name,
+            &specs,
+            std::slice::from_ref(&ep.name),
+        );
+        ld.err(d);
+    }
+    let mut name = format!("Validating arguments against arg spec '{}'", ep.name);
+    if let Some(sd) = &ep.short_description {
+        name = format!("{name} - {sd}");
+    }
+    let common = Common {
+        tags: vec!["always".to_string()],
+        ..Common::default()
+    };
+    let mut task = super::model::Task::internal(
+        &name,
+        "validate_argument_spec",
+        &u.span,
+        common,
+        Some(ctx.clone()),
+    );
+    task.base_dir = dir.to_path_buf();
+    task.args
+        .insert("argument_spec".into(), ep.raw_options.clone());
+    task.args
+        .insert("provided_arguments".into(), Value::Object(u.params.clone()));
+    task.args.insert(
+        "validate_args_context".into(),
+        serde_json::json!({
+            "type": "role",
+            "name": ctx.name,
+            "argument_spec_name": ep.name,
+            "path": dir.display().to_string(),
+        }),
+    );
+    Some(task)
 }

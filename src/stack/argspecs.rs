@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::file::{LIFECYCLE_EVENTS, Layer, StackFile};
+use crate::argspec::{self, ArgSpecs, Violation, node_from_json};
 use crate::diagnostic::{Diagnostic, InputErrors, Span};
-use crate::playbook::argspec::{self, ArgSpecs, Violation, node_from_json};
 use crate::playbook::{COMMON_KEYWORDS, LoadOptions, has_tasks_file, role_search};
 use crate::yaml::{Node, Yaml};
 

@@ -11,4 +11,5 @@ pub mod include_vars;
 pub mod pause;
 pub mod set_fact;
 pub mod setup;
+pub mod validate_argument_spec;
 pub mod wait_for_connection;

@@ -182,7 +182,7 @@ fn specs_in_meta_main_and_spec_errors_are_located() {
     let e: Vec<String> = load(&d).unwrap_err().iter().map(|d| d.render()).collect();
     let e = e.join("\n");
     assert!(e.contains("unknown option type `integer`"), "{e}");
-    assert!(e.contains("did you mean `required`?"), "{e}");
+    assert!(e.contains("unknown key `reqired` in option `x`"), "{e}");
     assert!(e.contains("strata does not check `aliases`"), "{e}");
     assert!(e.contains("argument_specs.yml:4:"), "{e}");
 }

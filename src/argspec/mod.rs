@@ -3,8 +3,12 @@
 //! with spans so that a refused value can be explained by the role author's `description`.
 //!
 //! ansible-core checks a spec with a `validate_argument_spec` task it prepends to the role and
-//! runs on every host; strata checks the values it can already see before any host is
-//! contacted (`check.rs`), and the stack model feeds it every attribute a role will see.
+//! runs on every host; strata does the same (the module of that name uses this checker), and
+//! also checks the values it can already see before any host is contacted: a playbook's
+//! literal role parameters, and in a stack every attribute a role will see.
+//!
+//! A leaf room (YAML and diagnostics only), so that the loader, the module and the stack
+//! model can all use it.
 
 mod check;
 #[cfg(test)]
@@ -15,7 +19,6 @@ use std::path::{Path, PathBuf};
 pub use check::{Violation, check_entry, is_templated, node_from_json};
 
 use crate::diagnostic::{Diagnostic, Span};
-use crate::playbook::suggest::unknown_key;
 use crate::yaml::{Node, Yaml};
 
 /// An option's `type`; Ansible's default, when none is given, is `str`.
@@ -86,6 +89,8 @@ pub struct EntryPoint {
     pub short_description: Option<String>,
     pub description: Option<String>,
     pub options: Vec<Opt>,
+    /// `options` as written, what the `validate_argument_spec` task is given.
+    pub raw_options: serde_json::Value,
 }
 
 /// A role's argument specs.
@@ -149,6 +154,13 @@ const UNSUPPORTED_OPTION_KEYS: &[&str] = &[
     "required_by",
 ];
 
+/// An unknown key, with the keys allowed there.
+fn unknown_key(k: &Node, allowed: &[&str], message: String) -> Diagnostic {
+    k.error(message)
+        .label("not a valid key here")
+        .help(format!("valid keys: {}", allowed.join(", ")))
+}
+
 /// `meta/argument_specs.yml` (or `.yaml`), else the `argument_specs` key of `meta/main.yml`,
 /// as ansible-core looks for them (the two are not combined). `Ok(None)`: the role has none.
 pub fn load(role_dir: &Path) -> Result<Option<ArgSpecs>, Vec<Diagnostic>> {
@@ -179,7 +191,7 @@ pub fn load(role_dir: &Path) -> Result<Option<ArgSpecs>, Vec<Diagnostic>> {
                     specs = Some(v);
                 } else if key_required {
                     let msg = format!("unknown key `{}` in a role's argument specs", k);
-                    errors.push(unknown_key(k, &["argument_specs"], msg, true));
+                    errors.push(unknown_key(k, &["argument_specs"], msg));
                 }
             }
             specs
@@ -222,6 +234,18 @@ pub fn load(role_dir: &Path) -> Result<Option<ArgSpecs>, Vec<Diagnostic>> {
     }
 }
 
+/// An entry point's `options` given as a value (the `argument_spec` argument of the
+/// `validate_argument_spec` module), checked as the file's are.
+pub fn options_from_node(v: &Node) -> Result<Vec<Opt>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let opts = options(v, &mut errors);
+    if errors.is_empty() {
+        Ok(opts)
+    } else {
+        Err(errors)
+    }
+}
+
 fn load_yaml(p: &Path) -> Result<Node, Vec<Diagnostic>> {
     crate::yaml::load_file(p).map_err(|d| vec![d])
 }
@@ -233,6 +257,7 @@ fn entry_point(k: &Node, v: &Node, errors: &mut Vec<Diagnostic>) -> Option<Entry
         short_description: None,
         description: None,
         options: Vec::new(),
+        raw_options: serde_json::Value::Object(Default::default()),
     };
     let Some(m) = mapping(v, &format!("entry point `{}`", e.name), errors) else {
         return Some(e);
@@ -241,11 +266,14 @@ fn entry_point(k: &Node, v: &Node, errors: &mut Vec<Diagnostic>) -> Option<Entry
         match ek.as_str().unwrap_or_default() {
             "short_description" => e.short_description = description(ev, errors),
             "description" => e.description = description(ev, errors),
-            "options" => e.options = options(ev, errors),
+            "options" => {
+                e.options = options(ev, errors);
+                e.raw_options = ev.to_json();
+            }
             key if ENTRY_KEYS.contains(&key) => {}
             key => {
                 let msg = format!("unknown key `{key}` in entry point `{}`", e.name);
-                errors.push(unknown_key(ek, ENTRY_KEYS, msg, true));
+                errors.push(unknown_key(ek, ENTRY_KEYS, msg));
             }
         }
     }
@@ -363,7 +391,7 @@ fn option(k: &Node, v: &Node, errors: &mut Vec<Diagnostic>) -> Option<Opt> {
             ),
             key => {
                 let msg = format!("unknown key `{key}` in option `{}`", o.name);
-                errors.push(unknown_key(ok, OPTION_KEYS, msg, true));
+                errors.push(unknown_key(ok, OPTION_KEYS, msg));
             }
         }
     }
