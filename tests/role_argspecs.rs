@@ -327,3 +327,39 @@ fn a_templated_value_is_refused_when_the_role_starts_as_ansible_does() {
     assert!(out.contains("main"), "{out}");
     c.assert_no_host_contacted();
 }
+
+/// In a stack, a role entry's literal parameter is checked at its place, and `-e` (which
+/// beats it) exempts it.
+#[test]
+fn a_stack_role_entry_parameter_is_checked_unless_e_overrides_it() {
+    let c = web_project("entry", "");
+    let text = std::fs::read_to_string(c.dir.join("stack.yml")).unwrap();
+    c.file(
+        "stack.yml",
+        &text.replace(
+            "roles: [web]",
+            "roles: [{role: web, vars: {web: {port: many}}}]",
+        ),
+    );
+    let (code, err) = stack(&c, &["status"], None);
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("--> stack.yml:5:44") && err.contains("role parameter `web.port`"),
+        "{err}"
+    );
+    assert_eq!(err.matches("error: ").count(), 1, "reported once:\n{err}");
+    let (code, err) = stack(
+        &c,
+        &[
+            "sync",
+            "--check",
+            "-e",
+            r#"{"web": {"port": 80}}"#,
+            "--timeout",
+            "2",
+        ],
+        None,
+    );
+    assert_ne!(code, 5, "{err}");
+    assert!(!err.contains("is refused"), "{err}");
+}

@@ -73,9 +73,12 @@ impl Stack {
     pub fn open(req: StackRequest) -> Result<Stack, StackError> {
         let file = file::load(&req.file)?;
         let templar = Arc::new(Templar::new());
-        let load = plays::load_options(&file, &req.run.roles_path);
-        plays::validate(&file, &load, &templar)?;
         let extra_vars = crate::extra_vars::parse(&req.run.extra_vars)?;
+        let mut load = plays::load_options(&file, &req.run.roles_path);
+        // As for a playbook: `-e` is known at load time, and beats a role parameter, so the
+        // loader checks only the literal role parameters `-e` does not override.
+        load.extra_vars = extra_vars.clone();
+        plays::validate(&file, &load, &templar)?;
         let cli_attributes = super::attributes::parse_cli(&req.attributes)?;
         // Role argument specs, against the values each role will see.
         let cli_nodes = super::argspecs::cli_nodes(&req.attributes);

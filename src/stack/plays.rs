@@ -98,10 +98,11 @@ pub fn validate(
             }
         }
     }
-    // The same role is loaded for several events: report each problem once.
+    // The same role is loaded for several events: report each problem once (a refused role
+    // parameter differs per event only in the entry point its help names).
     let mut seen = Vec::new();
     errors.retain(|d| {
-        let key = d.render();
+        let key = (d.span.clone(), d.message.clone(), d.label.clone());
         let new = !seen.contains(&key);
         seen.push(key);
         new
