@@ -253,6 +253,9 @@ pub struct BenchArgs {
     pub lab: String,
     #[arg(long, env = "STRATA_LAB_DIR", default_value = LabOptions::DEFAULT_DIR)]
     pub dir: PathBuf,
+    /// The package caches for --case demo (emptied for its cold run).
+    #[arg(long, env = "STRATA_CACHE_DIR", default_value = CacheOptions::DEFAULT_DIR)]
+    pub cache_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

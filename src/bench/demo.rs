@@ -4,20 +4,31 @@
 //! hosts and an empty stack state, as the demo always does. The targets (6 and 3 minutes on
 //! 2 cores) are printed beside the figures, not asserted.
 
+use std::path::Path;
 use std::time::Instant;
 
 use super::BenchError;
 use crate::commands::demo::{self, DemoOptions};
 use crate::lab::cache::{self, CacheOptions};
-use crate::lab::{self, LabOptions};
+use crate::lab::{self, Demo, LabOptions};
 
 const COLD_TARGET_SECS: f64 = 360.0;
 const WARM_TARGET_SECS: f64 = 180.0;
 
-pub async fn bench(lab: &LabOptions) -> Result<(), BenchError> {
+pub async fn bench(lab: &LabOptions, cache_dir: &Path) -> Result<(), BenchError> {
+    // Checked before the caches go: run from anywhere else, the bench would only destroy.
+    if !Path::new(Demo::STACK).is_file() {
+        return Err(BenchError::Stack(format!(
+            "{} not found: run `strata bench --case demo` from the root of strata's checkout",
+            Demo::STACK
+        )));
+    }
     let opts = DemoOptions {
         lab: lab.clone(),
-        cache: CacheOptions::default(),
+        cache: CacheOptions {
+            dir: cache_dir.to_path_buf(),
+            ..CacheOptions::default()
+        },
         exe: std::env::current_exe().map_err(super::io("cannot find the strata binary"))?,
         verbose_sync: false,
     };

@@ -32,6 +32,8 @@ pub struct BenchOptions {
     pub runs: usize,
     pub case: BenchCase,
     pub lab: LabOptions,
+    /// The package caches the demo case empties and rebuilds.
+    pub cache_dir: PathBuf,
 }
 
 /// What to measure. The cases share one lab, so `all` pays for its start-up once.
@@ -123,7 +125,7 @@ async fn bed(args: &BenchOptions) -> Result<Bed, BenchError> {
 /// Brings up (or reuses) the lab, runs the chosen cases, and prints their medians.
 pub async fn bench(args: &BenchOptions) -> Result<(), BenchError> {
     if args.case == BenchCase::Demo {
-        return demo::bench(&args.lab).await;
+        return demo::bench(&args.lab, &args.cache_dir).await;
     }
     let bed = bed(args).await?;
     let runs = args.runs.max(1);

@@ -70,7 +70,6 @@ pub async fn run(args: LabArgs) -> ExitCode {
             blocking(move || cache::build(&c, &mut |line| println!("{line}")))
                 .await
                 .map(|_| ExitCode::Ok)
-                .map_err(Into::into)
         }
         LabCommand::Serve {
             cache_dir,
