@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::BenchError;
-use crate::commands::demo::{self, DemoOptions};
+use crate::demo::{self, DemoOptions};
 use crate::lab::cache::{self, CacheOptions};
 use crate::lab::{self, Demo, LabOptions};
 

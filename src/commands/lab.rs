@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::demo::{self, DemoOptions};
 use crate::cli::{LabArgs, LabCommand};
+use crate::demo::{self, DemoOptions};
 use crate::exit::ExitCode;
 use crate::lab::cache::{self, CacheOptions};
 use crate::lab::{self, Demo, LabOptions, serve};
