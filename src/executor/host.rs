@@ -273,24 +273,35 @@ impl HostCtx {
                 {
                     Ok(v) => {
                         let role = to_str(&v).unwrap_or_default();
-                        crate::playbook::load_role(
-                            &role,
-                            inc.tasks_from.as_deref(),
-                            inc.common.vars.clone(),
-                            &inc.base_dir,
-                            inh.role.clone(),
-                            &pc.load_options(),
-                            &pc.templar,
-                        )
-                        .map(|(mut items, handlers)| {
-                            crate::playbook::inherit(&mut items, &inc.inherited);
-                            (items, handlers)
-                        })
-                        .map_err(|errs| {
-                            errs.iter()
-                                .map(|d| d.render())
-                                .collect::<Vec<_>>()
-                                .join("\n")
+                        // `tasks_from` is templated too, per loop item, as in Ansible.
+                        let tasks_from = match inc.tasks_from.as_deref() {
+                            Some(t) if crate::template::is_template(t) => pc
+                                .templar
+                                .render_str(t, &scope, &inc.role_name.span)
+                                .map(|v| Some(to_str(&v).unwrap_or_default()))
+                                .map_err(|e| e.message),
+                            other => Ok(other.map(str::to_string)),
+                        };
+                        tasks_from.and_then(|tasks_from| {
+                            crate::playbook::load_role(
+                                &role,
+                                tasks_from.as_deref(),
+                                inc.common.vars.clone(),
+                                &inc.base_dir,
+                                inh.role.clone(),
+                                &pc.load_options(),
+                                &pc.templar,
+                            )
+                            .map(|(mut items, handlers)| {
+                                crate::playbook::inherit(&mut items, &inc.inherited);
+                                (items, handlers)
+                            })
+                            .map_err(|errs| {
+                                errs.iter()
+                                    .map(|d| d.render())
+                                    .collect::<Vec<_>>()
+                                    .join("\n")
+                            })
                         })
                     }
                     Err(e) => Err(e.message),

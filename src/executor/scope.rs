@@ -114,7 +114,9 @@ pub fn scope_of(
         ),
     );
     if let Some(r) = role {
-        magic.insert("role_path".into(), json!(r.path.display().to_string()));
+        // Absolute, as Ansible's: tasks use it to name files beside the role from any cwd.
+        let path = std::path::absolute(&r.path).unwrap_or_else(|_| r.path.clone());
+        magic.insert("role_path".into(), json!(path.display().to_string()));
         magic.insert("role_name".into(), json!(r.name));
         magic.insert("ansible_role_name".into(), json!(r.name));
     }

@@ -48,12 +48,13 @@ pub async fn run(
         .as_ref()
         .or(inh.role.as_ref())
         .map(|r| r.name.clone());
+    let base = scope(h, pc, t, inh, &[]);
     if pc
         .coord
         .arrive(
             h.idx,
             pos.clone(),
-            &t.display_name(),
+            &shown_name(pc, t, &base),
             handler,
             role.as_deref(),
         )
@@ -62,7 +63,6 @@ pub async fn run(
     {
         return Flow::End;
     }
-    let base = scope(h, pc, t, inh, &[]);
     let eff = match Effective::new(pc, t, inh, &base) {
         Ok(e) => e,
         Err(msg) => return fail_task(h, pc, t, &msg),
@@ -294,5 +294,30 @@ fn item_label(item: &Value) -> String {
     match item {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// The task's name as its header shows it: templated with the variables of the host that
+/// reaches it first, as Ansible's linear strategy does, and left as written when something in
+/// it is undefined there (a loop variable, a later `register`).
+fn shown_name(pc: &PlayCtx, t: &Task, scope: &JValue) -> String {
+    let raw = t.display_name();
+    match &t.name {
+        Some(n) if crate::template::is_template(n) => {
+            match pc.templar.render_str(n, scope, &t.span) {
+                Ok(v) => {
+                    let text = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    match &t.role {
+                        Some(r) => format!("{} : {text}", r.name),
+                        None => text,
+                    }
+                }
+                Err(_) => raw,
+            }
+        }
+        _ => raw,
     }
 }

@@ -17,6 +17,7 @@ pub mod http;
 pub mod inventory_cli;
 pub mod moto;
 pub mod playbook;
+pub mod plone;
 pub mod stack;
 pub mod validation;
 

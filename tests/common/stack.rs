@@ -44,8 +44,13 @@ fn copy_dir(from: &Path, to: &Path) {
 impl Stack {
     /// A fresh copy of the fixture stack in `dir` (removed first).
     pub fn at(dir: &Path) -> Stack {
+        Stack::of("stack", dir)
+    }
+
+    /// A fresh copy of another fixture stack, `tests/fixtures/<name>`, in `dir` (removed first).
+    pub fn of(name: &str, dir: &Path) -> Stack {
         let _ = std::fs::remove_dir_all(dir);
-        copy_dir(&fixture("stack"), dir);
+        copy_dir(&fixture(name), dir);
         Stack {
             dir: dir.to_path_buf(),
             file: dir.join("stack.yml"),

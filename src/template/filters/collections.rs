@@ -1,5 +1,5 @@
 //! Ansible's collection filters: `combine`, `dict2items`, `items2dict`, `flatten`, set
-//! operations, `zip`, `subelements`, and Jinja2's `min`/`max`/`sum` with `attribute`.
+//! operations, `zip`, `product`, `subelements`, and Jinja2's `min`/`max`/`sum` with `attribute`.
 
 use minijinja::value::{Rest, ValueKind, ValueOrKwargs};
 use minijinja::{Environment, Error, Value};
@@ -25,6 +25,7 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("zip", |a: Value, rest: Rest<Value>| zip(a, rest.0, None));
     env.add_filter("zip_longest", zip_longest);
+    env.add_filter("product", product);
     env.add_filter("min", |v: Value, args: Rest<ValueOrKwargs>| {
         min_max(v, &args.into_values(), true)
     });
@@ -250,6 +251,43 @@ fn zip(a: Value, rest: Vec<Value>, fill: Option<Value>) -> Result<Value, Error> 
                 )
             })
             .collect::<Vec<_>>(),
+    ))
+}
+
+/// `product(*iterables, repeat=1)`: Python's `itertools.product`, as Ansible exposes it.
+fn product(a: Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    let args = args.into_values();
+    let f = FArgs::new(&args)?;
+    let repeat = match f.get(usize::MAX, "repeat")? {
+        None => 1,
+        Some(v) => usize::try_from(v.clone()).map_err(|_| {
+            err(format!(
+                "product: repeat must be a non-negative integer, got {v}"
+            ))
+        })?,
+    };
+    f.done()?;
+    let lists = std::iter::once(&a)
+        .chain(f.positional().iter())
+        .map(items)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out: Vec<Vec<Value>> = vec![Vec::new()];
+    for _ in 0..repeat {
+        for list in &lists {
+            out = out
+                .iter()
+                .flat_map(|prefix| {
+                    list.iter().map(move |x| {
+                        let mut next = prefix.clone();
+                        next.push(x.clone());
+                        next
+                    })
+                })
+                .collect();
+        }
+    }
+    Ok(Value::from(
+        out.into_iter().map(Value::from).collect::<Vec<_>>(),
     ))
 }
 

@@ -242,6 +242,14 @@ fn zip_subelements_extract_batch_dict() {
         eval("dict(['a', 'b'] | zip([1, 2]))", &c),
         json!({"a": 1, "b": 2})
     );
+    assert_eq!(
+        eval("[1, 2] | product(['a', 'b'])", &c),
+        json!([[1, "a"], [1, "b"], [2, "a"], [2, "b"]])
+    );
+    assert_eq!(
+        eval("[0, 1] | product(repeat=2) | list", &c),
+        json!([[0, 0], [0, 1], [1, 0], [1, 1]])
+    );
     assert_eq!(eval("dict(m, z=1)", &c), json!({"x": 10, "y": 20, "z": 1}));
     assert_eq!(eval("dict(a=1)", &c), json!({"a": 1}));
     assert_eq!(
