@@ -7,6 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::bench::{BenchCase, BenchOptions};
 use crate::lab::LabOptions;
+use crate::lab::cache::CacheOptions;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -171,14 +172,27 @@ pub struct LabArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum LabCommand {
-    /// Start N hosts.
+    /// Start N hosts named lab01, lab02, ..., or the hosts named by --hosts.
     Up {
-        n: usize,
+        #[arg(required_unless_present = "hosts", conflicts_with = "hosts")]
+        n: Option<usize>,
+        /// Host names, comma-separated (each is also the host's hostname): --hosts lb1,web1.
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        hosts: Vec<String>,
         /// Boot systemd as PID 1 (for real services).
         #[arg(long)]
         systemd: bool,
     },
-    /// Remove every host, namespace, mount and link of the lab.
+    /// Add hosts to a running lab: same kind, same bridge, the next addresses.
+    Add {
+        /// Add N hosts named after the lab's count (lab04, lab05, ...).
+        #[arg(required_unless_present = "hosts", conflicts_with = "hosts")]
+        n: Option<usize>,
+        /// Host names, comma-separated.
+        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        hosts: Vec<String>,
+    },
+    /// Remove every host, namespace, mount and link of the lab, and stop its file server.
     Down,
     /// Show the lab's hosts.
     Status,
@@ -191,15 +205,34 @@ pub enum LabCommand {
     Stop { host: String },
     /// Start a stopped host again.
     Start { host: String },
-    /// Bring up 3 fresh hosts and sync the example stack, stacks/demo.yml, on them (the
-    /// README's first command); with --playbook, run that playbook on them instead.
+    /// Build (or reuse) the package caches lab hosts install from: a flat apt repository, a
+    /// Python wheelhouse and the Plone project's archive, from stacks/apps/plone-project/.
+    Cache {
+        /// The cache root (`--dir` is the lab state directory).
+        #[arg(long, env = "STRATA_CACHE_DIR", default_value = CacheOptions::DEFAULT_DIR)]
+        cache_dir: PathBuf,
+    },
+    /// Serve the cache read-only over HTTP on the lab's bridge, port 8780, in the background
+    /// until `lab down`.
+    Serve {
+        #[arg(long, env = "STRATA_CACHE_DIR", default_value = CacheOptions::DEFAULT_DIR)]
+        cache_dir: PathBuf,
+        /// Serve in this process instead (what the background server runs).
+        #[arg(long, hide = true)]
+        foreground: bool,
+    },
+    /// Bring up the Plone stack's 5 systemd hosts (lb1 plone1 plone2 zeo1 maint1), build the
+    /// package caches, serve them, and sync stacks/plone.yml (the README's first command);
+    /// with --playbook, run that playbook on plain hosts instead.
     Demo {
-        /// Run this playbook (e.g. playbooks/site.yml) instead of the example stack.
+        /// Run this playbook (e.g. playbooks/site.yml) instead of the Plone stack.
         #[arg(long)]
         playbook: Option<PathBuf>,
-        /// Number of hosts for --playbook (default 5; the example stack has 3).
+        /// Number of hosts for --playbook (default 5).
         #[arg(long, requires = "playbook")]
         hosts: Option<usize>,
+        #[arg(long, env = "STRATA_CACHE_DIR", default_value = CacheOptions::DEFAULT_DIR)]
+        cache_dir: PathBuf,
     },
 }
 
@@ -211,7 +244,8 @@ pub struct BenchArgs {
     /// Repetitions of each measurement (the median is reported).
     #[arg(long, default_value_t = BenchOptions::DEFAULT_RUNS)]
     pub runs: usize,
-    /// What to time: the 17-step playbook, a stack's sync and configure, or both.
+    /// What to time: the 17-step playbook, a stack's sync and configure, both, or the Plone
+    /// demo cold and warm.
     #[arg(long, value_enum, default_value_t = BenchCase::Playbook)]
     pub case: BenchCase,
     /// Lab name for the bench hosts.
@@ -219,6 +253,9 @@ pub struct BenchArgs {
     pub lab: String,
     #[arg(long, env = "STRATA_LAB_DIR", default_value = LabOptions::DEFAULT_DIR)]
     pub dir: PathBuf,
+    /// The package caches for --case demo (emptied for its cold run).
+    #[arg(long, env = "STRATA_CACHE_DIR", default_value = CacheOptions::DEFAULT_DIR)]
+    pub cache_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

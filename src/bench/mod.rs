@@ -4,6 +4,7 @@
 //! stack's steady state, a sync with no change and a forced configure (`stack`). Figures are
 //! printed, never asserted: speed targets live here, not in unit tests.
 
+mod demo;
 mod openssh;
 mod playbook;
 mod stack;
@@ -31,6 +32,8 @@ pub struct BenchOptions {
     pub runs: usize,
     pub case: BenchCase,
     pub lab: LabOptions,
+    /// The package caches the demo case empties and rebuilds.
+    pub cache_dir: PathBuf,
 }
 
 /// What to measure. The cases share one lab, so `all` pays for its start-up once.
@@ -43,6 +46,8 @@ pub enum BenchCase {
     Stack,
     /// Both, one after the other.
     All,
+    /// `strata lab demo` (the Plone stack), with cold caches and then warm.
+    Demo,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +124,9 @@ async fn bed(args: &BenchOptions) -> Result<Bed, BenchError> {
 
 /// Brings up (or reuses) the lab, runs the chosen cases, and prints their medians.
 pub async fn bench(args: &BenchOptions) -> Result<(), BenchError> {
+    if args.case == BenchCase::Demo {
+        return demo::bench(&args.lab, &args.cache_dir).await;
+    }
     let bed = bed(args).await?;
     let runs = args.runs.max(1);
     let result = async {

@@ -14,6 +14,7 @@ pub async fn run(args: BenchArgs) -> ExitCode {
             name: args.lab,
             dir: args.dir,
         },
+        cache_dir: args.cache_dir,
     };
     match bench::bench(&opts).await {
         Ok(()) => ExitCode::Ok,

@@ -24,6 +24,14 @@ pub enum LabError {
     InvalidHostCount { n: usize, max: usize },
 
     #[error(
+        "invalid host name {0:?}: use 1-32 characters from [a-z0-9-], not starting with '-' (it becomes the hostname)"
+    )]
+    InvalidHostName(String),
+
+    #[error("host {0:?} is named twice, or is already in the lab")]
+    DuplicateHost(String),
+
+    #[error(
         "lab {name:?} is already up (state in {state}); run `strata lab down --name {name}` first"
     )]
     AlreadyUp { name: String, state: PathBuf },

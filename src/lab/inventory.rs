@@ -24,10 +24,12 @@ pub fn render(state: &LabState) -> String {
         "-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes",
         state.known_hosts.to_string_lossy()
     );
+    // The bridge address is how hosts reach the controller's services (`strata lab serve`).
     y.push_str(&format!(
-        "  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    ansible_ssh_common_args: {}\n",
+        "  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    ansible_ssh_common_args: {}\n    strata_lab_gateway: {}\n",
         q(&state.key.to_string_lossy()),
-        q(&args)
+        q(&args),
+        q(&state.gateway.to_string())
     ));
     // A group per host kind, so a playbook can target `hosts: systemd`.
     y.push_str(&format!("  children:\n    {}:\n      hosts:\n", state.kind));
@@ -82,6 +84,7 @@ mod tests {
         let all = &json["all"];
         assert_eq!(all["hosts"]["lab02"]["ansible_host"], "10.213.7.12");
         assert_eq!(all["vars"]["ansible_user"], "root");
+        assert_eq!(all["vars"]["strata_lab_gateway"], "10.213.7.1");
         assert_eq!(
             all["vars"]["ansible_ssh_private_key_file"],
             "/l/t/id_ed25519"

@@ -2,12 +2,16 @@
 //! for tests and demos. Each host has its own network namespace and address on a per-lab bridge
 //! (10.213.K.0/24, bridge .1, hosts .11, .12, ...), a copy-on-write root over the base machine's
 //! `/`, and its own hostname and PID namespace; a systemd host also has cgroups of its own
-//! (`cgroup.rs`). Hosts are named `lab01`, `lab02`, ... in every lab; labs are told apart by
-//! name, subnet and inventory, not by host name.
+//! (`cgroup.rs`). Hosts are named `lab01`, `lab02`, ... unless the caller names them (`up
+//! --hosts lb1,web1`), so a stack's inventory groups can use real role names; labs are told
+//! apart by name, subnet and inventory, not by host name. `add` grows a running lab with hosts
+//! of the same kind on the next addresses. `cache` builds the package caches lab hosts install
+//! from (they have no route out) and `serve` serves them on the lab's bridge.
 //!
 //! Layout of `<dir>/<name>/`: `state.json`, `id_ed25519` (root's key on every host),
 //! `known_hosts`, `inventory.yml`, and `hosts/<host>/{upper,work,root,log}`.
 
+pub mod cache;
 mod cgroup;
 mod cmd;
 mod error;
@@ -15,7 +19,9 @@ mod host;
 mod inventory;
 mod keys;
 mod network;
+mod plan;
 mod rootfs;
+pub mod serve;
 mod sshd;
 mod state;
 mod systemd;
@@ -24,6 +30,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::LabError;
+pub use plan::default_names;
+use plan::{plan, plan_hosts, validate_hosts, validate_name};
 pub use state::{HostKind, HostState, LabState};
 
 /// How long a plain host may take to answer with an SSH banner (they usually need ~50 ms).
@@ -80,29 +88,34 @@ impl Default for LabOptions {
 pub struct Demo;
 
 impl Demo {
-    /// The example stack.
-    pub const STACK: &'static str = "stacks/demo.yml";
+    /// The Plone stack.
+    pub const STACK: &'static str = "stacks/plone.yml";
     /// Where the demo writes the lab's inventory: the stack file names this path (relative to
-    /// itself) among its instance sources.
-    pub const INVENTORY: &'static str = "inventory/demo-lab.yml";
-    /// The hosts the stack's groups (`inventory/demo-groups.yml`) name: lab01 in `lb`, lab02
-    /// and lab03 in `app`.
-    pub const HOSTS: usize = 3;
+    /// itself) among its instance sources, with the groups of `inventory/plone-groups.yml`.
+    pub const INVENTORY: &'static str = "inventory/plone-lab.yml";
+    /// The hosts the stack's groups name, in address order: the frontend first.
+    pub const HOSTS: &'static [&'static str] = &["lb1", "plone1", "plone2", "zeo1", "maint1"];
+    /// The host whose nginx on port 80 is the site's frontend.
+    pub const FRONTEND: &'static str = "lb1";
+    /// Where the stack's roles keep the generated admin password (`lookup('password')`), on
+    /// the controller.
+    pub const ADMIN_PASSWORD: &'static str = "stacks/.strata/plone-admin-password";
     /// Hosts for `lab demo --playbook`.
     pub const PLAYBOOK_HOSTS: usize = 5;
 }
 
-/// Brings up `n` hosts (plain sshd, or systemd as PID 1). Fails if the lab is already up. On
-/// failure everything created so far is removed again.
+/// Brings up `n` hosts named `lab01`, `lab02`, ... (plain sshd, or systemd as PID 1). Fails if
+/// the lab is already up. On failure everything created so far is removed again.
 pub fn up(opts: &LabOptions, n: usize, systemd: bool) -> Result<LabState, LabError> {
+    up_named(opts, &default_names(0, n), systemd)
+}
+
+/// Like [`up`], with the hosts named `names` (in address order); each host's hostname is its
+/// name, so a stack's groups and the hosts' own view of themselves agree.
+pub fn up_named(opts: &LabOptions, names: &[String], systemd: bool) -> Result<LabState, LabError> {
     preflight()?;
     validate_name(&opts.name)?;
-    if n == 0 || n > network::MAX_HOSTS {
-        return Err(LabError::InvalidHostCount {
-            n,
-            max: network::MAX_HOSTS,
-        });
-    }
+    validate_hosts(names, &[])?;
     let lab_dir = opts.lab_dir();
     if opts.state_path().exists() {
         return Err(LabError::AlreadyUp {
@@ -124,7 +137,7 @@ pub fn up(opts: &LabOptions, n: usize, systemd: bool) -> Result<LabState, LabErr
     let mut state = {
         let _lock = network::GlobalLock::acquire()?;
         let subnet = network::allocate_subnet(&claimed_subnets(&opts.dir))?;
-        let state = plan(opts, subnet, n, kind, key);
+        let state = plan(opts, subnet, names, kind, key);
         // Saved before anything exists, so `down` can clean up after a crash at any point.
         state.save()?;
         if let Err(e) = network::create_bridge(&state.bridge, state.gateway) {
@@ -133,7 +146,7 @@ pub fn up(opts: &LabOptions, n: usize, systemd: bool) -> Result<LabState, LabErr
         }
         state
     };
-    match bring_up(&mut state) {
+    match bring_up(&mut state, 0) {
         Ok(()) => Ok(state),
         Err(e) => {
             let _ = teardown(&state);
@@ -142,10 +155,42 @@ pub fn up(opts: &LabOptions, n: usize, systemd: bool) -> Result<LabState, LabErr
     }
 }
 
-/// Removes every namespace, link, process and file of the lab.
+/// Adds hosts named `names` to a running lab: same kind, same bridge, the next addresses. The
+/// existing hosts' `/etc/hosts` learn the new names. If a new host fails to come up, the new
+/// hosts are removed again and the lab is left as it was.
+pub fn add(opts: &LabOptions, names: &[String]) -> Result<LabState, LabError> {
+    preflight()?;
+    let mut state = load(opts)?;
+    let existing: Vec<String> = state.hosts.iter().map(|h| h.name.clone()).collect();
+    validate_hosts(names, &existing)?;
+    let from = state.hosts.len();
+    let new = plan_hosts(&state.dir, state.subnet, from, names, state.kind);
+    state.hosts.extend(new);
+    // Recorded first, so `down` removes the new hosts whatever happens next.
+    state.save()?;
+    if state.kind == HostKind::Systemd {
+        systemd::raise_inotify_limit();
+    }
+    match bring_up(&mut state, from) {
+        Ok(()) => Ok(state),
+        Err(e) => {
+            for h in &state.hosts[from..] {
+                let _ = host::stop(h);
+                let _ = rootfs::remove_dirs(h);
+            }
+            state.hosts.truncate(from);
+            let _ = state.save();
+            Err(e)
+        }
+    }
+}
+
+/// Removes every namespace, link, process and file of the lab, and stops its file server.
 pub fn down(opts: &LabOptions) -> Result<(), LabError> {
     preflight()?;
-    teardown(&load(opts)?)
+    let state = load(opts)?;
+    serve::stop(&state)?;
+    teardown(&state)
 }
 
 /// The lab's state with each host's liveness checked now.
@@ -273,20 +318,6 @@ fn preflight() -> Result<(), LabError> {
     Ok(())
 }
 
-fn validate_name(name: &str) -> Result<(), LabError> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && !name.starts_with('-')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(LabError::InvalidName(name.to_string()))
-    }
-}
-
 /// Subnets claimed by other labs' state in the same directory, even if their bridge is gone.
 fn claimed_subnets(dir: &Path) -> Vec<u8> {
     labs(dir)
@@ -296,53 +327,19 @@ fn claimed_subnets(dir: &Path) -> Vec<u8> {
         .collect()
 }
 
-fn plan(opts: &LabOptions, subnet: u8, n: usize, kind: HostKind, key: PathBuf) -> LabState {
-    let dir = opts.lab_dir();
-    let hosts = (0..n)
-        .map(|i| {
-            let name = format!("lab{:02}", i + 1);
-            let hdir = dir.join("hosts").join(&name);
-            HostState {
-                addr: network::host_addr(subnet, i),
-                kind,
-                netns: network::netns_name(subnet, &name),
-                veth: network::veth_name(subnet, i),
-                upper: hdir.join("upper"),
-                work: hdir.join("work"),
-                root: hdir.join("root"),
-                log: hdir.join("log"),
-                dir: hdir,
-                pids: Vec::new(),
-                stopped: false,
-                alive: false,
-                cgroups: Vec::new(),
-                name,
-            }
-        })
-        .collect();
-    LabState {
-        name: opts.name.clone(),
-        subnet,
-        bridge: network::bridge_name(subnet),
-        gateway: network::gateway(subnet),
-        kind,
-        key,
-        known_hosts: dir.join("known_hosts"),
-        inventory: dir.join("inventory.yml"),
-        dir,
-        hosts,
-    }
-}
-
-/// Creates and starts every host, then waits for all of them concurrently.
-fn bring_up(state: &mut LabState) -> Result<(), LabError> {
+/// Creates and starts the hosts from index `from` on, then waits for them concurrently. Hosts
+/// before `from` are running already: they only learn the new names in `/etc/hosts`.
+fn bring_up(state: &mut LabState, from: usize) -> Result<(), LabError> {
     let authorized = keys::public_key(&state.key)?;
     let peers: Vec<(String, std::net::Ipv4Addr)> = state
         .hosts
         .iter()
         .map(|h| (h.name.clone(), h.addr))
         .collect();
-    for h in &mut state.hosts {
+    for h in &state.hosts[..from] {
+        rootfs::update_hosts_file(h, &peers)?;
+    }
+    for h in &mut state.hosts[from..] {
         rootfs::create_dirs(h)?;
         rootfs::write_common_files(h, &authorized, &sshd::config(h.addr), &peers)?;
         if h.kind == HostKind::Systemd {
@@ -356,13 +353,12 @@ fn bring_up(state: &mut LabState) -> Result<(), LabError> {
     }
     // Recorded before any host boots, so that `down` finds every cgroup whatever happens next.
     state.save()?;
-    for h in &mut state.hosts {
+    for h in &mut state.hosts[from..] {
         h.pids = vec![host::launch(h)?];
     }
     state.save()?;
     let inits: Vec<Result<Option<u32>, LabError>> = std::thread::scope(|s| {
-        let waits: Vec<_> = state
-            .hosts
+        let waits: Vec<_> = state.hosts[from..]
             .iter()
             .map(|h| s.spawn(move || wait_host(h)))
             .collect();
@@ -371,7 +367,7 @@ fn bring_up(state: &mut LabState) -> Result<(), LabError> {
             .map(|w| w.join().expect("host wait thread panicked"))
             .collect()
     });
-    for (h, init) in state.hosts.iter_mut().zip(inits) {
+    for (h, init) in state.hosts[from..].iter_mut().zip(inits) {
         h.pids.extend(init?);
         h.alive = true;
     }
@@ -429,51 +425,5 @@ fn teardown(state: &LabState) -> Result<(), LabError> {
     match errors.into_iter().next() {
         Some(e) => Err(e),
         None => Ok(()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lab_names_must_be_safe_in_paths_and_commands() {
-        for ok in ["default", "smoke-plain", "a_1"] {
-            assert!(validate_name(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "-x", "a/b", "a b", "a.b", &"x".repeat(33)] {
-            assert!(
-                matches!(validate_name(bad), Err(LabError::InvalidName(_))),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn plan_names_fit_linux_limits_and_the_subnet() {
-        let opts = LabOptions {
-            name: "t".into(),
-            dir: "/l".into(),
-        };
-        let state = plan(
-            &opts,
-            254,
-            network::MAX_HOSTS,
-            HostKind::Sshd,
-            "/l/t/id_ed25519".into(),
-        );
-        let last = state.hosts.last().unwrap();
-        assert_eq!(last.addr.to_string(), "10.213.254.254");
-        assert_eq!(state.hosts[0].name, "lab01");
-        assert!(
-            state.bridge.len() <= 15 && last.veth.len() <= 15,
-            "{} {}",
-            state.bridge,
-            last.veth
-        );
-        assert_eq!(
-            last.upper,
-            PathBuf::from(format!("/l/t/hosts/{}/upper", last.name))
-        );
     }
 }

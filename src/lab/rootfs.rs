@@ -45,12 +45,7 @@ pub fn write_common_files(
     write_file(u, "root/.ssh/authorized_keys", authorized_key, 0o600)?;
     write_file(u, "etc/ssh/sshd_config", sshd_config, 0o644)?;
     write_file(u, "etc/hostname", &format!("{}\n", h.name), 0o644)?;
-    let mut hosts =
-        String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-    for (name, addr) in peers {
-        hosts.push_str(&format!("{addr}\t{name}\n"));
-    }
-    write_file(u, "etc/hosts", &hosts, 0o644)?;
+    write_file(u, "etc/hosts", &hosts_file(peers), 0o644)?;
     // A machine id of its own, as every installed server has (journald and dbus key off it).
     if !u.join("etc/machine-id").exists() {
         write_file(
@@ -61,6 +56,26 @@ pub fn write_common_files(
         )?;
     }
     Ok(())
+}
+
+/// `/etc/hosts` naming every host of the lab.
+fn hosts_file(peers: &[(String, Ipv4Addr)]) -> String {
+    let mut hosts =
+        String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    for (name, addr) in peers {
+        hosts.push_str(&format!("{addr}\t{name}\n"));
+    }
+    hosts
+}
+
+/// Rewrites a running host's `/etc/hosts` when hosts join the lab. The file lives in the upper
+/// layer (written before the first boot), and it is rewritten in place, keeping its inode:
+/// the mounted overlay keeps serving the inode it looked up, so a replaced file would stay
+/// invisible to the host.
+pub fn update_hosts_file(h: &HostState, peers: &[(String, Ipv4Addr)]) -> Result<(), LabError> {
+    let path = h.upper.join("etc/hosts");
+    std::fs::write(&path, hosts_file(peers))
+        .map_err(|e| LabError::io("cannot update the host's /etc/hosts", &path, e))
 }
 
 /// Writes `upper/rel`, creating parent directories with the base machine's owner and mode so

@@ -1,7 +1,9 @@
 //! Shared helper for integration tests: real lab hosts (`strata::lab`) and the real OpenSSH
 //! client to look at them independently of strata.
 //!
-//! Each test brings up its own lab with `Lab::up("unique-name", n, systemd)`; names must be
+//! Each test brings up its own lab with `Lab::up("unique-name", n, systemd)` (hosts lab01..)
+//! or `Lab::up_named("unique-name", &["lb1", "web1"], systemd)`, grows it with `lab.add(..)`
+//! and serves files to it with `lab.serve(dir)`; lab names must be
 //! unique across the crate's tests, since test binaries and threads run in parallel. Labs live
 //! under `$STRATA_LAB_DIR`, else a directory per checkout (`/var/lib/strata/test-labs/<hash>`),
 //! so several worktrees can run their tests at once. Dropping the `Lab` tears it down.
@@ -56,8 +58,13 @@ pub fn lab_dir() -> PathBuf {
 }
 
 impl Lab {
-    /// Brings up `n` hosts. Tests need root: they panic, not skip, without it.
+    /// Brings up `n` hosts (`lab01`, ...). Tests need root: they panic, not skip, without it.
     pub fn up(name: &str, n: usize, systemd: bool) -> Lab {
+        Lab::up_named(name, &lab::default_names(0, n), systemd)
+    }
+
+    /// Brings up hosts named `hosts` (each host's hostname is its name).
+    pub fn up_named<S: AsRef<str>>(name: &str, hosts: &[S], systemd: bool) -> Lab {
         assert!(
             unsafe { libc::geteuid() } == 0,
             "lab tests need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) and openssh-server; run them as root, see tests/run"
@@ -70,9 +77,28 @@ impl Lab {
         if opts.state_path().exists() {
             lab::down(&opts).unwrap_or_else(|e| panic!("cannot remove stale lab {name}: {e}"));
         }
-        let state =
-            lab::up(&opts, n, systemd).unwrap_or_else(|e| panic!("lab up {name} failed: {e}"));
+        let names: Vec<String> = hosts.iter().map(|h| h.as_ref().to_string()).collect();
+        let state = lab::up_named(&opts, &names, systemd)
+            .unwrap_or_else(|e| panic!("lab up {name} failed: {e}"));
         Lab::attach(opts, state)
+    }
+
+    /// Adds hosts named `hosts` to the running lab (`strata lab add`); the helper's host list,
+    /// inventory and state follow.
+    pub fn add<S: AsRef<str>>(&mut self, hosts: &[S]) {
+        let names: Vec<String> = hosts.iter().map(|h| h.as_ref().to_string()).collect();
+        let state = lab::add(&self.opts, &names)
+            .unwrap_or_else(|e| panic!("lab add {names:?} to {} failed: {e}", self.name));
+        self.hosts = hosts_of(&state);
+        self.state = state;
+    }
+
+    /// Starts the lab's file server (`strata lab serve`) over `root`; returns its base URL
+    /// as the hosts reach it (`http://<gateway>:8780/`).
+    pub fn serve(&self, root: &Path) -> String {
+        lab::serve::start(&self.opts, Path::new(env!("CARGO_BIN_EXE_strata")), root)
+            .unwrap_or_else(|e| panic!("lab serve {} failed: {e}", self.name));
+        lab::serve::url(&self.state)
     }
 
     /// The helper for a lab something else brought up (`strata lab demo`); dropping it tears
@@ -80,14 +106,7 @@ impl Lab {
     pub fn attach(opts: LabOptions, state: LabState) -> Lab {
         Lab {
             name: opts.name.clone(),
-            hosts: state
-                .hosts
-                .iter()
-                .map(|h| LabHost {
-                    name: h.name.clone(),
-                    addr: h.addr.to_string(),
-                })
-                .collect(),
+            hosts: hosts_of(&state),
             inventory: state.inventory.clone(),
             key: state.key.clone(),
             known_hosts: state.known_hosts.clone(),
@@ -179,6 +198,17 @@ impl Lab {
     pub fn strata(&self, args: &[&str]) -> Output {
         strata_in(None, args)
     }
+}
+
+fn hosts_of(state: &LabState) -> Vec<LabHost> {
+    state
+        .hosts
+        .iter()
+        .map(|h| LabHost {
+            name: h.name.clone(),
+            addr: h.addr.to_string(),
+        })
+        .collect()
 }
 
 /// Runs the built `strata` binary with `args` in `cwd` (or the current directory).
