@@ -13,13 +13,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::Lab;
-use common::plone::{PloneStack, caches, haproxy_servers, http, serve, title, wait_backends_up};
+use common::plone::{PloneStack, caches, haproxy_servers, http, title, wait_backends_up};
 use serde_json::Value;
 
 const TITLE: &str = "strata Plone e2e";
 const STATS_PASSWORD: &str = "e2e-stats-secret";
 
-/// Instance names onto lab01..lab07: plone3 and zeo2 join later.
+/// The lab's hosts, named as the stack's instances: plone3 and zeo2 join the inventory later.
 const NAMES: &[&str] = &[
     "lb1", "plone1", "plone2", "zeo1", "maint1", "plone3", "zeo2",
 ];
@@ -102,8 +102,8 @@ fn hosts_of(event: &Value) -> Vec<String> {
 #[test]
 fn plone_stack_end_to_end() {
     caches();
-    let lab = Lab::up("plone-e2e", NAMES.len(), true);
-    serve(&lab);
+    let lab = Lab::up_named("plone-e2e", NAMES, true);
+    lab.serve(std::path::Path::new("/var/cache/strata"));
     let stack = PloneStack::new(&lab, NAMES, |text| {
         text.replace(
             "site_title: strata Plone demo",
@@ -215,6 +215,12 @@ fn plone_stack_end_to_end() {
         .collect();
     groups[1].1.push("plone3");
     write_groups(&groups);
+    // Check mode first: every role survives it on a fresh host, and nothing changes.
+    stack.expect(&["sync", "--check"], 0);
+    assert!(
+        stack.ssh("plone3", "test -e /srv/plone && echo yes || echo no") == "no",
+        "check mode installed nothing on plone3"
+    );
     let load = Load::start(front.clone());
     stack.expect(&["sync"], 0);
     let events = stack.history(3);

@@ -30,19 +30,6 @@ pub fn caches() {
     );
 }
 
-/// `strata lab serve`: the cache on the lab's bridge at port 8780, until the lab goes down.
-pub fn serve(lab: &Lab) {
-    let dir = lab.opts.dir.to_string_lossy().into_owned();
-    let out = strata_command(None, &["lab", "--name", &lab.name, "--dir", &dir, "serve"])
-        .output()
-        .expect("cannot run strata lab serve");
-    assert!(
-        out.status.success(),
-        "strata lab serve failed:\n{}",
-        dump(&out)
-    );
-}
-
 /// The Plone stack over a lab, in `<lab dir>/plone`: `stacks/plone.yml` as in the repository,
 /// `inventory/plone-lab.yml` naming the lab's hosts as the stack's instances, and
 /// `inventory/plone-groups.yml` written by [`PloneStack::groups`]. strata runs from that
@@ -55,7 +42,8 @@ pub struct PloneStack<'a> {
 }
 
 impl<'a> PloneStack<'a> {
-    /// `names` maps instance names (lb1, plone1...) onto the lab's hosts in order; `edit`
+    /// `names` maps instance names (lb1, plone1...) onto the lab's hosts in order (the same
+/// names when the lab was made with `Lab::up_named`); `edit`
     /// adjusts the stack file's text (extra attributes, say).
     pub fn new(lab: &'a Lab, names: &[&str], edit: impl FnOnce(String) -> String) -> Self {
         let dir = lab.state.dir.join("plone");
