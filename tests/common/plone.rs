@@ -43,7 +43,7 @@ pub struct PloneStack<'a> {
 
 impl<'a> PloneStack<'a> {
     /// `names` maps instance names (lb1, plone1...) onto the lab's hosts in order (the same
-/// names when the lab was made with `Lab::up_named`); `edit`
+    /// names when the lab was made with `Lab::up_named`); `edit`
     /// adjusts the stack file's text (extra attributes, say).
     pub fn new(lab: &'a Lab, names: &[&str], edit: impl FnOnce(String) -> String) -> Self {
         let dir = lab.state.dir.join("plone");

@@ -30,7 +30,10 @@ __s_put() {
   fi
   __s_o dest "$d"
   case $d in */*) dir=${d%/*}; dir=${dir:-/};; *) dir=.;; esac
-  if [ ! -d "$dir" ] && ! { [ "$__s_C" = 1 ] && [ "$pm" = 1 ]; }; then
+  # Check mode predicts a run: a directory an earlier task would create does not exist yet, so
+  # the file is reported as created (Ansible fails here, which makes roles guard every task that
+  # follows a directory they create).
+  if [ ! -d "$dir" ] && [ "$__s_C" = 0 ]; then
     __s_fail "Destination directory $dir does not exist"; return
   fi
   ex=0; if [ -e "$d" ]; then ex=1; fi
@@ -61,15 +64,19 @@ __s_put() {
   if [ -n "$mode" ]; then
     chmod -- "$mode" "$__s_tmp" 2>/dev/null || { __s_fail "mode must be in octal or symbolic form"; return; }
   fi
+  # Likewise an owner or group an earlier task would create, for a file check mode creates.
   if [ -n "$owner" ]; then
     case $owner in *[!0-9]*) if ! id -u -- "$owner" >/dev/null 2>&1; then
-      __s_fail "chown failed: failed to look up user $owner"; return; fi;; esac
-    e=$(chown -- "$owner" "$__s_tmp" 2>&1) || { __s_fail "chown failed: $e"; return; }
+      if [ "$__s_C" = 1 ] && [ "$ex" = 0 ]; then owner=; else
+      __s_fail "chown failed: failed to look up user $owner"; return; fi; fi;; esac
+    if [ -n "$owner" ]; then
+      e=$(chown -- "$owner" "$__s_tmp" 2>&1) || { __s_fail "chown failed: $e"; return; }
+    fi
   fi
   if [ -n "$group" ]; then
     e=$(chgrp -- "$group" "$__s_tmp" 2>&1) || {
       case $e in *nvalid\ group*) e="failed to look up group $group";; esac
-      __s_fail "chgrp failed: $e"; return; }
+      if [ "$__s_C" = 0 ] || [ "$ex" = 1 ]; then __s_fail "chgrp failed: $e"; return; fi; }
   fi
   set -- $(stat -c '%a %u %g %s' -- "$__s_tmp"); nm=$1; nu=$2; ng=$3; ns=$4
   same=0

@@ -272,6 +272,19 @@ async fn src_file_into_directory_and_tree() {
     .await;
     assert!(r.changed && !r.failed, "{r:?}");
     assert!(!d.path("t3").exists());
+    // A file into a directory and for an owner an earlier task would create: check mode
+    // predicts it is created (a real run still fails on either, see failures_are_clear).
+    let r = run_module(
+        &Copy,
+        json!({"content": "x", "dest": d.s("t4/sub/f"), "owner": "no-such-user-xyz", "mode": "0644"}),
+        Run {
+            check: true,
+            ..run()
+        },
+    )
+    .await;
+    assert!(r.changed && !r.failed, "{r:?}");
+    assert!(!d.path("t4").exists());
 }
 
 #[tokio::test]

@@ -105,13 +105,18 @@ pub async fn probe(
     }
     let st = |key: &str| k.get(key).and_then(|v| StatInfo::parse(v));
     let num = |key: &str| k.get(key).and_then(|v| v.trim().parse::<i64>().ok());
+    // In check mode a path that does not exist yet is reported as created before Ansible's
+    // file module looks its owner up: the user may be one an earlier task would have made.
+    let lookup = !ctx.check_mode || k.contains_key("l");
     if let Some(o) = req.owner
         && !k.contains_key("uid")
+        && lookup
     {
         return Ok(Err(format!("chown failed: failed to look up user {o}")));
     }
     if let Some(g) = req.group
         && !k.contains_key("gid")
+        && lookup
     {
         return Ok(Err(format!("chgrp failed: failed to look up group {g}")));
     }

@@ -109,6 +109,21 @@ async fn file_state_errors_and_modes() {
     );
     let r = run_module(&File, json!({"path": p, "mode": "u+q"}), Run::default()).await;
     assert!(r.failed && r.msg.unwrap().contains("bad symbolic permission"));
+    // Check mode reports a directory it would create as changed without looking its owner
+    // up, as Ansible: the user may be one an earlier task of the run would have made.
+    let missing = format!("{p}.d/sub");
+    let check = Run {
+        check: true,
+        ..Run::default()
+    };
+    let r = run_module(
+        &File,
+        json!({"path": missing, "state": "directory", "owner": "no-such-user-xyz"}),
+        check,
+    )
+    .await;
+    assert!(r.changed && !r.failed, "{r:?}");
+    assert!(!std::path::Path::new(&missing).exists());
 }
 
 #[tokio::test]
