@@ -490,6 +490,23 @@ pub fn decide(req: &Request, p: &Probe, check_mode: bool) -> Result<Decision, Bo
     d.result
         .data
         .insert("status".into(), Value::Object(d.status.clone()));
+    // Check mode predicts a run: a unit an earlier task would install (its unit file written by
+    // `template`) is not there yet. Ansible fails here; strata reports the start or enable it
+    // would do. A real run still fails on a missing unit.
+    if check_mode
+        && !d.found
+        && req.masked.is_none()
+        && (req.state.as_deref().is_some_and(|s| s != "stopped") || req.enabled == Some(true))
+    {
+        d.result.changed = true;
+        d.result.data.insert(
+            "warnings".into(),
+            Value::from(vec![format!(
+                "unit {unit} not found: check mode assumes an earlier task of the run installs it"
+            )]),
+        );
+        return Ok(d);
+    }
     if let Some(want) = req.masked {
         let masked = p
             .is_enabled

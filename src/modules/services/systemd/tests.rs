@@ -127,6 +127,29 @@ fn unknown_unit_fails_like_ansible() {
         e.msg.as_deref(),
         Some("Could not find the requested service nosuch: host")
     );
+    // Check mode predicts the start and enable an earlier task's unit file would allow, with
+    // a warning; stopping an absent unit still fails, as it would in a run.
+    let d = decide(
+        &req(json!({"name": "nosuch", "state": "started", "enabled": true})),
+        &p,
+        true,
+    )
+    .unwrap();
+    assert!(d.result.changed && d.actions.is_empty());
+    assert!(
+        d.result.data["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("check mode assumes")
+    );
+    assert!(
+        decide(
+            &req(json!({"name": "nosuch", "state": "stopped"})),
+            &p,
+            true
+        )
+        .is_err()
+    );
     // Masking an absent unit is allowed: systemd can mask anything.
     let d = decide(&req(json!({"name": "nosuch", "masked": true})), &p, false).unwrap();
     assert_eq!(d.mask_action, Some("mask"));
