@@ -1,15 +1,16 @@
 //! Issue 15, e2e step 7: the `buildout` app type deploys the ZEO server app from a small
 //! buildout repository (tests/fixtures/plone-buildout), offline, on a systemd lab host.
 //!
-//! The stack has one layer, `zeoserver`, whose test role (written below) builds each buildout
-//! app's release with the real `roles/zeoserver/tasks/release_buildout.yml` (which includes
-//! `roles/python_app/tasks/buildout.yml`) and links it as `current`. The stack's attributes are
-//! the seed's `deploy.zeoserver` (`buildout_extends: ["cfg/sources.cfg"]`) plus
-//! `buildout_additional_config` and `buildout_cache_archives`; the repository and a tarball of
-//! the wheels it needs (picked from the controller's cache, /var/cache/strata/python/wheels, by
-//! tests/fixtures/plone-buildout.wheels) are served on the lab bridge, the host's only reachable
-//! peer. The app is marked `app_type: buildout` in its attributes: the stack file's app key
-//! `type` comes with the Plone stack's engine change, and the role reads either.
+//! The stack is the Plone stack's ZEO server part with the real roles: layer `zeoserver` with
+//! `roles: [package_sources, zeoserver]`, and app `zeoserver` of `type: buildout`, so the
+//! zeoserver role's deploy.yml builds the release with release_buildout.yml (python_app's
+//! buildout.yml), makes it current, renders zeo.conf and (re)starts the `zeoserver` unit. The
+//! stack's attributes are the seed's `deploy.zeoserver` (`buildout_extends: ["cfg/sources.cfg"]`)
+//! plus `buildout_additional_config` and `buildout_cache_archives`, and `package_sources` pointing
+//! apt at the controller's repository (/var/cache/strata/apt, for the role's rsync). The
+//! repository, a tarball of the wheels it needs (picked from the controller's cache,
+//! /var/cache/strata/python/wheels, by tests/fixtures/plone-buildout.wheels) and the apt
+//! repository are served on the lab bridge, the host's only reachable peer.
 mod common;
 
 use std::path::Path;
@@ -22,39 +23,17 @@ use common::stack::{Stack, active, dump};
 use serde_json::{Value, json};
 
 const WHEELS: &str = "/var/cache/strata/python/wheels";
+const APT: &str = "/var/cache/strata/apt";
 const ADDITIONAL: &str =
     "[zeoserver]\ninterpreter = zopepy\n\n[client1]\nuser=admin:**change-me**\n";
-
-/// The test's stand-in for the zeoserver role's deploy.yml: which release file runs depends on
-/// the app's type, as `include_tasks: release_{{ type }}.yml` does there.
-const ROLE: &str = r#"
-- name: build each buildout app's release
-  include_role:
-    name: zeoserver
-    tasks_from: release_buildout
-  loop: "{{ stack.deploy | default({}) | dict2items }}"
-  loop_control: {loop_var: app, label: "{{ app.key }}"}
-  vars:
-    app_root: "{{ app.value.deploy_to }}"
-    app_release: "{{ app.value.deploy_to }}/releases/{{ app.value.release }}"
-  when: (app.value.type | default(app_type | default('pip'))) == 'buildout'
-
-- name: the release is current
-  file:
-    src: "{{ app.value.deploy_to }}/releases/{{ app.value.release }}"
-    dest: "{{ app.value.deploy_to }}/current"
-    state: link
-    force: true  # in check mode the new release does not exist yet
-  loop: "{{ stack.deploy | default({}) | dict2items }}"
-  loop_control: {loop_var: app, label: "{{ app.key }}"}
-"#;
 
 fn run(cmd: &mut Command) {
     let o = cmd.output().expect("cannot run a command");
     assert!(o.status.success(), "{cmd:?}\n{}", dump(&o));
 }
 
-/// The repository as an archive (no leading directory) and the wheels it needs as a tarball.
+/// The repository as an archive (no leading directory), the wheels it needs as a tarball, and
+/// the controller's apt repository (linked as `apt/`).
 fn serve_dir(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let repo = fixture("plone-buildout");
@@ -78,6 +57,11 @@ fn serve_dir(dir: &Path) {
         .arg("-C")
         .arg(WHEELS)
         .args(&names));
+    assert!(
+        Path::new(APT).join("Packages").exists(),
+        "{APT}/Packages is missing: build the controller's cache first (strata lab cache)"
+    );
+    std::os::unix::fs::symlink(APT, dir.join("apt")).unwrap();
 }
 
 /// `changed=N` of `host` in a play recap.
@@ -91,6 +75,32 @@ fn changed(out: &str, host: &str) -> u64 {
         .unwrap_or_else(|| panic!("no recap for {host} in:\n{out}"))
 }
 
+/// The `changed` count of every host in the newest event of `history --json`, which must be a
+/// `kind` event that succeeded.
+fn last_event_changed(s: &Stack, kind: &str) -> Vec<(String, u64)> {
+    let ev = s
+        .history()
+        .into_iter()
+        .next()
+        .expect("no event in the history");
+    assert_eq!(ev["kind"], kind, "{ev}");
+    assert_eq!(ev["result"], "ok", "{ev}");
+    let recap = ev["recap"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no recap: {ev}"));
+    recap
+        .iter()
+        .map(|(h, r)| (h.clone(), r["changed"].as_u64().unwrap_or(u64::MAX)))
+        .collect()
+}
+
+/// The zeoserver unit's main process (0: not running).
+fn zeo_pid(lab: &Lab, host: &str) -> u64 {
+    lab.ssh_ok(host, "systemctl show -p MainPID --value zeoserver")
+        .parse()
+        .unwrap()
+}
+
 #[test]
 fn buildout_app_deploys_the_zeo_server_offline() {
     let lab = Lab::up("plone-buildout", 1, true);
@@ -99,20 +109,25 @@ fn buildout_app_deploys_the_zeo_server_offline() {
     serve_dir(&www);
     let http = HttpServer::start(&lab.state.gateway.to_string(), &www);
 
-    let attributes = json!({"deploy": {"zeoserver": {
-        "buildout_extends": ["cfg/sources.cfg"],
-        "buildout_additional_config": ADDITIONAL,
-        "buildout_cache_archives": [
-            {"url": http.url("buildout-wheels.tar"), "path": "/var/cache/buildout/wheels"}
-        ],
-    }}});
+    let attributes = json!({
+        "package_sources": {
+            "apt_sources": [format!("deb [trusted=yes] {} ./", http.url("apt/"))],
+            "apt_exclusive": true,
+        },
+        "deploy": {"zeoserver": {
+            "buildout_extends": ["cfg/sources.cfg"],
+            "buildout_additional_config": ADDITIONAL,
+            "buildout_cache_archives": [
+                {"url": http.url("buildout-wheels.tar"), "path": "/var/cache/buildout/wheels"}
+            ],
+        }},
+    });
     let source = json!({"type": "archive", "url": http.url("plone-buildout.tar.gz")});
     let roles = Path::new(env!("CARGO_MANIFEST_DIR")).join("roles");
     let s = Stack::on(&lab).with_command(move |c| {
         c.env("STRATA_ROLES_PATH", &roles);
     });
     s.groups(&[("zeoserver", &[host.as_str()])], &[]);
-    s.write("roles/zeo_buildout/tasks/deploy.yml", ROLE);
     // JSON is YAML: the attributes and the source go in as they are.
     s.write(
         "stack.yml",
@@ -120,9 +135,9 @@ fn buildout_app_deploys_the_zeo_server_offline() {
             "name: plone-buildout\n\
              instances: {{inventory: [lab.yml, groups.yml]}}\n\
              attributes: {attributes}\n\
-             layers:\n  zeoserver: {{roles: [zeo_buildout]}}\n\
-             apps:\n  zeoserver:\n    layers: [zeoserver]\n    source: {source}\n    \
-             deploy_to: /srv/zeoserver\n    attributes: {{app_type: buildout}}\n"
+             layers:\n  zeoserver: {{roles: [package_sources, zeoserver]}}\n\
+             apps:\n  zeoserver:\n    type: buildout\n    layers: [zeoserver]\n    \
+             source: {source}\n    deploy_to: /srv/zeoserver\n"
         ),
     );
 
@@ -145,11 +160,24 @@ fn buildout_app_deploys_the_zeo_server_offline() {
         rel,
         "{out}"
     );
-    // Only the two archives were fetched: the buildout asked nobody for anything.
+    // Setup installed rsync from the served apt repository (the controller has none to share).
+    lab.ssh_ok(
+        &host,
+        "dpkg-query -W -f '${Status}' rsync | grep -qx 'install ok installed'",
+    );
+    // Besides the apt repository, only the two archives were fetched: the buildout asked
+    // nobody for anything.
     let mut paths: Vec<String> = http.requests().iter().map(|r| r.path.clone()).collect();
     paths.sort();
     paths.dedup();
-    assert_eq!(paths, ["/buildout-wheels.tar", "/plone-buildout.tar.gz"]);
+    let (apt, other): (Vec<String>, Vec<String>) =
+        paths.into_iter().partition(|p| p.starts_with("/apt/"));
+    assert_eq!(other, ["/buildout-wheels.tar", "/plone-buildout.tar.gz"]);
+    assert!(
+        apt.iter()
+            .any(|p| p.ends_with(".deb") && p.contains("/rsync_")),
+        "rsync did not come from the served repository: {apt:?}"
+    );
 
     // deploy.cfg: the repository's buildout.cfg then buildout_extends, the unpacked cache
     // archive as the only find-links, and buildout_additional_config verbatim at the end.
@@ -182,17 +210,25 @@ fn buildout_app_deploys_the_zeo_server_offline() {
         lab.ssh_ok(&host, &format!("test -x {rel}/bin/{s}"));
     }
 
-    // runzeo from the release serves a FileStorage; a client (the release's python) stores an
-    // object and another connection loads it.
-    lab.ssh_ok(
-        &host,
-        "mkdir -p /var/lib/zeo-test && printf '<zeo>\\n  address 127.0.0.1:8100\\n</zeo>\\n\
-         <filestorage 1>\\n  path /var/lib/zeo-test/Data.fs\\n  blob-dir /var/lib/zeo-test/blobs\\n\
-         </filestorage>\\n' > /var/lib/zeo-test/zeo.conf && \
-         systemd-run --unit=zeo-test /srv/zeoserver/current/bin/runzeo -C /var/lib/zeo-test/zeo.conf && \
-         for i in $(seq 100); do (echo > /dev/tcp/127.0.0.1/8100) 2>/dev/null && exit 0; sleep 0.1; done; \
-         journalctl -u zeo-test --no-pager; exit 1",
+    // The role's zeoserver unit runs the release's runzeo, as the plone user, on the role's
+    // zeo.conf (port 8100, the FileStorage under /var/lib/zeoserver/filestorage).
+    let conf = lab.ssh_raw(&host, "cat /etc/zeoserver/zeo.conf");
+    assert!(conf.contains("address 0.0.0.0:8100\n"), "{conf}");
+    assert!(
+        conf.contains("path /var/lib/zeoserver/filestorage/Data.fs\n"),
+        "{conf}"
     );
+    let pid = zeo_pid(&lab, &host);
+    assert_ne!(pid, 0, "the zeoserver unit is not running");
+    let cmdline = lab.ssh_ok(&host, &format!("tr '\\0' ' ' < /proc/{pid}/cmdline"));
+    assert!(
+        cmdline.contains("/srv/zeoserver/current/bin/runzeo -C /etc/zeoserver/zeo.conf"),
+        "{cmdline}"
+    );
+    assert_eq!(lab.ssh_ok(&host, &format!("ps -o user= -p {pid}")), "plone");
+
+    // A client (the release's zopepy) stores an object through it and another connection
+    // loads it; the record is in the unit's Data.fs.
     let client = r#"
 import ZEO, transaction, persistent.mapping
 db = ZEO.DB(("127.0.0.1", 8100)); c = db.open()
@@ -200,7 +236,7 @@ c.root()["doc"] = persistent.mapping.PersistentMapping(title="stored through ZEO
 transaction.commit(); db.close()
 db = ZEO.DB(("127.0.0.1", 8100)); print(db.open().root()["doc"]["title"]); db.close()
 "#;
-    std::fs::write(lab.state.dir.join("www/client.py"), client).unwrap();
+    std::fs::write(www.join("client.py"), client).unwrap();
     let loaded = lab.ssh_ok(
         &host,
         &format!(
@@ -209,20 +245,43 @@ db = ZEO.DB(("127.0.0.1", 8100)); print(db.open().root()["doc"]["title"]); db.cl
         ),
     );
     assert_eq!(loaded, "stored through ZEO");
-    lab.ssh_ok(&host, "systemctl stop zeo-test");
+    lab.ssh_ok(
+        &host,
+        "grep -q 'stored through ZEO' /var/lib/zeoserver/filestorage/Data.fs",
+    );
 
-    // The same release deployed again (check mode first) changes nothing: the stamp holds.
+    // Setup and configure again change nothing, and the server keeps running.
+    for (args, kind) in [
+        (&["run", "setup", "-D"][..], "setup"),
+        (&["configure", "-D"][..], "configure"),
+    ] {
+        let o = s.expect(args, 0);
+        assert_eq!(
+            last_event_changed(&s, kind),
+            [(host.clone(), 0)],
+            "{}",
+            dump(&o)
+        );
+    }
+    assert_eq!(
+        zeo_pid(&lab, &host),
+        pid,
+        "setup or configure restarted ZEO"
+    );
+
+    // The same release deployed again by the role's own deploy.yml (check mode first) changes
+    // nothing: the build stamp holds, current, zeo.conf and the server stay as they are.
     s.write(
         "redeploy.yml",
         "- hosts: zeoserver\n  gather_facts: false\n  tasks:\n    \
-         - include_role: {name: zeo_buildout, tasks_from: deploy}\n",
+         - include_role: {name: zeoserver, tasks_from: deploy}\n",
     );
-    let app = json!({"name": "zeoserver", "layers": ["zeoserver"], "source": source,
-        "deploy_to": "/srv/zeoserver", "environment": {}, "revision": Value::Null,
-        "release": release, "previous_release": Value::Null});
+    let app = json!({"name": "zeoserver", "type": "buildout", "layers": ["zeoserver"],
+        "source": source, "deploy_to": "/srv/zeoserver", "environment": {},
+        "revision": Value::Null, "release": release, "previous_release": Value::Null});
     let mut vars = attributes.clone();
-    vars["stack"] = json!({"deploy": {"zeoserver": app}});
-    vars["app_type"] = json!("buildout");
+    vars["stack"] = json!({"name": "plone-buildout", "deploy": {"zeoserver": app.clone()},
+        "apps": {"zeoserver": app}});
     s.write("redeploy.json", &vars.to_string());
     for check in [true, false] {
         let mut args = vec![
@@ -248,6 +307,8 @@ db = ZEO.DB(("127.0.0.1", 8100)); print(db.open().root()["doc"]["title"]); db.cl
         assert_eq!(o.status.code(), Some(0), "{text}");
         assert_eq!(changed(&text, &host), 0, "check={check}\n{text}");
     }
+    assert_eq!(zeo_pid(&lab, &host), pid, "the same release restarted ZEO");
+
     // A new release in check mode builds nothing and fails nowhere; a second sync runs nothing.
     let o = s.expect(&["deploy", "zeoserver", "--check"], 0);
     assert_eq!(
@@ -261,5 +322,10 @@ db = ZEO.DB(("127.0.0.1", 8100)); print(db.open().root()["doc"]["title"]); db.cl
         String::from_utf8_lossy(&o.stdout).contains("no event ran"),
         "{}",
         dump(&o)
+    );
+    assert_eq!(
+        zeo_pid(&lab, &host),
+        pid,
+        "check mode or sync restarted ZEO"
     );
 }
