@@ -103,6 +103,8 @@ fn zeo_pid(lab: &Lab, host: &str) -> u64 {
 
 #[test]
 fn buildout_app_deploys_the_zeo_server_offline() {
+    // The wheels and the apt repository: built on a fresh machine, reused afterwards.
+    common::plone::caches();
     let lab = Lab::up("plone-buildout", 1, true);
     let host = lab.hosts[0].name.clone();
     let www = lab.state.dir.join("www");
