@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::Lab;
-use common::plone::{PloneStack, caches, haproxy_servers, http, title, wait_backends_up};
+use common::plone::{PloneStack, caches, haproxy_servers, http, status, title, wait_backends_up};
 use serde_json::Value;
 
 const TITLE: &str = "strata Plone e2e";
@@ -375,16 +375,17 @@ fn plone_stack_end_to_end() {
     stack.expect(&["sync"], 0);
     stack.expect(&["run", "restore", "--layer", "maintenance"], 0);
     let doc = format!("http://{}:8081/Plone/e2e-doc", stack.addr("plone1"));
-    let mut last = None;
-    for _ in 0..120 {
-        let r = http(&doc, &["-u", &admin]);
-        if r.status == 200 {
-            last = Some(r);
+    // The clients restart after the restore: wait until one answers.
+    let mut code = 0;
+    for _ in 0..240 {
+        code = status(&doc, &["-u", &admin]);
+        if code == 200 {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    let restored = last.expect("the Document is back after the restore");
+    assert_eq!(code, 200, "the Document is back after the restore");
+    let restored = http(&doc, &["-u", &admin]);
     assert!(restored.body.contains("E2E document"));
     let via = haproxy_servers(&lb, "admin", STATS_PASSWORD);
     assert_eq!(via.len(), 4, "{via:?}");

@@ -166,6 +166,28 @@ pub fn http(url: &str, extra: &[&str]) -> Response {
     parse(&String::from_utf8_lossy(&out.stdout))
 }
 
+/// The status of a GET, 0 when nothing answers (a client still starting).
+pub fn status(url: &str, extra: &[&str]) -> u16 {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "30",
+            url,
+        ])
+        .args(extra)
+        .output()
+        .expect("cannot run curl");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
 /// Splits curl's `-D -` output: the last header block (after any `100 Continue`), then the body.
 fn parse(raw: &str) -> Response {
     let mut rest = raw;
