@@ -177,3 +177,31 @@ fn ctrl_c_stops_new_work_and_prints_the_recap() {
         assert_ne!(rc, 0, "no new task may start after Ctrl-C");
     }
 }
+
+/// Task headers show the name templated with the variables of the first host to reach the
+/// task, as Ansible's linear strategy; a name with something undefined there stays as written.
+#[test]
+fn task_names_are_templated_in_headers() {
+    let lab = Lab::up("engine-names", 1, false);
+    let r = lab
+        .playbook(
+            "- hosts: all\n  gather_facts: false\n  vars: {port: 8081}\n  tasks:\n    \
+             - name: \"listen on {{ port }} as {{ inventory_hostname }}\"\n      debug: {msg: hi}\n    \
+             - name: \"item {{ item }}\"\n      debug: {msg: \"{{ item }}\"}\n      loop: [a]\n",
+        )
+        .run();
+    r.expect_exit(0);
+    let names: Vec<&str> = r
+        .events
+        .iter()
+        .filter(|e| e["event"] == "task_start")
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            format!("listen on 8081 as {}", lab.hosts[0].name).as_str(),
+            "item {{ item }}"
+        ]
+    );
+}

@@ -301,23 +301,14 @@ fn item_label(item: &Value) -> String {
 /// reaches it first, as Ansible's linear strategy does, and left as written when something in
 /// it is undefined there (a loop variable, a later `register`).
 fn shown_name(pc: &PlayCtx, t: &Task, scope: &JValue) -> String {
-    let raw = t.display_name();
     match &t.name {
         Some(n) if crate::template::is_template(n) => {
             match pc.templar.render_str(n, scope, &t.span) {
-                Ok(v) => {
-                    let text = match v {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    match &t.role {
-                        Some(r) => format!("{} : {text}", r.name),
-                        None => text,
-                    }
-                }
-                Err(_) => raw,
+                Ok(Value::String(s)) => t.display_as(&s),
+                Ok(other) => t.display_as(&other.to_string()),
+                Err(_) => t.display_name(),
             }
         }
-        _ => raw,
+        _ => t.display_name(),
     }
 }

@@ -350,10 +350,14 @@ impl Task {
 
     /// The name shown in headers: Ansible's `role : name`, or the action when unnamed.
     pub fn display_name(&self) -> String {
-        let n = self.name.clone().unwrap_or_else(|| self.action.clone());
+        self.display_as(self.name.as_deref().unwrap_or(&self.action))
+    }
+
+    /// `name` (the task's name once templated) shown as [`Task::display_name`] shows it.
+    pub fn display_as(&self, name: &str) -> String {
         match &self.role {
-            Some(r) => format!("{} : {n}", r.name),
-            None => n,
+            Some(r) => format!("{} : {name}", r.name),
+            None => name.to_string(),
         }
     }
 }
