@@ -6,11 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use serde_json::Value;
-
-use super::stack::dump;
+use super::stack::{Stack, dump};
 use super::{Lab, strata_command};
 
 /// The repository's root: the stack file, roles and the Plone project's requirements.
@@ -33,10 +31,12 @@ pub fn caches() {
 /// The Plone stack over a lab, in `<lab dir>/plone`: `stacks/plone.yml` as in the repository,
 /// `inventory/plone-lab.yml` naming the lab's hosts as the stack's instances, and
 /// `inventory/plone-groups.yml` written by [`PloneStack::groups`]. strata runs from that
-/// directory, where `roles` links to the repository's roles.
+/// directory, where `roles` links to the repository's roles; the [`Stack`] it derefs to runs
+/// the commands (`expect`, `history`).
 pub struct PloneStack<'a> {
     pub lab: &'a Lab,
     pub dir: PathBuf,
+    stack: Stack,
     /// Instance name → lab host name.
     pub hosts: BTreeMap<String, String>,
 }
@@ -70,7 +70,13 @@ impl<'a> PloneStack<'a> {
             lab.state.gateway,
         ));
         std::fs::write(dir.join("inventory/plone-lab.yml"), inv).unwrap();
-        PloneStack { lab, dir, hosts }
+        let stack = Stack::existing(&dir, Path::new("stacks/plone.yml"));
+        PloneStack {
+            lab,
+            dir,
+            stack,
+            hosts,
+        }
     }
 
     /// Writes the layers' groups: `(group, instances)`.
@@ -83,30 +89,6 @@ impl<'a> PloneStack<'a> {
             }
         }
         std::fs::write(self.dir.join("inventory/plone-groups.yml"), y).unwrap();
-    }
-
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut all = vec!["stack", "-f", "stacks/plone.yml"];
-        all.extend_from_slice(args);
-        strata_command(Some(&self.dir), &all)
-    }
-
-    /// Runs `strata stack ARGS` and asserts its exit code.
-    pub fn expect(&self, args: &[&str], code: i32) -> Output {
-        let out = self.command(args).output().expect("cannot run strata");
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "strata stack {args:?}: want exit {code}\n{}",
-            dump(&out)
-        );
-        out
-    }
-
-    /// The newest `n` events of `history --json`, newest first.
-    pub fn history(&self, n: usize) -> Vec<Value> {
-        let out = self.expect(&["history", "--json", "--limit", &n.to_string()], 0);
-        serde_json::from_slice(&out.stdout).expect("history --json")
     }
 
     /// Runs `cmd` on an instance with OpenSSH; trimmed stdout.
@@ -138,6 +120,13 @@ impl<'a> PloneStack<'a> {
                 pid
             })
             .collect()
+    }
+}
+
+impl std::ops::Deref for PloneStack<'_> {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
     }
 }
 

@@ -59,6 +59,16 @@ impl Stack {
         }
     }
 
+    /// A stack file the caller wrote itself (`file`, run from `dir`), with no fixture copied.
+    pub fn existing(dir: &Path, file: &Path) -> Stack {
+        Stack {
+            dir: dir.to_path_buf(),
+            file: file.to_path_buf(),
+            hook: None,
+            spawned: Default::default(),
+        }
+    }
+
     /// The fixture stack in the lab's directory, with the lab's inventory as `lab.yml`.
     pub fn on(lab: &Lab) -> Stack {
         let s = Stack::at(&lab.state.dir.join("stack"));
