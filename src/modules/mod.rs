@@ -272,6 +272,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::assert::Assert,
         &control::fail::Fail,
         &control::pause::Pause,
+        &control::ping::Ping,
         &control::setup::Setup,
         &control::include_vars::IncludeVars,
         &control::group_by::GroupBy,

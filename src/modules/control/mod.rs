@@ -1,5 +1,5 @@
 //! Modules that steer the play rather than change the host: `debug`, `set_fact`, `assert`,
-//! `fail`, `pause`, `setup` with its fact probes, `wait_for_connection`, and the run-time
+//! `fail`, `pause`, `ping`, `setup` with its fact probes, `wait_for_connection`, and the run-time
 //! variables and inventory: `include_vars`, `group_by`, `add_host`.
 
 pub mod add_host;
@@ -9,6 +9,7 @@ pub mod fail;
 pub mod group_by;
 pub mod include_vars;
 pub mod pause;
+pub mod ping;
 pub mod set_fact;
 pub mod setup;
 pub mod validate_argument_spec;

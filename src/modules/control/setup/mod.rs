@@ -84,11 +84,13 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     if groups.network {
         hw_net::network(&sections, &mut facts);
     }
+    // Ansible's collector metadata is filtered like any other fact: `filter=ansible_hostname`
+    // returns that fact alone.
+    facts.insert("gather_subset".into(), Value::from(subset));
+    facts.insert("module_setup".into(), true.into());
     if !filters.is_empty() {
         facts.retain(|k, _| filters.iter().any(|f| fact_matches(k, f)));
     }
-    facts.insert("gather_subset".into(), Value::from(subset));
-    facts.insert("module_setup".into(), true.into());
     let mut r = ModuleResult {
         facts,
         ..ModuleResult::default()
@@ -311,12 +313,7 @@ mod tests {
         keys.sort();
         assert_eq!(
             keys,
-            [
-                "ansible_all_ipv4_addresses",
-                "ansible_default_ipv4",
-                "gather_subset",
-                "module_setup"
-            ]
+            ["ansible_all_ipv4_addresses", "ansible_default_ipv4",]
         );
         let r = h.run(&Setup, json!({"gather_subset": ["ohai"]})).await;
         assert!(r.failed && r.msg.unwrap().starts_with("Bad subset 'ohai'"));
