@@ -32,6 +32,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Layered stacks: instances, apps, lifecycle events and the configure broadcast.
     Stack(StackArgs),
+    /// Run one module on the hosts a pattern matches (Ansible's ad-hoc `ansible` command).
+    Run(AdhocArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -85,6 +87,69 @@ pub struct PlaybookArgs {
     /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
     #[arg(long = "flush-cache")]
     pub flush_cache: bool,
+}
+
+/// `ansible`'s ad-hoc options; hosts from an inventory (`-i`) or a stack (`-s`).
+#[derive(Args, Debug, Clone)]
+pub struct AdhocArgs {
+    /// Host pattern (Ansible's patterns; with -s, layer names are groups).
+    pub pattern: String,
+    /// The module to run.
+    #[arg(short = 'm', long = "module-name", default_value = crate::adhoc::DEFAULT_MODULE)]
+    pub module: String,
+    /// The module's arguments: free form, `k=v k2=v2`, or a JSON object.
+    #[arg(short = 'a', long = "args")]
+    pub args: Option<String>,
+    /// Inventory sources, as for `strata playbook` (default: ansible.cfg's inventory).
+    #[arg(short = 'i', long = "inventory", conflicts_with = "stack")]
+    pub inventory: Vec<PathBuf>,
+    /// Run on this stack's online instances instead of an inventory.
+    #[arg(short = 's', long = "stack", value_name = "STACK_FILE")]
+    pub stack: Option<PathBuf>,
+    /// With -s: custom JSON merged over the stack's attributes, as for a stack event.
+    #[arg(long = "attributes", value_name = "JSON|@FILE", requires = "stack")]
+    pub attributes: Vec<String>,
+    /// Run the module with become (sudo or ansible.cfg's become_method).
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// Become this user (default root).
+    #[arg(long = "become-user")]
+    pub become_user: Option<String>,
+    /// Further limit the selected hosts with a pattern (or @file).
+    #[arg(short = 'l', long = "limit")]
+    pub limit: Option<String>,
+    /// Extra variables: `k=v k2=v2`, `@file.yml` or JSON. Repeatable; later wins.
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Report what would change without changing anything.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show differences of changed files.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// How many hosts run at once [default: `forks` of ansible.cfg or ANSIBLE_FORKS, else 50].
+    #[arg(short = 'f', long = "forks", value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: Option<u32>,
+    /// More output (repeatable).
+    #[arg(short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+    /// One line per host (Ansible's `oneline` output).
+    #[arg(short = 'o', long = "one-line", conflicts_with = "json")]
+    pub one_line: bool,
+    /// One JSON object per event on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write each host's result as JSON to DIR/<host>.
+    #[arg(short = 't', long = "tree", value_name = "DIR")]
+    pub tree: Option<PathBuf>,
+    /// List the matched hosts, then exit.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
+    #[command(flatten)]
+    pub ssh: SshArgs,
 }
 
 /// How to reach hosts: shared by every command that runs tasks.

@@ -4,6 +4,7 @@
 //! (`inventory`, `transport` targets) → plan (`run::plan`) → execute (`run::execute` on the
 //! `executor`, one tokio task per host over `transport`) → `events` → `reporter`. `commands`
 //! are thin adapters over `run`. See docs/architecture.md.
+pub mod adhoc;
 pub mod argspec;
 pub mod bench;
 pub mod cli;
@@ -73,6 +74,7 @@ where
             Command::Lab(a) => commands::lab::run(a).await,
             Command::Bench(a) => commands::bench::run(a).await,
             Command::Stack(a) => commands::stack::run(a).await,
+            Command::Run(a) => commands::run::run(a).await,
         }
     });
     code as i32

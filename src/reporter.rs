@@ -1,6 +1,9 @@
 //! The only place that prints during a run. It consumes executor events and draws Ansible-style
 //! output (headers, one line per host, diffs, the PLAY RECAP), an indicatif bar of hosts done
 //! on the current task when stderr is a terminal, or one JSON object per event with `--json`.
+//! `strata run` has a mode of its own, Ansible's ad-hoc output, in `reporter/adhoc.rs`.
+
+pub mod adhoc;
 
 use std::io::{IsTerminal, Write};
 

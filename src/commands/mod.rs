@@ -4,6 +4,7 @@ pub mod bench;
 pub mod inventory;
 pub mod lab;
 pub mod playbook;
+pub mod run;
 pub mod stack;
 
 use crate::cli::SshArgs;

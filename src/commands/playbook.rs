@@ -15,8 +15,14 @@ const DEFAULT_INVENTORY: &str = "/etc/ansible/hosts";
 
 /// `-i`, else the configured inventory, else Ansible's default file when it exists.
 fn inventory(args: &PlaybookArgs, s: &Settings) -> Result<Vec<PathBuf>, InputErrors> {
-    if !args.inventory.is_empty() {
-        return Ok(args.inventory.clone());
+    inventory_of(&args.inventory, s)
+}
+
+/// The inventory sources of `-i` (`cli`), else the configured ones, else Ansible's default
+/// file when it exists: shared with `strata run`.
+pub(super) fn inventory_of(cli: &[PathBuf], s: &Settings) -> Result<Vec<PathBuf>, InputErrors> {
+    if !cli.is_empty() {
+        return Ok(cli.to_vec());
     }
     if let Some(i) = &s.inventory {
         return Ok(i.clone());

@@ -14,7 +14,7 @@ use crate::yaml::{Node, Yaml};
 mod action_kw;
 mod block;
 mod event_play;
-mod freeform;
+pub mod freeform;
 mod include;
 mod keywords;
 mod load;
@@ -28,6 +28,7 @@ mod srcfile;
 pub mod suggest;
 pub mod tags;
 mod task;
+mod task_play;
 mod template_options;
 #[cfg(test)]
 mod tests;
@@ -38,6 +39,7 @@ pub use keywords::{COMMON_KEYWORDS, include_heritable, inherit};
 pub use module_args::validate_args;
 pub use role::has_tasks_file;
 pub use tags::selected;
+pub use task_play::play_with_tasks;
 
 use loader::{Loader, Scope, parent_dir};
 use model::{Handler, Item, Playbook, RoleCtx};
