@@ -158,7 +158,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         }
         "file" => {
             let Some(t) = &eff else {
-                return fail(&path, format!("file ({path}) is absent, cannot continue"));
+                // Ansible names the state it found.
+                return fail(&path, format!("file ({path}) is absent, cannot continue"))
+                    .map(|r| r.with("state", "absent"));
             };
             if !matches!(eff_state, "file" | "hard") {
                 return fail(
