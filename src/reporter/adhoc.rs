@@ -6,6 +6,7 @@
 //! a tree directory, each host's result is also written to `DIR/<host>`, as the `tree`
 //! callback does. No headers and no recap, as in Ansible.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,9 @@ pub struct AdhocReporter<W: Write, E: Write> {
     out: W,
     err: E,
     opts: AdhocOptions,
+    /// Error blocks and warnings already shown: Ansible's display prints each text once per
+    /// run, so N hosts failing alike get one `[ERROR]` block, before the first of them.
+    shown: HashSet<String>,
 }
 
 /// Whether the module's results print as text.
@@ -93,7 +97,12 @@ fn one_line_json(v: &Value) -> String {
 
 impl<W: Write, E: Write> AdhocReporter<W, E> {
     pub fn new(out: W, err: E, opts: AdhocOptions) -> Self {
-        AdhocReporter { out, err, opts }
+        AdhocReporter {
+            out,
+            err,
+            opts,
+            shown: HashSet::new(),
+        }
     }
 
     /// Drains events until the channel closes.
@@ -110,7 +119,10 @@ impl<W: Write, E: Write> AdhocReporter<W, E> {
     }
 
     fn warn(&mut self, s: &str) {
-        let _ = writeln!(self.err, "[WARNING]: {s}");
+        let line = format!("[WARNING]: {s}");
+        if self.shown.insert(line.clone()) {
+            let _ = writeln!(self.err, "{line}");
+        }
     }
 
     pub fn handle(&mut self, ev: &Event) {
@@ -165,7 +177,7 @@ impl<W: Write, E: Write> AdhocReporter<W, E> {
     }
 
     /// Ansible's `minimal` callback, with ansible-core 2.19's error block before a failure.
-    fn minimal(&self, r: &HostResult) -> Vec<String> {
+    fn minimal(&mut self, r: &HostResult) -> Vec<String> {
         let host = &r.host;
         let res = &r.result;
         let v = shown(res);
@@ -208,10 +220,14 @@ impl<W: Write, E: Write> AdhocReporter<W, E> {
     }
 
     /// `[ERROR]: ...`, the task's origin and repr, as ansible-core 2.19 prints on stdout
-    /// before a failed or unreachable host's result.
-    fn error_block(&self, msg: &str) -> Vec<String> {
+    /// before a failed or unreachable host's result, once per message.
+    fn error_block(&mut self, msg: &str) -> Vec<String> {
+        let first = format!("[ERROR]: {msg}");
+        if !self.shown.insert(first.clone()) {
+            return Vec::new();
+        }
         vec![
-            format!("[ERROR]: {msg}"),
+            first,
             format!("Origin: {}", self.opts.origin),
             String::new(),
             self.opts.task_repr.clone(),
