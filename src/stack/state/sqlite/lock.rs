@@ -138,18 +138,20 @@ impl WriterLock {
     }
 }
 
-/// A job name as a file name part. Stack files only admit `[A-Za-z0-9_-]` job names, so this
-/// changes nothing for them; it keeps a caller's odd name from escaping the directory.
+/// A job name as a file name part: letters, digits, `_` and `-` stay (all a stack file's job
+/// names use), anything else becomes `%XX`, so an odd name can neither leave the directory
+/// nor share a lock file with a real job (`strata jobs` keeps its queue lock under
+/// `<job>.queue`).
 fn file_safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The writer lock; the kernel releases it when the file closes, including on SIGKILL.
