@@ -125,10 +125,10 @@ fn dispatch(args: &JobsArgs) -> Result<i32, Fail> {
                 out.elapsed.as_secs(),
                 out.id
             );
-            if out.result != JobResult::Ok {
-                if let Some(p) = &out.log {
-                    eprint!("{}", tail(p, 20));
-                }
+            if out.result != JobResult::Ok
+                && let Some(p) = &out.log
+            {
+                eprint!("{}", tail(p, 20));
             }
             match &out.hook {
                 Some(Err(e)) => eprintln!("[WARNING]: on_failure of job {name}: {e}"),

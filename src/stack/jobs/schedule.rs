@@ -41,7 +41,7 @@ impl Comp {
             (None, Some(_)) => max,
             (None, None) => self.start,
         };
-        v >= self.start && v <= end && (v - self.start) % self.step.unwrap_or(1) == 0
+        v >= self.start && v <= end && (v - self.start).is_multiple_of(self.step.unwrap_or(1))
     }
 }
 
@@ -527,17 +527,16 @@ impl Calendar {
     /// up to about five years ahead.
     pub fn next_after(&self, after: i64) -> Option<i64> {
         let start = after + 1;
-        let mut day = start.div_euclid(86_400);
+        let first_day = start.div_euclid(86_400);
         let first_secs = start.rem_euclid(86_400) as u32;
-        for n in 0..(5 * 366) {
+        for day in first_day..first_day + 5 * 366 {
             let (y, m, d) = civil_from_days(day);
             if self.date_matches(y, m, d) {
-                let from = if n == 0 { first_secs } else { 0 };
+                let from = if day == first_day { first_secs } else { 0 };
                 if let Some(t) = self.first_time_from(from) {
                     return Some(day * 86_400 + i64::from(t));
                 }
             }
-            day += 1;
         }
         None
     }
