@@ -34,6 +34,8 @@ pub enum Command {
     Stack(StackArgs),
     /// Run one module on the hosts a pattern matches (Ansible's ad-hoc `ansible` command).
     Run(AdhocArgs),
+    /// A stack's scheduled jobs (`jobs:` in the stack file): run, history, timers.
+    Jobs(JobsArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -419,6 +421,57 @@ pub enum StackCommand {
         /// A JSON array.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct JobsArgs {
+    /// The stack file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        env = "STRATA_STACK",
+        default_value = "stack.yml",
+        global = true
+    )]
+    pub file: PathBuf,
+    #[command(subcommand)]
+    pub command: JobsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCommand {
+    /// Each job with its schedule, next run, last run and result.
+    List {
+        /// A JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a job now, as its scheduler would: its lock, overlap policy, timeout, history,
+    /// log and on_failure hook.
+    Run { name: String },
+    /// Past runs, newest first.
+    History {
+        /// Only this job's runs.
+        name: Option<String>,
+        /// At most this many runs (0: all).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// A JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put the jobs into this machine's scheduler: systemd timers, else the crontab.
+    Install {
+        /// systemd user units (~/.config/systemd/user) instead of system ones.
+        #[arg(long)]
+        user: bool,
+    },
+    /// Remove the stack's timers (or crontab lines).
+    Uninstall {
+        /// systemd user units.
+        #[arg(long)]
+        user: bool,
     },
 }
 

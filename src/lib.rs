@@ -57,6 +57,11 @@ where
             return code;
         }
     };
+    // `strata jobs` needs no async runtime, and its exit code can be the supervised event's
+    // or 124 (timed out), which `ExitCode` does not name.
+    if let Command::Jobs(a) = cli.command {
+        return commands::jobs::run(a);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,6 +80,7 @@ where
             Command::Bench(a) => commands::bench::run(a).await,
             Command::Stack(a) => commands::stack::run(a).await,
             Command::Run(a) => commands::run::run(a).await,
+            Command::Jobs(_) => unreachable!("run before the runtime starts"),
         }
     });
     code as i32

@@ -320,7 +320,8 @@ fn plone_stack_end_to_end() {
 
     // 5. Backup to the maintenance instance, pack after a deletion, restore onto a fresh ZEO
     //    server.
-    stack.expect(&["run", "backup"], 0);
+    // The backup runs as the stack's scheduled job would (`jobs:` in stacks/plone.yml).
+    stack.jobs_expect(&["run", "backup"], 0);
     let listing = stack.ssh(
         "maint1",
         "ls /var/backups/zodb/repozo /var/backups/zodb/blobs/latest/",
@@ -360,6 +361,20 @@ fn plone_stack_end_to_end() {
         after_pack < before_pack,
         "Data.fs shrank: {before_pack} -> {after_pack}"
     );
+    // The weekly pack job (its default pack_days keeps the last week, so nothing shrinks);
+    // both jobs are in the job history, ok, with their hosts' recap.
+    stack.jobs_expect(&["run", "pack"], 0);
+    let jobs = stack.job_history(None);
+    let jobs: Vec<(&str, &str)> = jobs
+        .iter()
+        .map(|r| (r["job"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(jobs, [("pack", "ok"), ("backup", "ok")]);
+    let listed = stack.jobs_expect(&["list", "--json"], 0);
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "backup");
+    assert_eq!(listed[0]["last_run"]["result"], "ok");
+    assert_eq!(listed[1]["on_calendar"], "Sun *-*-* 01:00:00 UTC");
     assert_eq!(
         stack.ssh(
             "zeo1",

@@ -2,6 +2,7 @@
 //! reporter or plain messages.
 pub mod bench;
 pub mod inventory;
+pub mod jobs;
 pub mod lab;
 pub mod playbook;
 pub mod run;

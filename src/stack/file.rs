@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::jobs::spec::Job;
 use crate::diagnostic::{Diagnostic, InputErrors, Span};
 use crate::playbook::suggest::{did_you_mean, unknown_key};
 use crate::yaml::{Node, Yaml};
@@ -13,7 +14,15 @@ use crate::yaml::{Node, Yaml};
 /// The lifecycle events every layer may have; any other name is an "execute recipes" event.
 pub const LIFECYCLE_EVENTS: [&str; 5] = ["setup", "configure", "deploy", "undeploy", "shutdown"];
 
-const TOP_KEYS: &[&str] = &["name", "state", "instances", "attributes", "layers", "apps"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "state",
+    "instances",
+    "attributes",
+    "layers",
+    "apps",
+    "jobs",
+];
 const INSTANCES_KEYS: &[&str] = &["inventory"];
 const LAYER_KEYS: &[&str] = &["name", "group", "roles", "events", "attributes"];
 const APP_KEYS: &[&str] = &[
@@ -44,6 +53,8 @@ pub struct StackFile {
     /// In declared order: plays run in this order, and attributes merge in it.
     pub layers: Vec<Layer>,
     pub apps: Vec<App>,
+    /// Scheduled jobs (`strata jobs`), in declared order.
+    pub jobs: Vec<Job>,
 }
 
 #[derive(Clone, Debug)]
@@ -106,6 +117,10 @@ impl StackFile {
 
     pub fn app(&self, name: &str) -> Option<&App> {
         self.apps.iter().find(|a| a.name == name)
+    }
+
+    pub fn job(&self, name: &str) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.name == name)
     }
 
     /// `<state>/<name>.db`.
@@ -243,9 +258,11 @@ impl Parser {
             attributes_node: None,
             layers: Vec::new(),
             apps: Vec::new(),
+            jobs: Vec::new(),
         };
         let mut name = None;
         let mut apps = None;
+        let mut jobs = None;
         for (k, v) in m {
             match k.as_str().unwrap_or_default() {
                 "name" => name = self.name(v, "the stack `name`"),
@@ -261,6 +278,7 @@ impl Parser {
                 }
                 "layers" => s.layers = self.layers(v),
                 "apps" => apps = Some(v),
+                "jobs" => jobs = Some(v),
                 _ => self.unknown_key(k, TOP_KEYS, "the stack file"),
             }
         }
@@ -274,6 +292,12 @@ impl Parser {
         }
         if let Some(v) = apps {
             s.apps = self.apps(v, &s.layers);
+        }
+        if let Some(v) = jobs {
+            let names: Vec<&str> = s.layers.iter().map(|l| l.shortname.as_str()).collect();
+            let (parsed, errors) = super::jobs::spec::parse(v, &names);
+            s.jobs = parsed;
+            self.errors.extend(errors);
         }
         Some(s)
     }

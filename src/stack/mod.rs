@@ -15,6 +15,7 @@ mod error;
 pub mod event;
 pub mod file;
 pub mod instances;
+pub mod jobs;
 pub mod lifecycle;
 pub mod open;
 pub mod plays;

@@ -164,7 +164,7 @@ impl StackCtx {
 
 /// This machine's name, for the lock holder: a waiting operator on another bastion (with a
 /// shared backend) needs to know where the holder runs.
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "localhost".into())

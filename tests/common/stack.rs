@@ -149,12 +149,56 @@ impl Stack {
 
     /// Starts `args` in the background, output to files in the stack's directory.
     pub fn spawn(&self, args: &[&str]) -> Spawned {
+        self.spawn_command(self.command(args), args)
+    }
+
+    /// `strata jobs -f <stack.yml> <args>`, run from the stack's directory.
+    pub fn jobs(&self, args: &[&str]) -> Command {
+        let file = self.file.to_str().unwrap();
+        let mut all = vec!["jobs", "-f", file];
+        all.extend_from_slice(args);
+        let mut cmd = strata_command(Some(&self.dir), &all);
+        if let Some(f) = &self.hook {
+            f(&mut cmd);
+        }
+        cmd
+    }
+
+    /// `strata jobs <args>`, asserting the exit code.
+    pub fn jobs_expect(&self, args: &[&str], code: i32) -> Output {
+        let o = self.jobs(args).output().expect("cannot run strata");
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "strata jobs {args:?}\n{}",
+            dump(&o)
+        );
+        o
+    }
+
+    /// `strata jobs <args>` in the background.
+    pub fn spawn_jobs(&self, args: &[&str]) -> Spawned {
+        self.spawn_command(self.jobs(args), args)
+    }
+
+    /// `jobs history [job] --json`, newest first.
+    pub fn job_history(&self, job: Option<&str>) -> Vec<Value> {
+        let mut args = vec!["history", "--limit", "0", "--json"];
+        args.extend(job);
+        let o = self.jobs_expect(&args, 0);
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("jobs history --json is not JSON ({e})\n{}", dump(&o)));
+        v.as_array()
+            .unwrap_or_else(|| panic!("jobs history --json is not an array: {v}"))
+            .clone()
+    }
+
+    fn spawn_command(&self, mut cmd: Command, args: &[&str]) -> Spawned {
         let n = self.spawned.get();
         self.spawned.set(n + 1);
         let out = self.dir.join(format!("spawn-{n}.out"));
         let err = self.dir.join(format!("spawn-{n}.err"));
-        let child = self
-            .command(args)
+        let child = cmd
             .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
             .stderr(Stdio::from(std::fs::File::create(&err).unwrap()))
             .spawn()
