@@ -5,6 +5,7 @@
 //! database (see [`lock`]): a row-based lock outlives a SIGKILLed holder and needs
 //! stale-lock guessing, whereas `flock(2)` dies with the holder's process.
 
+mod dump;
 pub(super) mod lock;
 
 use std::fs;
@@ -16,8 +17,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    EventRecord, EventResult, Holder, InstanceRecord, LockGuard, Release, StateError, StateStore,
-    Status,
+    EventRecord, EventResult, Holder, InstanceRecord, LockGuard, Release, StateDump, StateError,
+    StateStore, Status,
 };
 use crate::stack::clock;
 use lock::{WriterLock, hostname};
@@ -575,9 +576,18 @@ impl StateStore for SqliteState {
     fn holder(&self) -> Result<Option<Holder>, StateError> {
         self.lock.holder()
     }
+
+    fn export(&self) -> Result<StateDump, StateError> {
+        self.read(dump::export)
+    }
+
+    fn import(&mut self, d: &StateDump) -> Result<(), StateError> {
+        self.write(|tx| dump::import(tx, d))
+    }
 }
 
-fn user_name() -> String {
+/// Who runs strata here, for the `user@host` of events.
+pub(super) fn user_name() -> String {
     ["USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
