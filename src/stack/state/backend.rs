@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::postgres::url::{PgUrl, is_postgres};
 use super::{
-    EventRecord, EventResult, Holder, InstanceRecord, LockGuard, PgState, Release, SqliteState,
-    StateDump, StateError, StateStore, Status,
+    EventRecord, EventResult, Holder, InstanceRecord, JobResult, JobRun, LockGuard, PgState,
+    Release, SqliteState, StateDump, StateError, StateStore, Status,
 };
 
 /// Where a stack's state lives: `state:` in the stack file, or `$STRATA_STATE_URL`.
@@ -179,6 +179,42 @@ impl StateStore for StateBackend {
     }
     fn holder(&self) -> Result<Option<Holder>, StateError> {
         self.store().holder()
+    }
+    fn begin_job_run(
+        &mut self,
+        job: &str,
+        log: Option<&str>,
+        holder: &Holder,
+    ) -> Result<i64, StateError> {
+        self.store_mut().begin_job_run(job, log, holder)
+    }
+    fn finish_job_run(
+        &mut self,
+        id: i64,
+        result: JobResult,
+        exit_code: Option<i32>,
+        recap: &Value,
+        event: Option<i64>,
+    ) -> Result<(), StateError> {
+        self.store_mut()
+            .finish_job_run(id, result, exit_code, recap, event)
+    }
+    fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>, StateError> {
+        self.store().job_runs(job, limit)
+    }
+    fn abort_running_jobs(&mut self, job: &str) -> Result<Vec<i64>, StateError> {
+        self.store_mut().abort_running_jobs(job)
+    }
+    fn job_lock(
+        &self,
+        job: &str,
+        holder: &Holder,
+        wait: Duration,
+    ) -> Result<Box<dyn LockGuard>, StateError> {
+        self.store().job_lock(job, holder, wait)
+    }
+    fn job_holder(&self, job: &str) -> Result<Option<Holder>, StateError> {
+        self.store().job_holder(job)
     }
     fn export(&self) -> Result<StateDump, StateError> {
         self.store().export()

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventRecord, InstanceRecord, Release};
+use super::{EventRecord, InstanceRecord, JobRun, Release};
 
 /// Every row of a stack's state, in an order that re-creates it exactly: instances in
 /// first-seen order, events by id, releases in the order they were recorded (the tie-break of
-/// releases deployed within one second), meta by key. Locks are not state and are not
+/// releases deployed within one second), meta by key, job runs by id. Locks are not state and are not
 /// included. Unknown fields are refused, so a dump from a newer strata is not half-read.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +23,8 @@ pub struct StateDump {
     pub events: Vec<EventRecord>,
     pub releases: Vec<Release>,
     pub meta: BTreeMap<String, String>,
+    /// Scheduled jobs' runs (`strata jobs history`), by id.
+    pub job_runs: Vec<JobRun>,
 }
 
 impl StateDump {
@@ -42,6 +44,7 @@ impl StateDump {
             && self.events.is_empty()
             && self.releases.is_empty()
             && self.meta.is_empty()
+            && self.job_runs.is_empty()
     }
 
     /// A dump of another format (from a newer strata) may hold what this one cannot store.

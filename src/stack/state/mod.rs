@@ -156,6 +156,78 @@ pub struct EventRecord {
     pub recap: Value,
 }
 
+/// How a scheduled job's run ended (`strata jobs run`). Stored as the snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobResult {
+    Running,
+    Ok,
+    /// The event failed (a host failed or was unreachable), or could not start.
+    Failed,
+    /// Killed past the job's `timeout`.
+    TimedOut,
+    /// The supervising process died (SIGKILL, reboot); found by the job's next run.
+    Aborted,
+    /// Another run of the job held its lock and `overlap` said not to wait.
+    Skipped,
+}
+
+impl JobResult {
+    pub const ALL: [JobResult; 6] = [
+        JobResult::Running,
+        JobResult::Ok,
+        JobResult::Failed,
+        JobResult::TimedOut,
+        JobResult::Aborted,
+        JobResult::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobResult::Running => "running",
+            JobResult::Ok => "ok",
+            JobResult::Failed => "failed",
+            JobResult::TimedOut => "timed_out",
+            JobResult::Aborted => "aborted",
+            JobResult::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobResult> {
+        JobResult::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for JobResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One run of a scheduled job, as `strata jobs history` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRun {
+    pub id: i64,
+    pub job: String,
+    /// RFC 3339 UTC.
+    pub started: String,
+    pub ended: Option<String>,
+    pub result: JobResult,
+    /// The run's exit code, as `strata jobs run` exits.
+    pub exit_code: Option<i32>,
+    /// Per-host recap counts, as [`EventRecord::recap`].
+    pub recap: Value,
+    /// Absolute path of the run's log file.
+    pub log: Option<String>,
+    /// The stack event it ran, if it got that far.
+    pub event: Option<i64>,
+    /// The supervising `strata jobs run` process.
+    pub pid: u32,
+    /// The bastion it ran on.
+    pub host: String,
+    pub command: String,
+}
+
 /// One deployed release of an app on one instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Release {
@@ -271,6 +343,37 @@ pub trait StateStore: Send {
     fn lock(&self, holder: &Holder, wait: Duration) -> Result<Box<dyn LockGuard>, StateError>;
     /// Who holds the lock now, without waiting (read-only commands).
     fn holder(&self) -> Result<Option<Holder>, StateError>;
+
+    /// Logs a new run of `job` as `running` (pid, host and command from `holder`); returns
+    /// its id.
+    fn begin_job_run(
+        &mut self,
+        job: &str,
+        log: Option<&str>,
+        holder: &Holder,
+    ) -> Result<i64, StateError>;
+    /// Ends a job run. `result` must not be `running`.
+    fn finish_job_run(
+        &mut self,
+        id: i64,
+        result: JobResult,
+        exit_code: Option<i32>,
+        recap: &Value,
+        event: Option<i64>,
+    ) -> Result<(), StateError>;
+    /// Newest first; `job` None = all jobs; `limit` 0 = all.
+    fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>, StateError>;
+    /// Marks `running` runs of `job` `aborted`; call only while holding that job's lock.
+    fn abort_running_jobs(&mut self, job: &str) -> Result<Vec<i64>, StateError>;
+    /// The job's own lock (separate from the stack's writer lock), same semantics as `lock`.
+    fn job_lock(
+        &self,
+        job: &str,
+        holder: &Holder,
+        wait: Duration,
+    ) -> Result<Box<dyn LockGuard>, StateError>;
+    /// Who holds `job`'s lock now, without waiting.
+    fn job_holder(&self, job: &str) -> Result<Option<Holder>, StateError>;
 
     /// Everything the state holds, read in one transaction: a consistent copy to move the
     /// stack to another backend (`strata stack state export`) or to run check mode on.

@@ -6,6 +6,7 @@
 //! stale-lock guessing, whereas `flock(2)` dies with the holder's process.
 
 mod dump;
+mod jobs;
 pub(super) mod lock;
 
 use std::fs;
@@ -17,8 +18,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    EventRecord, EventResult, Holder, InstanceRecord, LockGuard, Release, StateDump, StateError,
-    StateStore, Status,
+    EventRecord, EventResult, Holder, InstanceRecord, JobResult, JobRun, LockGuard, Release,
+    StateDump, StateError, StateStore, Status,
 };
 use crate::stack::clock;
 use lock::{WriterLock, hostname};
@@ -73,6 +74,7 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 );
 ",
+    jobs::MIGRATION,
 ];
 
 const INSTANCE_COLS: &str =
@@ -583,6 +585,47 @@ impl StateStore for SqliteState {
 
     fn import(&mut self, d: &StateDump) -> Result<(), StateError> {
         self.write(|tx| dump::import(tx, d))
+    }
+
+    fn begin_job_run(
+        &mut self,
+        job: &str,
+        log: Option<&str>,
+        holder: &Holder,
+    ) -> Result<i64, StateError> {
+        self.write(|tx| jobs::begin(tx, job, log, holder))
+    }
+
+    fn finish_job_run(
+        &mut self,
+        id: i64,
+        result: JobResult,
+        exit_code: Option<i32>,
+        recap: &Value,
+        event: Option<i64>,
+    ) -> Result<(), StateError> {
+        self.write(|tx| jobs::finish(tx, id, result, exit_code, recap, event))
+    }
+
+    fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>, StateError> {
+        self.read(|tx| jobs::list(tx, job, limit))
+    }
+
+    fn abort_running_jobs(&mut self, job: &str) -> Result<Vec<i64>, StateError> {
+        self.write(|tx| jobs::abort_running(tx, job))
+    }
+
+    fn job_lock(
+        &self,
+        job: &str,
+        holder: &Holder,
+        wait: Duration,
+    ) -> Result<Box<dyn LockGuard>, StateError> {
+        WriterLock::job(&self.path, job).lock(holder, wait)
+    }
+
+    fn job_holder(&self, job: &str) -> Result<Option<Holder>, StateError> {
+        WriterLock::job(&self.path, job).holder()
     }
 }
 

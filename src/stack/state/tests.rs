@@ -370,7 +370,7 @@ fn reopen_keeps_data_and_schema_version() {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2, "both migrations applied");
+    assert_eq!(v, 3, "every migration applied");
     let mode: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -611,4 +611,167 @@ fn meta_values_round_trip_and_snapshots_are_independent() {
     drop(copy);
     SqliteState::remove(&copy_path).unwrap();
     assert!(!copy_path.exists());
+}
+
+#[test]
+fn job_runs_round_trip_newest_first_and_per_job() {
+    let tmp = TempDir::new("jobruns");
+    let mut st = open(&tmp.db());
+    assert!(st.job_runs(None, 0).unwrap().is_empty());
+    let h = holder("strata jobs run backup");
+    let a = st
+        .begin_job_run("backup", Some("/var/log/a.log"), &h)
+        .unwrap();
+    let b = st.begin_job_run("pack", None, &h).unwrap();
+    let c = st
+        .begin_job_run("backup", Some("/var/log/c.log"), &h)
+        .unwrap();
+    assert!(a < b && b < c);
+
+    let recap = json!({"maint1": {"ok": 3, "changed": 1, "failed": 0}});
+    st.finish_job_run(a, JobResult::Ok, Some(0), &recap, Some(7))
+        .unwrap();
+    st.finish_job_run(b, JobResult::TimedOut, Some(124), &json!({}), None)
+        .unwrap();
+
+    let all = st.job_runs(None, 0).unwrap();
+    assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![c, b, a]);
+    let backups = st.job_runs(Some("backup"), 0).unwrap();
+    assert_eq!(backups.iter().map(|r| r.id).collect::<Vec<_>>(), vec![c, a]);
+    assert_eq!(st.job_runs(Some("backup"), 1).unwrap()[0].id, c);
+    assert!(st.job_runs(Some("nope"), 0).unwrap().is_empty());
+
+    let done = &backups[1];
+    assert_eq!(done.job, "backup");
+    assert_eq!(done.result, JobResult::Ok);
+    assert_eq!(done.exit_code, Some(0));
+    assert_eq!(done.recap, recap);
+    assert_eq!(done.event, Some(7));
+    assert_eq!(done.log.as_deref(), Some("/var/log/a.log"));
+    assert_eq!(done.pid, h.pid);
+    assert_eq!(done.host, h.host);
+    assert_eq!(done.command, h.command);
+    assert!(done.ended.as_deref().unwrap() >= done.started.as_str());
+
+    let running = &backups[0];
+    assert_eq!(running.result, JobResult::Running);
+    assert_eq!((running.ended.as_ref(), running.exit_code), (None, None));
+    assert_eq!(running.recap, json!({}));
+    assert_eq!(all[1].result, JobResult::TimedOut);
+    assert_eq!(all[1].exit_code, Some(124));
+
+    assert!(
+        st.finish_job_run(c, JobResult::Running, None, &json!({}), None)
+            .is_err()
+    );
+    assert!(
+        st.finish_job_run(999, JobResult::Ok, Some(0), &json!({}), None)
+            .is_err()
+    );
+    for r in JobResult::ALL {
+        assert_eq!(JobResult::parse(r.as_str()), Some(r));
+        assert_eq!(
+            serde_json::to_value(r).unwrap(),
+            json!(r.as_str()),
+            "serde and the stored name agree"
+        );
+    }
+}
+
+#[test]
+fn abort_running_jobs_marks_only_that_jobs_running_runs() {
+    let tmp = TempDir::new("jobabort");
+    let mut st = open(&tmp.db());
+    let h = holder("strata jobs run");
+    let dead = st.begin_job_run("backup", None, &h).unwrap();
+    let done = st.begin_job_run("backup", None, &h).unwrap();
+    st.finish_job_run(done, JobResult::Failed, Some(2), &json!({}), None)
+        .unwrap();
+    let other = st.begin_job_run("pack", None, &h).unwrap();
+
+    assert_eq!(st.abort_running_jobs("backup").unwrap(), vec![dead]);
+    assert!(st.abort_running_jobs("backup").unwrap().is_empty());
+    let runs = st.job_runs(None, 0).unwrap();
+    let by_id = |id| runs.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(by_id(dead).result, JobResult::Aborted);
+    assert!(by_id(dead).ended.is_some());
+    assert_eq!(by_id(done).result, JobResult::Failed);
+    assert_eq!(by_id(other).result, JobResult::Running);
+}
+
+#[test]
+fn job_locks_are_per_job_and_apart_from_the_stack_lock() {
+    let tmp = TempDir::new("joblock");
+    let db = tmp.db();
+    let one = open(&db);
+    let two = open(&db);
+    assert_eq!(one.job_holder("backup").unwrap(), None);
+
+    let h = holder("strata jobs run backup");
+    let g = one.job_lock("backup", &h, Duration::ZERO).unwrap();
+    assert_eq!(two.job_holder("backup").unwrap(), Some(h.clone()));
+    match two.job_lock("backup", &holder("again"), Duration::from_millis(200)) {
+        Err(StateError::Busy(got)) => assert_eq!(got, h),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // Another job, and the stack's own lock, are independent of it.
+    let _p = two
+        .job_lock("pack", &holder("strata jobs run pack"), Duration::ZERO)
+        .unwrap();
+    let _s = two
+        .lock(&holder("strata stack sync"), Duration::ZERO)
+        .unwrap();
+    assert_eq!(one.holder().unwrap().unwrap().command, "strata stack sync");
+
+    let mut sidecar = db.clone().into_os_string();
+    sidecar.push(".job-backup.lock");
+    assert!(
+        PathBuf::from(sidecar).exists(),
+        "flock sidecar beside the db"
+    );
+
+    drop(g);
+    assert_eq!(two.job_holder("backup").unwrap(), None);
+    let _g2 = two
+        .job_lock("backup", &holder("second"), Duration::from_secs(1))
+        .unwrap();
+}
+
+#[test]
+fn job_lock_waits_for_the_holder() {
+    let tmp = TempDir::new("joblockwait");
+    let db = tmp.db();
+    let one = open(&db);
+    let guard = one
+        .job_lock("pack", &holder("first"), Duration::ZERO)
+        .unwrap();
+    let release_after = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(guard);
+    });
+    let start = Instant::now();
+    let _g = open(&db)
+        .job_lock("pack", &holder("second"), Duration::from_secs(10))
+        .expect("acquired once the first run let go");
+    assert!(start.elapsed() >= Duration::from_millis(250));
+    release_after.join().unwrap();
+}
+
+#[test]
+fn an_older_database_gains_the_job_runs_table() {
+    let tmp = TempDir::new("migrate3");
+    let db = tmp.db();
+    {
+        let mut st = open(&db);
+        st.set_meta("k", "v").unwrap();
+    }
+    // Roll the file back to what a strata without jobs left: schema version 2.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DROP TABLE job_runs; PRAGMA user_version = 2;")
+        .unwrap();
+    drop(conn);
+    let mut st = open(&db);
+    assert_eq!(st.meta("k").unwrap().as_deref(), Some("v"));
+    let id = st.begin_job_run("backup", None, &holder("x")).unwrap();
+    assert_eq!(st.job_runs(Some("backup"), 0).unwrap()[0].id, id);
 }

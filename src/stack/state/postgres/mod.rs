@@ -7,6 +7,7 @@
 //! snapshot); the one-writer lock and job locks are advisory locks on sessions of their own
 //! ([`lock`]); every connection lives on its own thread ([`session`], which explains why).
 
+mod jobs;
 mod lock;
 mod schema;
 mod session;
@@ -23,8 +24,8 @@ use tokio_postgres::{IsolationLevel, Row, Transaction};
 use super::sqlite::lock::hostname;
 use super::sqlite::user_name;
 use super::{
-    EventRecord, EventResult, Holder, InstanceRecord, LockGuard, Release, StateDump, StateError,
-    StateStore, Status,
+    EventRecord, EventResult, Holder, InstanceRecord, JobResult, JobRun, LockGuard, Release,
+    StateDump, StateError, StateStore, Status,
 };
 use crate::stack::clock;
 use lock::{Locker, PgLock, hash32};
@@ -601,6 +602,57 @@ impl StateStore for PgState {
             .holder_now(&PgLock::stack(&self.stack), &self.session)
     }
 
+    fn begin_job_run(
+        &mut self,
+        job: &str,
+        log: Option<&str>,
+        holder: &Holder,
+    ) -> Result<i64, StateError> {
+        let (job, log, holder) = (job.to_string(), log.map(str::to_string), holder.clone());
+        self.write(move |tx| {
+            Box::pin(async move { jobs::begin(tx, &job, log.as_deref(), &holder).await })
+        })
+    }
+
+    fn finish_job_run(
+        &mut self,
+        id: i64,
+        result: JobResult,
+        exit_code: Option<i32>,
+        recap: &Value,
+        event: Option<i64>,
+    ) -> Result<(), StateError> {
+        let recap = recap.clone();
+        self.write(move |tx| {
+            Box::pin(async move { jobs::finish(tx, id, result, exit_code, &recap, event).await })
+        })
+    }
+
+    fn job_runs(&self, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>, StateError> {
+        let job = job.map(str::to_string);
+        self.read(move |tx| Box::pin(async move { jobs::list(tx, job.as_deref(), limit).await }))
+    }
+
+    fn abort_running_jobs(&mut self, job: &str) -> Result<Vec<i64>, StateError> {
+        let job = job.to_string();
+        self.write(move |tx| Box::pin(async move { jobs::abort_running(tx, &job).await }))
+    }
+
+    fn job_lock(
+        &self,
+        job: &str,
+        holder: &Holder,
+        wait: Duration,
+    ) -> Result<Box<dyn LockGuard>, StateError> {
+        self.locker()
+            .lock(&PgLock::job(&self.stack, job), &self.session, holder, wait)
+    }
+
+    fn job_holder(&self, job: &str) -> Result<Option<Holder>, StateError> {
+        self.locker()
+            .holder_now(&PgLock::job(&self.stack, job), &self.session)
+    }
+
     fn export(&self) -> Result<StateDump, StateError> {
         self.read(|tx| {
             Box::pin(async move {
@@ -617,6 +669,8 @@ impl StateStore for PgState {
                 {
                     d.meta.insert(row.try_get(0)?, row.try_get(1)?);
                 }
+                let sql = format!("SELECT {} FROM job_runs ORDER BY id", jobs::COLS);
+                d.job_runs = select(tx, &sql, &[], jobs::from_row).await?;
                 Ok(d)
             })
         })
@@ -709,6 +763,7 @@ async fn import(tx: &Transaction<'_>, d: &StateDump) -> Result<(), Fail> {
         tx.execute("INSERT INTO meta (key, value) VALUES ($1, $2)", &[k, v])
             .await?;
     }
+    jobs::import(tx, &d.job_runs).await?;
     // Explicit ids leave the identity sequences behind; new rows continue after the imported
     // ones, as they would have at the source.
     tx.batch_execute(

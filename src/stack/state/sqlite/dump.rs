@@ -2,6 +2,7 @@
 
 use rusqlite::{Transaction, params};
 
+use super::jobs;
 use super::{
     EVENT_COLS, Fail, INSTANCE_COLS, RELEASE_COLS, event_from_row, instance_from_row,
     release_from_row,
@@ -34,6 +35,11 @@ pub(super) fn export(tx: &Transaction) -> Result<StateDump, Fail> {
     while let Some(row) = rows.next()? {
         d.meta.insert(row.get(0)?, row.get(1)?);
     }
+    let mut stmt = tx.prepare(&format!("SELECT {} FROM job_runs ORDER BY id", jobs::COLS))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        d.job_runs.push(jobs::from_row(row)?);
+    }
     Ok(d)
 }
 
@@ -43,7 +49,7 @@ pub(super) fn import(tx: &Transaction, d: &StateDump) -> Result<(), Fail> {
     // event ids continue from the imported ones, as they would have at the source.
     tx.execute_batch(
         "DELETE FROM instances; DELETE FROM events; DELETE FROM releases; DELETE FROM meta;
-         DELETE FROM sqlite_sequence WHERE name = 'events';",
+          DELETE FROM job_runs; DELETE FROM sqlite_sequence WHERE name IN ('events', 'job_runs');",
     )?;
     let mut stmt = tx.prepare(
         "INSERT INTO instances (id, seq, name, layers, private_ip, public_ip, details, status,
@@ -100,6 +106,26 @@ pub(super) fn import(tx: &Transaction, d: &StateDump) -> Result<(), Fail> {
     let mut stmt = tx.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2)")?;
     for (k, v) in &d.meta {
         stmt.execute(params![k, v])?;
+    }
+    let mut stmt = tx.prepare(&format!(
+        "INSERT INTO job_runs ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        jobs::COLS
+    ))?;
+    for r in &d.job_runs {
+        stmt.execute(params![
+            r.id,
+            r.job,
+            r.started,
+            r.ended,
+            r.result.as_str(),
+            r.exit_code,
+            serde_json::to_string(&r.recap)?,
+            r.log,
+            r.event,
+            r.pid,
+            r.host,
+            r.command,
+        ])?;
     }
     Ok(())
 }

@@ -25,18 +25,29 @@ const HOLDER_GRACE: Duration = Duration::from_millis(500);
 /// that a reader's momentary probe never fails a writer started with `--wait 0`.
 const BUSY_CONFIRM: Duration = Duration::from_millis(50);
 
-/// The lock of one stack database.
+/// The lock of one stack database, or of one of its scheduled jobs.
 pub(super) struct WriterLock {
     /// The database, which errors name.
     db: PathBuf,
-    /// `<db>.lock`.
+    /// `<db>.lock`, or `<db>.job-<name>.lock` for a job.
     path: PathBuf,
 }
 
 impl WriterLock {
+    /// The stack's one-writer lock.
     pub(super) fn new(db: &Path) -> WriterLock {
+        WriterLock::with_suffix(db, ".lock")
+    }
+
+    /// A scheduled job's own lock: the same mechanism on its own sidecar, so a job run and
+    /// the stack's events exclude each other only through the stack lock the event takes.
+    pub(super) fn job(db: &Path, job: &str) -> WriterLock {
+        WriterLock::with_suffix(db, &format!(".job-{}.lock", file_safe(job)))
+    }
+
+    fn with_suffix(db: &Path, suffix: &str) -> WriterLock {
         let mut path = db.as_os_str().to_owned();
-        path.push(".lock");
+        path.push(suffix);
         WriterLock {
             db: db.to_owned(),
             path: PathBuf::from(path),
@@ -125,6 +136,20 @@ impl WriterLock {
             sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// A job name as a file name part. Stack files only admit `[A-Za-z0-9_-]` job names, so this
+/// changes nothing for them; it keeps a caller's odd name from escaping the directory.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The writer lock; the kernel releases it when the file closes, including on SIGKILL.
