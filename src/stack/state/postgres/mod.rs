@@ -185,6 +185,12 @@ impl PgState {
     }
 }
 
+/// The stack lock's key, for tests that take it from another client.
+#[cfg(test)]
+pub(crate) fn stack_lock_key(stack: &str) -> (i32, i32) {
+    PgLock::stack(stack).key
+}
+
 fn json_col<T: DeserializeOwned>(row: &Row, idx: usize, what: &str) -> Result<T, Fail> {
     let text: String = row.try_get(idx)?;
     serde_json::from_str(&text).map_err(|e| Fail(format!("bad JSON in {what}: {e}")))
