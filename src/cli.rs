@@ -374,7 +374,9 @@ pub enum StateCommand {
     /// Replace the state with an exported JSON file (`-` reads stdin). Takes the stack's
     /// lock; refuses a state that is not empty, or a dump of another stack, unless --force.
     Import {
-        file: PathBuf,
+        // Not named `file`: that id is the stack file's global `-f`, which it would shadow.
+        #[arg(value_name = "FILE")]
+        dump: PathBuf,
         /// Replace a state that is not empty (or import another stack's dump).
         #[arg(long)]
         force: bool,

@@ -120,8 +120,10 @@ async fn dispatch(args: StackArgs) -> Result<ExitCode, StackError> {
                         None => print!("{text}"),
                     }
                 }
-                StateCommand::Import { file, force, .. } => {
-                    let dump = transfer::read(file)?;
+                StateCommand::Import {
+                    dump: path, force, ..
+                } => {
+                    let dump = transfer::read(path)?;
                     transfer::import(&mut stack, &dump, *force)?;
                     eprintln!(
                         "imported {} instances, {} events, {} releases, {} job runs into {}",
