@@ -185,10 +185,12 @@ impl PgState {
     }
 }
 
-/// The stack lock's key, for tests that take it from another client.
+/// A lock's key and `holders.scope` (the stack's with `job` None), for tests that take it
+/// from another client.
 #[cfg(test)]
-pub(crate) fn stack_lock_key(stack: &str) -> (i32, i32) {
-    PgLock::stack(stack).key
+pub(crate) fn lock_key(stack: &str, job: Option<&str>) -> ((i32, i32), String) {
+    let l = job.map_or_else(|| PgLock::stack(stack), |j| PgLock::job(stack, j));
+    (l.key, l.scope)
 }
 
 fn json_col<T: DeserializeOwned>(row: &Row, idx: usize, what: &str) -> Result<T, Fail> {

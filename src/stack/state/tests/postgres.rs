@@ -117,11 +117,32 @@ fn holder_ignores_a_stale_row() {
 /// server ends its session and the lock is free at once.
 #[test]
 fn a_killed_holders_lock_is_free_at_once() {
+    killed_holder(None);
+}
+
+/// The same for a job's lock (`strata jobs run` killed while it runs).
+#[test]
+fn a_killed_job_runs_lock_is_free_at_once() {
+    killed_holder(Some("backup"));
+}
+
+fn killed_holder(job: Option<&str>) {
     use std::io::Write;
-    let fx = Fx::new(Kind::Postgres, "sigkill");
+    let fx = Fx::new(
+        Kind::Postgres,
+        if job.is_some() { "jobkill" } else { "sigkill" },
+    );
     let st = fx.open();
     let h = holder("strata stack sync");
-    let lock = super::super::postgres::stack_lock_key(&fx.stack);
+    let (lock, scope) = super::super::postgres::lock_key(&fx.stack, job);
+    let held = |st: &StateBackend| match job {
+        Some(j) => st.job_holder(j).unwrap(),
+        None => st.holder().unwrap(),
+    };
+    let take = |st: &StateBackend, wait| match job {
+        Some(j) => st.job_lock(j, &holder("mine"), wait),
+        None => st.lock(&holder("mine"), wait),
+    };
     let mut child = with_server(|s| {
         s.psql_command("state_tests")
             .stdin(Stdio::piped())
@@ -132,7 +153,7 @@ fn a_killed_holders_lock_is_free_at_once() {
     let sql = format!(
         "SET search_path TO \"strata_{}\";
          SELECT pg_advisory_lock({}, {});
-         INSERT INTO holders VALUES ('stack', pg_backend_pid(), {}, '{}', '{}', '{}');\n",
+         INSERT INTO holders VALUES ('{scope}', pg_backend_pid(), {}, '{}', '{}', '{}');\n",
         fx.stack, lock.0, lock.1, h.pid, h.host, h.command, h.since
     );
     // stdin stays open: psql idles in its session, holding the lock, like a running event.
@@ -143,20 +164,21 @@ fn a_killed_holders_lock_is_free_at_once() {
         .write_all(sql.as_bytes())
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while st.holder().unwrap().is_none() {
+    while held(&st).is_none() {
         assert!(Instant::now() < deadline, "psql never took the lock");
         std::thread::sleep(Duration::from_millis(20));
     }
-    match st.lock(&holder("mine"), Duration::from_millis(200)) {
+    if job.is_some() {
+        assert_eq!(st.holder().unwrap(), None, "the stack lock is another lock");
+    }
+    match take(&st, Duration::from_millis(200)) {
         Err(StateError::Busy(got)) => assert_eq!(got, h),
         other => panic!("{:?}", other.map(|_| ())),
     }
     child.kill().unwrap();
     child.wait().unwrap();
     let start = Instant::now();
-    let _g = st
-        .lock(&holder("mine"), Duration::from_secs(5))
-        .expect("the server freed the dead session's lock");
+    let _g = take(&st, Duration::from_secs(5)).expect("the server freed the dead session's lock");
     assert!(
         start.elapsed() < Duration::from_secs(2),
         "{:?}",
