@@ -413,6 +413,11 @@ pub enum StackCommand {
         #[command(flatten)]
         engine: EngineArgs,
     },
+    /// The whole state as JSON, to move a stack between backends (SQLite, PostgreSQL).
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
     /// Past events, newest first.
     History {
         /// At most this many events (0: all).
@@ -472,6 +477,30 @@ pub enum JobsCommand {
         /// systemd user units.
         #[arg(long)]
         user: bool,
+    },
+}
+
+/// `strata stack state ...`.
+#[derive(Subcommand, Debug)]
+pub enum StateCommand {
+    /// Write the whole state (instances, events, releases, job runs...) as JSON.
+    Export {
+        /// Write to FILE (atomically) instead of stdout.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Replace the state with an exported JSON file (`-` reads stdin). Takes the stack's
+    /// lock; refuses a state that is not empty, or a dump of another stack, unless --force.
+    Import {
+        // Not named `file`: that id is the stack file's global `-f`, which it would shadow.
+        #[arg(value_name = "FILE")]
+        dump: PathBuf,
+        /// Replace a state that is not empty (or import another stack's dump).
+        #[arg(long)]
+        force: bool,
+        /// Wait this long for another stack command to finish before giving up (exit 6).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        wait: u64,
     },
 }
 

@@ -121,7 +121,7 @@ impl Diagnostic {
             std::fs::read_to_string(file.as_path()).ok().and_then(|t| {
                 t.lines()
                     .nth(self.span.line as usize - 1)
-                    .map(str::to_string)
+                    .map(mask_url_passwords)
             })
         } else {
             None
@@ -157,6 +157,35 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// The source line with the password of any `scheme://user:password@host` URL in it
+/// replaced by `***`: a snippet must not print a credential to the terminal or a CI log (a
+/// stack's `state: postgres://...`, a git URL).
+fn mask_url_passwords(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("://") {
+        let start = i + 3;
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest
+            .find(|c: char| {
+                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
+            })
+            .unwrap_or(rest.len());
+        let authority = &rest[..end];
+        if let Some(at) = authority.rfind('@')
+            && let Some(colon) = authority[..at].find(':')
+        {
+            out.push_str(&authority[..colon + 1]);
+            out.push_str("***");
+            out.push_str(&authority[at..]);
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Diagnostic {

@@ -15,7 +15,7 @@ use crate::stack::file::{self, StackFile};
 use crate::stack::jobs::install::{self, InstallError, Scheduler};
 use crate::stack::jobs::run::{self, RunError};
 use crate::stack::jobs::views;
-use crate::stack::state::{JobResult, SqliteState, StateError};
+use crate::stack::state::{JobResult, StateBackend, StateError};
 
 pub fn run(args: JobsArgs) -> i32 {
     match dispatch(&args) {
@@ -50,8 +50,13 @@ fn load(path: &Path) -> Result<StackFile, Fail> {
     })
 }
 
-fn open_store(f: &StackFile) -> Result<SqliteState, Fail> {
-    Ok(SqliteState::open(&f.db_path())?)
+/// The stack's state, in the backend `strata stack` would use (`state:` or
+/// `$STRATA_STATE_URL`).
+fn open_store(f: &StackFile) -> Result<StateBackend, Fail> {
+    let loc = f
+        .resolved_state_location()
+        .map_err(|e| Fail(e, ExitCode::BadInput))?;
+    Ok(StateBackend::open(&loc, &f.name)?)
 }
 
 /// `strata jobs ...` as typed, for the job lock's holder and the history.
@@ -161,7 +166,7 @@ fn dispatch(args: &JobsArgs) -> Result<i32, Fail> {
 }
 
 fn store_runs(
-    store: &SqliteState,
+    store: &StateBackend,
     name: Option<&str>,
     limit: usize,
 ) -> Result<Vec<crate::stack::state::JobRun>, Fail> {

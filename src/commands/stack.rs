@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use crate::cli::{EngineArgs, StackArgs, StackCommand};
+use crate::cli::{EngineArgs, StackArgs, StackCommand, StateCommand};
 use crate::config::Settings;
 use crate::exit::ExitCode;
 use crate::run::{Output, RunRequest};
 use crate::stack::control::{self, AppAction};
 use crate::stack::report::Report;
-use crate::stack::{Stack, StackError, StackRequest, status, sync};
+use crate::stack::{Stack, StackError, StackRequest, status, sync, transfer};
 
 /// The one place stack options become a request. From `ansible.cfg` a stack takes
 /// `roles_path`, `[privilege_escalation]` and the connection settings (`remote_user`,
@@ -74,7 +74,9 @@ fn engine_of(c: &StackCommand) -> Option<&EngineArgs> {
         | StackCommand::Deploy { engine, .. }
         | StackCommand::Rollback { engine, .. }
         | StackCommand::Undeploy { engine, .. } => Some(engine),
-        StackCommand::Status { .. } | StackCommand::History { .. } => None,
+        StackCommand::Status { .. } | StackCommand::History { .. } | StackCommand::State { .. } => {
+            None
+        }
     }
 }
 
@@ -86,6 +88,12 @@ async fn dispatch(args: StackArgs) -> Result<ExitCode, StackError> {
         return Ok(ExitCode::BadInput);
     };
     let mut req = request(&args.file, engine, &config.settings);
+    if let StackCommand::State {
+        command: StateCommand::Import { wait, .. },
+    } = &args.command
+    {
+        req.wait = Duration::from_secs(*wait);
+    }
     if let Some(e) = engine
         && let Err(err) = super::ask_passwords(&e.ssh, &mut req.run.connect)
     {
@@ -100,6 +108,32 @@ async fn dispatch(args: StackArgs) -> Result<ExitCode, StackError> {
                 println!("{v}");
             } else {
                 print!("{}", status::render_status(&v, &stack.ctx.file));
+            }
+            return Ok(ExitCode::Ok);
+        }
+        StackCommand::State { command } => {
+            match command {
+                StateCommand::Export { output } => {
+                    let text = transfer::to_json(&transfer::export(&stack)?);
+                    match output {
+                        Some(p) => transfer::write_atomic(p, &text)?,
+                        None => print!("{text}"),
+                    }
+                }
+                StateCommand::Import {
+                    dump: path, force, ..
+                } => {
+                    let dump = transfer::read(path)?;
+                    transfer::import(&mut stack, &dump, *force)?;
+                    eprintln!(
+                        "imported {} instances, {} events, {} releases, {} job runs into {}",
+                        dump.instances.len(),
+                        dump.events.len(),
+                        dump.releases.len(),
+                        dump.job_runs.len(),
+                        stack.store.describe()
+                    );
+                }
             }
             return Ok(ExitCode::Ok);
         }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::jobs::spec::Job;
+use super::state::StateLocation;
+use super::state::postgres::url::{PgUrl, is_postgres};
 use crate::diagnostic::{Diagnostic, InputErrors, Span};
 use crate::playbook::suggest::{did_you_mean, unknown_key};
 use crate::yaml::{Node, Yaml};
@@ -42,8 +44,10 @@ pub struct StackFile {
     /// The file's directory; relative paths in it resolve from here.
     pub dir: PathBuf,
     pub name: String,
-    /// Where `<name>.db` lives.
+    /// Where `<name>.db` lives (and, whatever the backend, other local state files).
     pub state_dir: PathBuf,
+    /// `state:` as a PostgreSQL URL, when it is one; see [`StackFile::state_location`].
+    pub state_url: Option<String>,
     /// Instance sources, as `-i` takes them, resolved against `dir`.
     pub inventory: Vec<PathBuf>,
     /// The stack's custom JSON.
@@ -126,6 +130,24 @@ impl StackFile {
     /// `<state>/<name>.db`.
     pub fn db_path(&self) -> PathBuf {
         self.state_dir.join(format!("{}.db", self.name))
+    }
+
+    /// Where the stack file puts the state: PostgreSQL for a `postgres://` URL, else the
+    /// SQLite file [`StackFile::db_path`]. `$STRATA_STATE_URL` overrides it (see
+    /// [`StateLocation::from_env`]; `Stack::open` applies it).
+    pub fn state_location(&self) -> StateLocation {
+        match &self.state_url {
+            Some(u) => StateLocation::Postgres(u.clone()),
+            None => StateLocation::Sqlite(self.db_path()),
+        }
+    }
+
+    /// Where the state is for this command: `$STRATA_STATE_URL` when set, else
+    /// [`StackFile::state_location`]. Every command that opens the state goes through here, so
+    /// `strata stack` and `strata jobs` never disagree on the backend. The error is a sentence
+    /// naming the variable (an input error).
+    pub fn resolved_state_location(&self) -> Result<StateLocation, String> {
+        Ok(StateLocation::from_env(&self.name)?.unwrap_or_else(|| self.state_location()))
     }
 }
 
@@ -253,6 +275,7 @@ impl Parser {
             dir: dir.to_path_buf(),
             name: String::new(),
             state_dir: dir.join(".strata"),
+            state_url: None,
             inventory: Vec::new(),
             attributes: Map::new(),
             attributes_node: None,
@@ -268,7 +291,17 @@ impl Parser {
                 "name" => name = self.name(v, "the stack `name`"),
                 "state" => {
                     if let Some(d) = self.string(v, "`state`") {
-                        s.state_dir = dir.join(d);
+                        if is_postgres(&d) {
+                            // Checked now, so a wrong URL is located here (password masked).
+                            match PgUrl::parse(&d) {
+                                Ok(_) => s.state_url = Some(d),
+                                Err(e) => self.err(v.error(e).help(
+                                    "`state` is a directory, or postgres://user@host[:port]/database",
+                                )),
+                            }
+                        } else {
+                            s.state_dir = dir.join(d);
+                        }
                     }
                 }
                 "instances" => s.inventory = self.instances(v, dir),

@@ -24,6 +24,7 @@ pub mod report;
 pub mod state;
 pub mod status;
 pub mod sync;
+pub mod transfer;
 pub mod variable;
 
 pub use error::StackError;

@@ -15,7 +15,7 @@ use super::event::Engine;
 use super::file::{self, StackFile};
 use super::instances::{Discovery, discover};
 use super::plays;
-use super::state::{Holder, LockGuard, SqliteState, StateStore};
+use super::state::{Holder, LockGuard, SqliteState, StateBackend, StateStore};
 use crate::playbook::LoadOptions;
 use crate::run::{Output, RunRequest};
 use crate::template::Templar;
@@ -55,7 +55,7 @@ impl StackRequest {
 /// an event's engine can borrow the first while the lifecycle code writes the second.
 pub struct Stack {
     pub ctx: StackCtx,
-    pub store: SqliteState,
+    pub store: StateBackend,
 }
 
 /// The loaded stack file and the command's parsed options.
@@ -83,7 +83,10 @@ impl Stack {
         // Role argument specs, against the values each role will see.
         let cli_nodes = super::argspecs::cli_nodes(&req.attributes);
         super::argspecs::validate(&file, &load, &cli_nodes, &extra_vars)?;
-        let store = SqliteState::open(&file.db_path())?;
+        // Last, after every input check: the state may be a server, and a wrong URL, a refused
+        // login or an unreachable server must stop the command before any host is touched.
+        let location = file.resolved_state_location().map_err(StackError::Usage)?;
+        let store = StateBackend::open(&location, &file.name)?;
         Ok(Stack {
             ctx: StackCtx {
                 file,
@@ -100,12 +103,7 @@ impl Stack {
     /// Takes the writer lock (waiting up to `--wait`), then recovers from a crashed holder:
     /// its `running` events become `aborted`.
     pub fn lock(&mut self) -> Result<Box<dyn LockGuard>, StackError> {
-        let holder = Holder {
-            pid: std::process::id(),
-            command: self.ctx.req.command.clone(),
-            since: super::clock::now_rfc3339(),
-            host: hostname(),
-        };
+        let holder = self.holder();
         let guard = self.store.lock(&holder, self.ctx.req.wait)?;
         let aborted = self.store.abort_running()?;
         if !aborted.is_empty() {
@@ -129,6 +127,16 @@ impl Stack {
             }));
         }
         Ok(guard)
+    }
+
+    /// This process as the lock's holder, as waiting commands will name it.
+    pub fn holder(&self) -> Holder {
+        Holder {
+            pid: std::process::id(),
+            command: self.ctx.req.command.clone(),
+            since: super::clock::now_rfc3339(),
+            host: hostname(),
+        }
     }
 
     pub fn discover(&self, flush_cache: bool) -> Result<Discovery, StackError> {

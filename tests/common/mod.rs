@@ -18,6 +18,7 @@ pub mod inventory_cli;
 pub mod moto;
 pub mod playbook;
 pub mod plone;
+pub mod postgres;
 pub mod stack;
 pub mod validation;
 

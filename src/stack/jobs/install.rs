@@ -12,6 +12,7 @@
 
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -78,7 +79,7 @@ fn exec_word(s: &str) -> String {
     }
 }
 
-pub fn service_unit(file: &StackFile, job: &Job, exe: &Path) -> String {
+pub fn service_unit(file: &StackFile, job: &Job, exe: &Path, env: Option<&Path>) -> String {
     let stack = abs(&file.path);
     let dir = abs(&file.dir);
     let exec = [
@@ -98,13 +99,16 @@ pub fn service_unit(file: &StackFile, job: &Job, exe: &Path) -> String {
          [Unit]\nDescription=strata job {job} of stack {name} (event {event})\n\n\
          [Service]\nType=oneshot\n\
          # strata enforces the job's own timeout and kills the run itself.\n\
-         TimeoutStartSec=infinity\nWorkingDirectory={dir}\nExecStart={exec}\n",
+         TimeoutStartSec=infinity\nWorkingDirectory={dir}\n{env}ExecStart={exec}\n",
         marker = marker(file, &job.name),
         stack = stack.display(),
         job = job.name,
         name = file.name,
         event = job.event,
         dir = exec_word(&dir.to_string_lossy()),
+        env = env
+            .map(|p| format!("EnvironmentFile={}\n", exec_word(&p.to_string_lossy())))
+            .unwrap_or_default(),
     )
 }
 
@@ -127,15 +131,28 @@ pub fn timer_unit(file: &StackFile, job: &Job) -> String {
 }
 
 /// The crontab line of a job, or why cron cannot run its schedule.
-pub fn cron_line(file: &StackFile, job: &Job, exe: &Path) -> Result<String, String> {
+pub fn cron_line(
+    file: &StackFile,
+    job: &Job,
+    exe: &Path,
+    env: Option<&Path>,
+) -> Result<String, String> {
     let fields = job.calendar.to_cron().map_err(|e| {
         format!(
             "job `{}`: schedule `{}` cannot be written as a crontab line: {e}",
             job.name, job.schedule
         )
     })?;
+    let env = env
+        .map(|p| {
+            format!(
+                "set -a && . {} && set +a && ",
+                sh_quote(&p.to_string_lossy())
+            )
+        })
+        .unwrap_or_default();
     let cmd = format!(
-        "cd {} && {} jobs -f {} run {}",
+        "{env}cd {} && {} jobs -f {} run {}",
         sh_quote(&abs(&file.dir).to_string_lossy()),
         sh_quote(&exe.to_string_lossy()),
         sh_quote(&abs(&file.path).to_string_lossy()),
@@ -153,10 +170,58 @@ pub fn cron_line(file: &StackFile, job: &Job, exe: &Path) -> Result<String, Stri
 pub type Report = Vec<String>;
 
 pub fn install(file: &StackFile, sched: &Scheduler, exe: &Path) -> Result<Report, InstallError> {
+    let env = state_env(file, true)?;
+    let env = env.as_deref();
     match sched {
-        Scheduler::Systemd { dir, user } => install_systemd(file, dir, *user, exe),
-        Scheduler::Cron => install_cron(file, exe),
+        Scheduler::Systemd { dir, user } => install_systemd(file, dir, *user, exe, env),
+        Scheduler::Cron => install_cron(file, exe, env),
     }
+}
+
+/// `$STRATA_STATE_URL` as the scheduled runs must see it. A timer's or cron's run does not
+/// inherit the installing shell's environment, so without this a stack whose state is chosen
+/// by the variable would silently run its jobs against the stack file's `state:` instead.
+/// The URL may hold a password, so it goes into a file only its owner reads
+/// (`<state>/jobs/<stack>/state.env`, mode 0600, both systemd's `EnvironmentFile=` and `sh`
+/// read it), never into a unit file or a command line. Without the variable (and on
+/// uninstall) an earlier file is removed.
+fn state_env(file: &StackFile, install: bool) -> Result<Option<PathBuf>, InstallError> {
+    let path = file
+        .state_dir
+        .join("jobs")
+        .join(&file.name)
+        .join("state.env");
+    let url = std::env::var(crate::stack::state::StateLocation::ENV).unwrap_or_default();
+    if !install || url.is_empty() {
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(failed("removing", &path, e));
+            }
+            _ => return Ok(None),
+        }
+    }
+    if url.contains(['\'', '\n', '\\']) {
+        return Err(InstallError::Unsupported(format!(
+            "${} holds a quote, backslash or newline, which an environment file cannot carry",
+            crate::stack::state::StateLocation::ENV
+        )));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(|e| failed("creating", dir, e))?;
+    let text = format!("{}='{url}'\n", crate::stack::state::StateLocation::ENV);
+    if fs::read_to_string(&path).is_ok_and(|old| old == text) {
+        return Ok(Some(abs(&path)));
+    }
+    let tmp = path.with_extension(format!("strata-tmp-{}", std::process::id()));
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    written.map_err(|e| failed("writing", &tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| failed("renaming into", &path, e))?;
+    Ok(Some(abs(&path)))
 }
 
 pub fn uninstall(file: &StackFile, sched: &Scheduler) -> Result<Report, InstallError> {
@@ -164,12 +229,14 @@ pub fn uninstall(file: &StackFile, sched: &Scheduler) -> Result<Report, InstallE
         jobs: Vec::new(),
         ..file.clone()
     };
-    match sched {
+    let report = match sched {
         Scheduler::Systemd { dir, user } => {
-            install_systemd(&empty, dir, *user, Path::new("/nonexistent"))
+            install_systemd(&empty, dir, *user, Path::new("/nonexistent"), None)
         }
-        Scheduler::Cron => install_cron(&empty, Path::new("/nonexistent")),
-    }
+        Scheduler::Cron => install_cron(&empty, Path::new("/nonexistent"), None),
+    }?;
+    state_env(file, false)?;
+    Ok(report)
 }
 
 fn failed(what: &str, p: &Path, e: std::io::Error) -> InstallError {
@@ -213,6 +280,7 @@ fn install_systemd(
     dir: &Path,
     user: bool,
     exe: &Path,
+    env: Option<&Path>,
 ) -> Result<Report, InstallError> {
     fs::create_dir_all(dir).map_err(|e| failed("creating", dir, e))?;
     let mut report = Vec::new();
@@ -254,7 +322,7 @@ fn install_systemd(
         let base = unit_name(file, &job.name);
         let service = dir.join(format!("{base}.service"));
         let timer = dir.join(format!("{base}.timer"));
-        let s = write_if_changed(&service, &service_unit(file, job, exe))?;
+        let s = write_if_changed(&service, &service_unit(file, job, exe, env))?;
         let t = write_if_changed(&timer, &timer_unit(file, job))?;
         let word = if s || t { "installed" } else { "unchanged" };
         report.push(format!(
@@ -328,12 +396,12 @@ fn write_crontab(text: &str) -> Result<(), InstallError> {
     Ok(())
 }
 
-fn install_cron(file: &StackFile, exe: &Path) -> Result<Report, InstallError> {
+fn install_cron(file: &StackFile, exe: &Path, env: Option<&Path>) -> Result<Report, InstallError> {
     // Every line first: nothing is written when one job's schedule cannot be said in cron.
     let mut lines = Vec::new();
     let mut problems = Vec::new();
     for job in &file.jobs {
-        match cron_line(file, job, exe) {
+        match cron_line(file, job, exe, env) {
             Ok(l) => lines.push((job, l)),
             Err(e) => problems.push(e),
         }

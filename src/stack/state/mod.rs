@@ -3,6 +3,9 @@
 //! (PostgreSQL, for teams running strata from several bastions) can replace the local SQLite
 //! file without touching the lifecycle code.
 
+mod backend;
+mod dump;
+pub mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -13,6 +16,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use backend::{StateBackend, StateLocation};
+pub use dump::StateDump;
+pub use postgres::PgState;
 pub use sqlite::SqliteState;
 
 /// Where an instance stands. Stored as the snake_case name.
@@ -264,6 +270,12 @@ pub enum StateError {
     Busy(Holder),
     #[error("stack state {path}: {message}")]
     Store { path: PathBuf, message: String },
+    /// A PostgreSQL state failed after connecting; `url` has its password masked.
+    #[error("stack state {url}: {message}")]
+    Postgres { url: String, message: String },
+    /// The PostgreSQL server could not be reached, or refused the login.
+    #[error("cannot connect to the stack state at {url}: {message}")]
+    Connect { url: String, message: String },
 }
 
 /// Held while an event runs; dropping it releases the lock.
@@ -362,4 +374,11 @@ pub trait StateStore: Send {
     ) -> Result<Box<dyn LockGuard>, StateError>;
     /// Who holds `job`'s lock now, without waiting.
     fn job_holder(&self, job: &str) -> Result<Option<Holder>, StateError>;
+
+    /// Everything the state holds, read in one transaction: a consistent copy to move the
+    /// stack to another backend (`strata stack state export`) or to run check mode on.
+    fn export(&self) -> Result<StateDump, StateError>;
+    /// Replaces the whole state (not the locks) with `dump`, ids kept, in one transaction.
+    /// Callers hold the writer lock and decide whether an existing state may be replaced.
+    fn import(&mut self, dump: &StateDump) -> Result<(), StateError>;
 }

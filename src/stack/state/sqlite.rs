@@ -5,6 +5,7 @@
 //! database (see [`lock`]): a row-based lock outlives a SIGKILLed holder and needs
 //! stale-lock guessing, whereas `flock(2)` dies with the holder's process.
 
+mod dump;
 mod jobs;
 pub(super) mod lock;
 
@@ -18,7 +19,7 @@ use serde_json::Value;
 
 use super::{
     EventRecord, EventResult, Holder, InstanceRecord, JobResult, JobRun, LockGuard, Release,
-    StateError, StateStore, Status,
+    StateDump, StateError, StateStore, Status,
 };
 use crate::stack::clock;
 use lock::{WriterLock, hostname};
@@ -578,6 +579,14 @@ impl StateStore for SqliteState {
         self.lock.holder()
     }
 
+    fn export(&self) -> Result<StateDump, StateError> {
+        self.read(dump::export)
+    }
+
+    fn import(&mut self, d: &StateDump) -> Result<(), StateError> {
+        self.write(|tx| dump::import(tx, d))
+    }
+
     fn begin_job_run(
         &mut self,
         job: &str,
@@ -620,7 +629,8 @@ impl StateStore for SqliteState {
     }
 }
 
-fn user_name() -> String {
+/// Who runs strata here, for the `user@host` of events.
+pub(super) fn user_name() -> String {
     ["USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))

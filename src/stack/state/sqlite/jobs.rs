@@ -29,10 +29,10 @@ CREATE TABLE job_runs (
 CREATE INDEX job_runs_job ON job_runs (job, id);
 ";
 
-const COLS: &str =
+pub(super) const COLS: &str =
     "id, job, started, ended, result, exit_code, recap, log, event, pid, host, command";
 
-fn from_row(row: &Row) -> Result<JobRun, Fail> {
+pub(super) fn from_row(row: &Row) -> Result<JobRun, Fail> {
     let id: i64 = row.get(0)?;
     let result: String = row.get(4)?;
     let Some(result) = JobResult::parse(&result) else {

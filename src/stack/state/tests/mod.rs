@@ -6,6 +6,77 @@ use serde_json::json;
 
 use super::*;
 
+mod dump;
+mod postgres;
+
+/// The backends every generic case runs against (see [`both!`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named case once per backend: `NAME::sqlite` and `NAME::postgres`.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name(super::Kind::Sqlite)
+                }
+                #[test]
+                fn postgres() {
+                    super::$name(super::Kind::Postgres)
+                }
+            }
+        )*
+    };
+}
+use both;
+
+/// One test's state: a SQLite file in a scratch directory, or a stack (a schema of its own)
+/// in the shared test server's database. Clones open further stores on the same state, as a
+/// second process would.
+#[derive(Clone)]
+struct Fx {
+    loc: StateLocation,
+    stack: String,
+    tmp: std::sync::Arc<TempDir>,
+}
+
+impl Fx {
+    fn new(k: Kind, name: &str) -> Fx {
+        let tmp = std::sync::Arc::new(TempDir::new(name));
+        let loc = match k {
+            Kind::Sqlite => StateLocation::Sqlite(tmp.db()),
+            Kind::Postgres => StateLocation::Postgres(postgres::database_url()),
+        };
+        // Unique per test process and test, so stacks (schemas) never collide.
+        let dir_name = tmp.0.file_name().unwrap().to_string_lossy().into_owned();
+        let stack = dir_name.trim_start_matches("strata-state-").to_string();
+        Fx { loc, stack, tmp }
+    }
+
+    fn open(&self) -> StateBackend {
+        StateBackend::open(&self.loc, &self.stack).expect("open state")
+    }
+
+    /// The SQLite file, if this is SQLite.
+    fn db(&self) -> Option<PathBuf> {
+        match &self.loc {
+            StateLocation::Sqlite(p) => Some(p.clone()),
+            StateLocation::Postgres(_) => None,
+        }
+    }
+
+    /// A scratch directory for files beside the state.
+    fn scratch(&self) -> PathBuf {
+        std::fs::create_dir_all(&self.tmp.0).unwrap();
+        self.tmp.0.clone()
+    }
+}
+
 /// A scratch directory removed on drop, unique per test so they can run in parallel.
 struct TempDir(PathBuf);
 
@@ -31,6 +102,7 @@ impl Drop for TempDir {
     }
 }
 
+/// A SQLite store at `p`, for the tests of SQLite's own mechanics.
 fn open(p: &Path) -> SqliteState {
     SqliteState::open(p).expect("open state")
 }
@@ -71,15 +143,14 @@ fn holder(command: &str) -> Holder {
     }
 }
 
-fn statuses(st: &SqliteState) -> Vec<(String, Status)> {
+fn statuses(st: &dyn StateStore) -> Vec<(String, Status)> {
     let all = st.instances().unwrap();
     all.into_iter().map(|r| (r.id, r.status)).collect()
 }
 
-#[test]
-fn instances_round_trip_in_first_seen_order() {
-    let tmp = TempDir::new("instances");
-    let mut st = open(&tmp.db());
+fn instances_round_trip_in_first_seen_order(k: Kind) {
+    let fx = Fx::new(k, "instances");
+    let mut st = fx.open();
     assert!(st.instances().unwrap().is_empty());
     let b = instance("i-b", "web2", Status::Pending);
     let a = instance("i-a", "web1", Status::Online);
@@ -95,10 +166,9 @@ fn instances_round_trip_in_first_seen_order() {
     assert_eq!(st.instances().unwrap(), vec![b2, a, c]);
 }
 
-#[test]
-fn set_statuses_tracks_changes_and_last_event() {
-    let tmp = TempDir::new("statuses");
-    let mut st = open(&tmp.db());
+fn set_statuses_tracks_changes_and_last_event(k: Kind) {
+    let fx = Fx::new(k, "statuses");
+    let mut st = fx.open();
     st.put_instances(&[
         instance("i-a", "a", Status::Pending),
         instance("i-b", "b", Status::Online),
@@ -136,10 +206,9 @@ fn set_statuses_tracks_changes_and_last_event() {
     assert_eq!(st.instances().unwrap()[1].last_event, Some(4));
 }
 
-#[test]
-fn set_statuses_is_all_or_nothing() {
-    let tmp = TempDir::new("atomic");
-    let mut st = open(&tmp.db());
+fn set_statuses_is_all_or_nothing(k: Kind) {
+    let fx = Fx::new(k, "atomic");
+    let mut st = fx.open();
     st.put_instances(&[instance("i-a", "a", Status::Pending)])
         .unwrap();
     let err = st
@@ -153,7 +222,12 @@ fn set_statuses_is_all_or_nothing() {
         .unwrap_err();
     match err {
         StateError::Store { path, message } => {
-            assert_eq!(path, tmp.db());
+            assert_eq!(Some(path), fx.db());
+            assert!(message.contains("nope"), "{message}");
+        }
+        StateError::Postgres { url, message } => {
+            assert_eq!(fx.db(), None);
+            assert!(url.starts_with("postgres://"), "{url}");
             assert!(message.contains("nope"), "{message}");
         }
         other => panic!("{other:?}"),
@@ -161,10 +235,9 @@ fn set_statuses_is_all_or_nothing() {
     assert_eq!(statuses(&st), vec![("i-a".into(), Status::Pending)]);
 }
 
-#[test]
-fn events_round_trip_newest_first() {
-    let tmp = TempDir::new("events");
-    let mut st = open(&tmp.db());
+fn events_round_trip_newest_first(k: Kind) {
+    let fx = Fx::new(k, "events");
+    let mut st = fx.open();
     st.put_instances(&[
         instance("i-a", "a", Status::Setup),
         instance("i-b", "b", Status::Setup),
@@ -227,10 +300,9 @@ fn events_round_trip_newest_first() {
     );
 }
 
-#[test]
-fn abort_running_marks_only_running_events() {
-    let tmp = TempDir::new("abort");
-    let mut st = open(&tmp.db());
+fn abort_running_marks_only_running_events(k: Kind) {
+    let fx = Fx::new(k, "abort");
+    let mut st = fx.open();
     let done = st.begin_event("setup", &json!({}), "c", &[]).unwrap();
     st.finish_event(done, EventResult::Ok, &json!({}), &[])
         .unwrap();
@@ -251,10 +323,9 @@ fn abort_running_marks_only_running_events() {
     assert!(st.abort_running().unwrap().is_empty());
 }
 
-#[test]
-fn releases_activate_prune_and_roll_back() {
-    let tmp = TempDir::new("releases");
-    let mut st = open(&tmp.db());
+fn releases_activate_prune_and_roll_back(k: Kind) {
+    let fx = Fx::new(k, "releases");
+    let mut st = fx.open();
     let ids = ["20260101T000001Z", "20260101T000002Z", "20260101T000003Z"];
     for id in ids {
         st.add_releases(&[release("web", "i-a", id), release("web", "i-b", id)], 5)
@@ -305,10 +376,9 @@ fn releases_activate_prune_and_roll_back() {
     );
 }
 
-#[test]
-fn releases_prune_to_keep() {
-    let tmp = TempDir::new("prune");
-    let mut st = open(&tmp.db());
+fn releases_prune_to_keep(k: Kind) {
+    let fx = Fx::new(k, "prune");
+    let mut st = fx.open();
     let ids: Vec<String> = (1..=8).map(|i| format!("20260101T00000{i}Z")).collect();
     for id in &ids {
         st.add_releases(&[release("web", "i-a", id), release("web", "i-b", id)], 5)
@@ -387,12 +457,10 @@ fn reopen_keeps_data_and_schema_version() {
     }
 }
 
-#[test]
-fn lock_excludes_a_second_store_until_dropped() {
-    let tmp = TempDir::new("lock");
-    let db = tmp.db();
-    let one = open(&db);
-    let two = open(&db);
+fn lock_excludes_a_second_store_until_dropped(k: Kind) {
+    let fx = Fx::new(k, "lock");
+    let one = fx.open();
+    let two = fx.open();
     assert_eq!(one.holder().unwrap(), None, "free before anyone locked");
 
     let h = holder("strata stack sync");
@@ -426,17 +494,15 @@ fn lock_excludes_a_second_store_until_dropped() {
     assert_eq!(one.holder().unwrap(), Some(h2));
 }
 
-#[test]
-fn lock_waits_for_the_holder_to_finish() {
-    let tmp = TempDir::new("lockwait");
-    let db = tmp.db();
-    let one = open(&db);
+fn lock_waits_for_the_holder_to_finish(k: Kind) {
+    let fx = Fx::new(k, "lockwait");
+    let one = fx.open();
     let guard = one.lock(&holder("first"), Duration::ZERO).unwrap();
     let release_after = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
         drop(guard);
     });
-    let two = open(&db);
+    let two = fx.open();
     let start = Instant::now();
     let _g = two
         .lock(&holder("second"), Duration::from_secs(10))
@@ -549,16 +615,14 @@ fn a_momentary_probe_does_not_fail_a_writer() {
     end_probe.join().unwrap();
 }
 
-#[test]
-fn concurrent_writers_wait_for_each_other() {
-    let tmp = TempDir::new("concurrent");
-    let db = tmp.db();
-    drop(open(&db));
+fn concurrent_writers_wait_for_each_other(k: Kind) {
+    let fx = Fx::new(k, "concurrent");
+    drop(fx.open());
     let workers: Vec<_> = (0..2)
         .map(|w| {
-            let db = db.clone();
+            let fx = fx.clone();
             std::thread::spawn(move || {
-                let mut st = open(&db);
+                let mut st = fx.open();
                 (0..25)
                     .map(|i| {
                         st.begin_event("run", &json!({"w": w, "i": i}), "c", &[])
@@ -575,13 +639,12 @@ fn concurrent_writers_wait_for_each_other() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 50);
-    assert_eq!(open(&db).events(0).unwrap().len(), 50);
+    assert_eq!(fx.open().events(0).unwrap().len(), 50);
 }
 
-#[test]
-fn meta_values_round_trip_and_snapshots_are_independent() {
-    let tmp = TempDir::new("meta");
-    let mut st = open(&tmp.db());
+fn meta_values_round_trip_and_snapshots_are_independent(k: Kind) {
+    let fx = Fx::new(k, "meta");
+    let mut st = fx.open();
     assert_eq!(st.meta("configured_membership").unwrap(), None);
     st.set_meta("configured_membership", "[1]").unwrap();
     st.set_meta("configured_membership", "[2]").unwrap();
@@ -593,7 +656,7 @@ fn meta_values_round_trip_and_snapshots_are_independent() {
         .unwrap();
 
     // A check-mode copy sees everything, and what it changes stays in the copy.
-    let copy_path = tmp.0.join("copy.db");
+    let copy_path = fx.scratch().join("copy.db");
     let mut copy = st.snapshot(&copy_path).unwrap();
     assert_eq!(copy.instances().unwrap().len(), 1);
     assert_eq!(
@@ -613,10 +676,9 @@ fn meta_values_round_trip_and_snapshots_are_independent() {
     assert!(!copy_path.exists());
 }
 
-#[test]
-fn job_runs_round_trip_newest_first_and_per_job() {
-    let tmp = TempDir::new("jobruns");
-    let mut st = open(&tmp.db());
+fn job_runs_round_trip_newest_first_and_per_job(k: Kind) {
+    let fx = Fx::new(k, "jobruns");
+    let mut st = fx.open();
     assert!(st.job_runs(None, 0).unwrap().is_empty());
     let h = holder("strata jobs run backup");
     let a = st
@@ -678,10 +740,9 @@ fn job_runs_round_trip_newest_first_and_per_job() {
     }
 }
 
-#[test]
-fn abort_running_jobs_marks_only_that_jobs_running_runs() {
-    let tmp = TempDir::new("jobabort");
-    let mut st = open(&tmp.db());
+fn abort_running_jobs_marks_only_that_jobs_running_runs(k: Kind) {
+    let fx = Fx::new(k, "jobabort");
+    let mut st = fx.open();
     let h = holder("strata jobs run");
     let dead = st.begin_job_run("backup", None, &h).unwrap();
     let done = st.begin_job_run("backup", None, &h).unwrap();
@@ -699,12 +760,10 @@ fn abort_running_jobs_marks_only_that_jobs_running_runs() {
     assert_eq!(by_id(other).result, JobResult::Running);
 }
 
-#[test]
-fn job_locks_are_per_job_and_apart_from_the_stack_lock() {
-    let tmp = TempDir::new("joblock");
-    let db = tmp.db();
-    let one = open(&db);
-    let two = open(&db);
+fn job_locks_are_per_job_and_apart_from_the_stack_lock(k: Kind) {
+    let fx = Fx::new(k, "joblock");
+    let one = fx.open();
+    let two = fx.open();
     assert_eq!(one.job_holder("backup").unwrap(), None);
 
     let h = holder("strata jobs run backup");
@@ -723,12 +782,14 @@ fn job_locks_are_per_job_and_apart_from_the_stack_lock() {
         .unwrap();
     assert_eq!(one.holder().unwrap().unwrap().command, "strata stack sync");
 
-    let mut sidecar = db.clone().into_os_string();
-    sidecar.push(".job-backup.lock");
-    assert!(
-        PathBuf::from(sidecar).exists(),
-        "flock sidecar beside the db"
-    );
+    if let Some(db) = fx.db() {
+        let mut sidecar = db.into_os_string();
+        sidecar.push(".job-backup.lock");
+        assert!(
+            PathBuf::from(sidecar).exists(),
+            "flock sidecar beside the db"
+        );
+    }
 
     drop(g);
     assert_eq!(two.job_holder("backup").unwrap(), None);
@@ -737,11 +798,9 @@ fn job_locks_are_per_job_and_apart_from_the_stack_lock() {
         .unwrap();
 }
 
-#[test]
-fn job_lock_waits_for_the_holder() {
-    let tmp = TempDir::new("joblockwait");
-    let db = tmp.db();
-    let one = open(&db);
+fn job_lock_waits_for_the_holder(k: Kind) {
+    let fx = Fx::new(k, "joblockwait");
+    let one = fx.open();
     let guard = one
         .job_lock("pack", &holder("first"), Duration::ZERO)
         .unwrap();
@@ -750,7 +809,8 @@ fn job_lock_waits_for_the_holder() {
         drop(guard);
     });
     let start = Instant::now();
-    let _g = open(&db)
+    let _g = fx
+        .open()
         .job_lock("pack", &holder("second"), Duration::from_secs(10))
         .expect("acquired once the first run let go");
     assert!(start.elapsed() >= Duration::from_millis(250));
@@ -775,3 +835,21 @@ fn an_older_database_gains_the_job_runs_table() {
     let id = st.begin_job_run("backup", None, &holder("x")).unwrap();
     assert_eq!(st.job_runs(Some("backup"), 0).unwrap()[0].id, id);
 }
+
+both!(
+    instances_round_trip_in_first_seen_order,
+    set_statuses_tracks_changes_and_last_event,
+    set_statuses_is_all_or_nothing,
+    events_round_trip_newest_first,
+    abort_running_marks_only_running_events,
+    releases_activate_prune_and_roll_back,
+    releases_prune_to_keep,
+    lock_excludes_a_second_store_until_dropped,
+    lock_waits_for_the_holder_to_finish,
+    concurrent_writers_wait_for_each_other,
+    meta_values_round_trip_and_snapshots_are_independent,
+    job_runs_round_trip_newest_first_and_per_job,
+    abort_running_jobs_marks_only_that_jobs_running_runs,
+    job_locks_are_per_job_and_apart_from_the_stack_lock,
+    job_lock_waits_for_the_holder,
+);
