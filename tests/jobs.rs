@@ -2,7 +2,8 @@
 //! hosts: lab01 is a bastion (it sees this build's strata binary through its overlay root and
 //! runs its own copy of the fixture stack with real systemd timers), lab02 the fixture's lb,
 //! lab03 its app layer. While lab01's minutely timer comes round, the controller runs the
-//! overlap, timeout and crash cases against the same hosts with its own state.
+//! overlap, timeout and crash cases against the same hosts with its own state, then the
+//! overlap and crash cases again with the state in a real PostgreSQL server.
 //!
 //! The overlap, timeout and crash checks take a [`Stack`] whose `state:` the caller chose
 //! ([`jobs_stack`]), so they run unchanged against another state backend.
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use common::Lab;
+use common::postgres::PgServer;
 use common::stack::{Stack, dump, wait_until};
 
 /// The jobs the tests use; `slow` sleeps as long as /var/lib/fixture/slow on lab03 says.
@@ -270,6 +272,22 @@ fn jobs_on_a_bastion_and_from_the_controller() {
     check_overlap(&lab, &st);
     check_timeout(&lab, &st);
     check_crash(&lab, &st);
+
+    // The same overlap and crash checks with the state in PostgreSQL, where the job lock is an
+    // advisory lock that the server frees when the killed supervisor's session ends.
+    let pg = PgServer::start("jobs");
+    let pst = jobs_stack(
+        &lab,
+        &lab.state.dir.join("controller-pg"),
+        &pg.database("jobs"),
+    );
+    pst.expect(&["sync"], 0);
+    check_overlap(&lab, &pst);
+    check_crash(&lab, &pst);
+    assert!(
+        !pst.dir.join(".strata/fixture.db").exists(),
+        "a PostgreSQL state leaves no SQLite file"
+    );
 
     // The timer fired on the bastion and ran the event on lab03.
     let mut runs = Vec::new();
