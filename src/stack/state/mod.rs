@@ -6,6 +6,7 @@
 mod backend;
 mod dump;
 pub mod postgres;
+mod rows;
 mod sqlite;
 #[cfg(test)]
 mod tests;

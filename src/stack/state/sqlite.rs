@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::rows::{self, Columns, INSTANCE_COLS, RELEASE_COLS};
 use super::{
     EventRecord, EventResult, Holder, InstanceRecord, JobResult, JobRun, LockGuard, Release,
     StateDump, StateError, StateStore, Status,
@@ -77,10 +77,7 @@ CREATE TABLE meta (
     jobs::MIGRATION,
 ];
 
-const INSTANCE_COLS: &str =
-    "id, name, layers, private_ip, public_ip, details, status, status_since, last_event";
 const EVENT_COLS: &str = "id, kind, args, user, command, hosts, started, ended, result, recap";
-const RELEASE_COLS: &str = "app, instance, revision, release, deployed_at, active, event";
 
 /// A failure before the database path is attached to it (see [`SqliteState::err`]).
 struct Fail(String);
@@ -227,60 +224,32 @@ fn configure(conn: &mut Connection) -> Result<(), Fail> {
     Ok(())
 }
 
-fn json_col<T: DeserializeOwned>(row: &Row, idx: usize, what: &str) -> Result<T, Fail> {
-    let text: String = row.get(idx)?;
-    serde_json::from_str(&text).map_err(|e| Fail(format!("bad JSON in {what}: {e}")))
+/// rusqlite's rows for the shared mappings in `rows.rs`.
+impl Columns for Row<'_> {
+    fn text(&self, i: usize) -> Result<String, String> {
+        self.get(i).map_err(|e| e.to_string())
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, String> {
+        self.get(i).map_err(|e| e.to_string())
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, String> {
+        self.get(i).map_err(|e| e.to_string())
+    }
+    fn flag(&self, i: usize) -> Result<bool, String> {
+        self.get(i).map_err(|e| e.to_string())
+    }
 }
 
 fn instance_from_row(row: &Row) -> Result<InstanceRecord, Fail> {
-    let id: String = row.get(0)?;
-    let status: String = row.get(6)?;
-    let Some(status) = Status::parse(&status) else {
-        return Err(Fail(format!("instance {id}: unknown status {status:?}")));
-    };
-    Ok(InstanceRecord {
-        name: row.get(1)?,
-        layers: json_col(row, 2, "instances.layers")?,
-        private_ip: row.get(3)?,
-        public_ip: row.get(4)?,
-        details: json_col(row, 5, "instances.details")?,
-        status,
-        status_since: row.get(7)?,
-        last_event: row.get(8)?,
-        id,
-    })
+    rows::instance(row).map_err(Fail)
 }
 
 fn event_from_row(row: &Row) -> Result<EventRecord, Fail> {
-    let id: i64 = row.get(0)?;
-    let result: String = row.get(8)?;
-    let Some(result) = EventResult::parse(&result) else {
-        return Err(Fail(format!("event {id}: unknown result {result:?}")));
-    };
-    Ok(EventRecord {
-        id,
-        kind: row.get(1)?,
-        args: json_col(row, 2, "events.args")?,
-        user: row.get(3)?,
-        command: row.get(4)?,
-        hosts: json_col(row, 5, "events.hosts")?,
-        started: row.get(6)?,
-        ended: row.get(7)?,
-        result,
-        recap: json_col(row, 9, "events.recap")?,
-    })
+    rows::event(row).map_err(Fail)
 }
 
 fn release_from_row(row: &Row) -> Result<Release, Fail> {
-    Ok(Release {
-        app: row.get(0)?,
-        instance: row.get(1)?,
-        revision: row.get(2)?,
-        release: row.get(3)?,
-        deployed_at: row.get(4)?,
-        active: row.get(5)?,
-        event: row.get(6)?,
-    })
+    rows::release(row).map_err(Fail)
 }
 
 /// Status changes shared by `set_statuses` and `finish_event`. An unknown id is an error

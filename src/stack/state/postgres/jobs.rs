@@ -3,7 +3,7 @@
 use serde_json::Value;
 use tokio_postgres::{Row, Transaction};
 
-use super::{Fail, json_col, select};
+use super::{Fail, select};
 use crate::stack::clock;
 use crate::stack::state::{Holder, JobResult, JobRun};
 
@@ -25,30 +25,10 @@ CREATE TABLE job_runs (
 CREATE INDEX job_runs_job ON job_runs (job, id);
 ";
 
-pub(super) const COLS: &str =
-    "id, job, started, ended, result, exit_code, recap, log, event, pid, host, command";
+pub(super) const COLS: &str = crate::stack::state::rows::JOB_RUN_COLS;
 
 pub(super) fn from_row(row: &Row) -> Result<JobRun, Fail> {
-    let id: i64 = row.try_get(0)?;
-    let result: String = row.try_get(4)?;
-    let Some(result) = JobResult::parse(&result) else {
-        return Err(Fail(format!("job run {id}: unknown result {result:?}")));
-    };
-    let pid: i64 = row.try_get(9)?;
-    Ok(JobRun {
-        id,
-        job: row.try_get(1)?,
-        started: row.try_get(2)?,
-        ended: row.try_get(3)?,
-        result,
-        exit_code: row.try_get(5)?,
-        recap: json_col(row, 6, "job_runs.recap")?,
-        log: row.try_get(7)?,
-        event: row.try_get(8)?,
-        pid: u32::try_from(pid).map_err(|_| Fail(format!("job run {id}: bad pid {pid}")))?,
-        host: row.try_get(10)?,
-        command: row.try_get(11)?,
-    })
+    crate::stack::state::rows::job_run(row).map_err(Fail)
 }
 
 pub(super) async fn begin(

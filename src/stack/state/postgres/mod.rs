@@ -18,10 +18,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
+use tokio_postgres::types::Type;
 use tokio_postgres::{IsolationLevel, Row, Transaction};
 
+use super::rows::{self, Columns, INSTANCE_COLS, RELEASE_COLS};
 use super::sqlite::lock::hostname;
 use super::sqlite::user_name;
 use super::{
@@ -33,10 +34,7 @@ use lock::{Locker, PgLock, hash32};
 use session::{Session, describe};
 pub use url::PgUrl;
 
-const INSTANCE_COLS: &str =
-    "id, name, layers, private_ip, public_ip, details, status, status_since, last_event";
 const EVENT_COLS: &str = r#"id, kind, args, "user", command, hosts, started, ended, result, recap"#;
-const RELEASE_COLS: &str = "app, instance, revision, release, deployed_at, active, event";
 
 /// A failure before the URL is attached to it.
 struct Fail(String);
@@ -194,60 +192,39 @@ pub(crate) fn lock_key(stack: &str, job: Option<&str>) -> ((i32, i32), String) {
     (l.key, l.scope)
 }
 
-fn json_col<T: DeserializeOwned>(row: &Row, idx: usize, what: &str) -> Result<T, Fail> {
-    let text: String = row.try_get(idx)?;
-    serde_json::from_str(&text).map_err(|e| Fail(format!("bad JSON in {what}: {e}")))
+/// tokio-postgres' rows for the shared mappings in `rows.rs`. Integers are read at the
+/// column's own width (tokio-postgres refuses an `INTEGER` as `i64`) and widened.
+impl Columns for Row {
+    fn text(&self, i: usize) -> Result<String, String> {
+        self.try_get(i).map_err(|e| e.to_string())
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, String> {
+        self.try_get(i).map_err(|e| e.to_string())
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, String> {
+        let ty = self.columns().get(i).map(|c| c.type_().clone());
+        let r = match ty {
+            Some(Type::INT2) => self.try_get::<_, Option<i16>>(i).map(|v| v.map(i64::from)),
+            Some(Type::INT4) => self.try_get::<_, Option<i32>>(i).map(|v| v.map(i64::from)),
+            _ => self.try_get::<_, Option<i64>>(i),
+        };
+        r.map_err(|e| e.to_string())
+    }
+    fn flag(&self, i: usize) -> Result<bool, String> {
+        self.try_get(i).map_err(|e| e.to_string())
+    }
 }
 
 fn instance_from_row(row: &Row) -> Result<InstanceRecord, Fail> {
-    let id: String = row.try_get(0)?;
-    let status: String = row.try_get(6)?;
-    let Some(status) = Status::parse(&status) else {
-        return Err(Fail(format!("instance {id}: unknown status {status:?}")));
-    };
-    Ok(InstanceRecord {
-        name: row.try_get(1)?,
-        layers: json_col(row, 2, "instances.layers")?,
-        private_ip: row.try_get(3)?,
-        public_ip: row.try_get(4)?,
-        details: json_col(row, 5, "instances.details")?,
-        status,
-        status_since: row.try_get(7)?,
-        last_event: row.try_get(8)?,
-        id,
-    })
+    rows::instance(row).map_err(Fail)
 }
 
 fn event_from_row(row: &Row) -> Result<EventRecord, Fail> {
-    let id: i64 = row.try_get(0)?;
-    let result: String = row.try_get(8)?;
-    let Some(result) = EventResult::parse(&result) else {
-        return Err(Fail(format!("event {id}: unknown result {result:?}")));
-    };
-    Ok(EventRecord {
-        id,
-        kind: row.try_get(1)?,
-        args: json_col(row, 2, "events.args")?,
-        user: row.try_get(3)?,
-        command: row.try_get(4)?,
-        hosts: json_col(row, 5, "events.hosts")?,
-        started: row.try_get(6)?,
-        ended: row.try_get(7)?,
-        result,
-        recap: json_col(row, 9, "events.recap")?,
-    })
+    rows::event(row).map_err(Fail)
 }
 
 fn release_from_row(row: &Row) -> Result<Release, Fail> {
-    Ok(Release {
-        app: row.try_get(0)?,
-        instance: row.try_get(1)?,
-        revision: row.try_get(2)?,
-        release: row.try_get(3)?,
-        deployed_at: row.try_get(4)?,
-        active: row.try_get(5)?,
-        event: row.try_get(6)?,
-    })
+    rows::release(row).map_err(Fail)
 }
 
 /// Status changes shared by `set_statuses` and `finish_event`; an unknown id is an error.

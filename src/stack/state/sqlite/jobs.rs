@@ -7,7 +7,7 @@
 use rusqlite::{Row, Transaction, params};
 use serde_json::Value;
 
-use super::{Fail, json_col};
+use super::Fail;
 use crate::stack::clock;
 use crate::stack::state::{Holder, JobResult, JobRun};
 
@@ -29,29 +29,10 @@ CREATE TABLE job_runs (
 CREATE INDEX job_runs_job ON job_runs (job, id);
 ";
 
-pub(super) const COLS: &str =
-    "id, job, started, ended, result, exit_code, recap, log, event, pid, host, command";
+pub(super) const COLS: &str = crate::stack::state::rows::JOB_RUN_COLS;
 
 pub(super) fn from_row(row: &Row) -> Result<JobRun, Fail> {
-    let id: i64 = row.get(0)?;
-    let result: String = row.get(4)?;
-    let Some(result) = JobResult::parse(&result) else {
-        return Err(Fail(format!("job run {id}: unknown result {result:?}")));
-    };
-    Ok(JobRun {
-        id,
-        job: row.get(1)?,
-        started: row.get(2)?,
-        ended: row.get(3)?,
-        result,
-        exit_code: row.get(5)?,
-        recap: json_col(row, 6, "job_runs.recap")?,
-        log: row.get(7)?,
-        event: row.get(8)?,
-        pid: row.get(9)?,
-        host: row.get(10)?,
-        command: row.get(11)?,
-    })
+    crate::stack::state::rows::job_run(row).map_err(Fail)
 }
 
 pub(super) fn begin(
