@@ -318,8 +318,8 @@ fn jobs_on_a_bastion_and_from_the_controller() {
     assert_eq!(left, "0");
 }
 
-/// Bad input: a bad schedule, an unknown layer and an unknown job are located (or named)
-/// errors, exit 5, before any host is touched (the inventory's hosts do not exist).
+/// Bad input: a bad schedule, an unknown layer, an event no role has and an unknown job are
+/// located (or named) errors, exit 5, before any host is touched (the inventory's hosts do not exist).
 #[test]
 fn bad_jobs_are_input_errors() {
     let dir = std::env::temp_dir().join(format!("strata-jobs-bad-{}", std::process::id()));
@@ -370,6 +370,23 @@ fn bad_jobs_are_input_errors() {
             && err.contains(&at),
         "{err}"
     );
+
+    // An event no role of the job's layers has: `jobs run`, `jobs install` and every stack
+    // command refuse it, located at `run:`.
+    st.edit(|t| {
+        t.replace("layers: [ap]\n", "layers: [app]\n")
+            .replace("run: backup\n", "run: bakup\n")
+    });
+    let at = format!("stack.yml:{}:", line("run: bakup"));
+    for args in [&["run", "backup"][..], &["install"][..]] {
+        let o = st.jobs_expect(args, 5);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("no role of layer `app` has tasks/bakup.yml") && err.contains(&at),
+            "{err}"
+        );
+    }
+    st.expect(&["status"], 5);
     // Input errors stop before the state is even opened.
     assert!(!st.db().exists());
     let _ = std::fs::remove_dir_all(&dir);

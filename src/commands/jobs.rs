@@ -15,7 +15,9 @@ use crate::stack::file::{self, StackFile};
 use crate::stack::jobs::install::{self, InstallError, Scheduler};
 use crate::stack::jobs::run::{self, RunError};
 use crate::stack::jobs::views;
+use crate::stack::plays;
 use crate::stack::state::{JobResult, StateBackend, StateError};
+use crate::template::Templar;
 
 pub fn run(args: JobsArgs) -> i32 {
     match dispatch(&args) {
@@ -103,6 +105,7 @@ fn dispatch(args: &JobsArgs) -> Result<i32, Fail> {
         }
         JobsCommand::Run { name } => {
             let job = known(&f, name)?;
+            check_roles(&f)?;
             let mut store = open_store(&f)?;
             let out = match run::run(&f, &mut store, job, &exe()?, &command_line()) {
                 Ok(o) => o,
@@ -145,6 +148,7 @@ fn dispatch(args: &JobsArgs) -> Result<i32, Fail> {
             Ok(out.exit_code)
         }
         JobsCommand::Install { user } => {
+            check_roles(&f)?;
             let report =
                 install::install(&f, &Scheduler::detect(*user), &exe()?).map_err(install_fail)?;
             for l in report {
@@ -183,6 +187,20 @@ fn install_fail(e: InstallError) -> Fail {
 }
 
 /// The job named on the command line, or an error naming the jobs there are.
+/// The stack's roles and every job's event, checked as `strata stack` checks them, so that a
+/// run that could only fail at once is refused before it is recorded, and no timer is
+/// installed for a job that cannot run.
+fn check_roles(f: &StackFile) -> Result<(), Fail> {
+    let Some(config) = super::config() else {
+        return Err(Fail(String::new(), ExitCode::BadInput));
+    };
+    let opts = plays::load_options(f, &config.settings.roles_path);
+    plays::validate(f, &opts, &Templar::new()).map_err(|e| {
+        eprint!("{}", e.render());
+        Fail(String::new(), ExitCode::BadInput)
+    })
+}
+
 fn known<'f>(f: &'f StackFile, name: &str) -> Result<&'f crate::stack::jobs::spec::Job, Fail> {
     if let Some(j) = f.job(name) {
         return Ok(j);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::file::{LIFECYCLE_EVENTS, StackFile};
+use super::jobs::spec::Targets;
 use crate::diagnostic::{Diagnostic, InputErrors};
 use crate::playbook::model::Play;
 use crate::playbook::{EventPlaySpec, LoadOptions, event_play};
@@ -79,9 +80,50 @@ pub fn build(
     }
 }
 
+/// A job on layers must run an event some role of those layers has: `run: bakcup` would
+/// otherwise run nothing, every night, and say ok. A job on `hosts` is checked when it runs,
+/// since which layers those hosts are in is known only from the instance source.
+fn validate_jobs(
+    stack: &StackFile,
+    opts: &LoadOptions,
+    templar: &Templar,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for job in &stack.jobs {
+        let Targets::Layers(layers) = &job.targets else {
+            continue;
+        };
+        let hosts: HashMap<String, Vec<String>> = layers
+            .iter()
+            .map(|l| (l.clone(), vec!["-".to_string()]))
+            .collect();
+        match build(stack, &job.event, &hosts, &HashMap::new(), opts, templar) {
+            Ok(plays) if plays.is_empty() => {
+                let names: Vec<String> = layers.iter().map(|l| format!("`{l}`")).collect();
+                errors.push(
+                    Diagnostic::new(
+                        job.event_span.clone(),
+                        format!(
+                            "job `{}` runs event `{}`, but no role of layer {} has tasks/{}.yml",
+                            job.name,
+                            job.event,
+                            names.join(", "),
+                            job.event
+                        ),
+                    )
+                    .label("no role runs this event")
+                    .help("name a tasks file of one of the layer's roles, as `strata stack run EVENT` takes it"),
+                );
+            }
+            Ok(_) => {}
+            Err(mut e) => errors.append(&mut e.0),
+        }
+    }
+}
+
 /// Checks every layer's roles for every lifecycle event and every `events:` override, so
 /// that a missing role, tasks file or a bad task anywhere is reported before any host is
-/// touched, whichever command runs.
+/// touched, whichever command runs; and every job's event.
 pub fn validate(
     stack: &StackFile,
     opts: &LoadOptions,
@@ -98,6 +140,7 @@ pub fn validate(
             }
         }
     }
+    validate_jobs(stack, opts, templar, &mut errors);
     // The same role is loaded for several events: report each problem once (a refused role
     // parameter differs per event only in the entry point its help names).
     let mut seen = Vec::new();

@@ -68,6 +68,8 @@ pub struct Job {
     /// A shell command on the bastion when a run fails or times out.
     pub on_failure: Option<String>,
     pub span: Span,
+    /// The `run:` value, where an event no role of the job's layers has is reported.
+    pub event_span: Span,
 }
 
 /// The `jobs:` mapping. `layers` are the stack's layer shortnames, for unknown-layer errors.
@@ -183,6 +185,7 @@ impl JobParser {
         };
         let errors_before = self.errors.len();
         let mut event = None;
+        let mut event_span = k.span.clone();
         let mut targets: Vec<(Targets, &Node)> = Vec::new();
         let mut sched = None;
         let mut timeout = None;
@@ -191,7 +194,10 @@ impl JobParser {
         let mut on_failure = None;
         for (jk, jv) in m {
             match jk.as_str().unwrap_or_default() {
-                "run" => event = self.string(jv, "a job's `run` (the event to run)"),
+                "run" => {
+                    event = self.string(jv, "a job's `run` (the event to run)");
+                    event_span = jv.span.clone();
+                }
                 "layers" => {
                     let mut ok = Vec::new();
                     for (l, span) in self.names(jv, "a job's `layers`") {
@@ -310,6 +316,7 @@ impl JobParser {
             jitter,
             on_failure,
             span: k.span.clone(),
+            event_span,
         })
     }
 }
