@@ -14,6 +14,11 @@ use tokio_postgres::config::SslMode;
 /// unreachable: long enough for a slow VPN, short enough that an operator is not left staring
 /// at a silent command.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// TCP keepalive idle time, unless the URL sets `keepalives_idle`. The stack's lock is held
+/// by a connection that stays idle for as long as an event runs; the kernel's default of two
+/// hours of silence lets a NAT or firewall forget such a connection, and the server would
+/// then drop the session and free the lock under a running command.
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 
 /// A parsed state URL.
 #[derive(Clone, Debug)]
@@ -57,6 +62,10 @@ impl PgUrl {
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if !url.contains("keepalives_idle") {
+            config.keepalives(true);
+            config.keepalives_idle(KEEPALIVE_IDLE);
         }
         if config.get_application_name().is_none() {
             config.application_name("strata");
