@@ -69,14 +69,21 @@ fn abs(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// One word of an `ExecStart=` line: quoted when needed, `%` doubled (systemd specifiers).
+/// One word of an `ExecStart=` line: quoted when needed, `%` doubled (systemd specifiers)
+/// and `$` doubled (systemd expands `$NAME` in command lines, quoted or not).
 fn exec_word(s: &str) -> String {
-    let s = s.replace('%', "%%");
+    let s = s.replace('%', "%%").replace('$', "$$");
     if s.is_empty() || s.contains(|c: char| c.is_whitespace() || "\"'\\;$".contains(c)) {
         format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
     } else {
         s
     }
+}
+
+/// A path setting (`WorkingDirectory=`, `EnvironmentFile=`): systemd takes the rest of the
+/// line as the path and does not unquote it, so only specifiers are escaped.
+fn path_setting(p: &Path) -> String {
+    p.to_string_lossy().replace('%', "%%")
 }
 
 pub fn service_unit(file: &StackFile, job: &Job, exe: &Path, env: Option<&Path>) -> String {
@@ -105,9 +112,9 @@ pub fn service_unit(file: &StackFile, job: &Job, exe: &Path, env: Option<&Path>)
         job = job.name,
         name = file.name,
         event = job.event,
-        dir = exec_word(&dir.to_string_lossy()),
+        dir = path_setting(&dir),
         env = env
-            .map(|p| format!("EnvironmentFile={}\n", exec_word(&p.to_string_lossy())))
+            .map(|p| format!("EnvironmentFile={}\n", path_setting(p)))
             .unwrap_or_default(),
     )
 }
@@ -191,7 +198,12 @@ fn state_env(file: &StackFile, install: bool) -> Result<Option<PathBuf>, Install
         .join("jobs")
         .join(&file.name)
         .join("state.env");
-    let url = std::env::var(crate::stack::state::StateLocation::ENV).unwrap_or_default();
+    let mut url = std::env::var(crate::stack::state::StateLocation::ENV).unwrap_or_default();
+    if !url.is_empty() && !crate::stack::state::postgres::url::is_postgres(&url) {
+        // A state directory is relative to the working directory, and scheduled runs start in
+        // the stack file's: pin the one this command uses.
+        url = abs(Path::new(&url)).to_string_lossy().into_owned();
+    }
     if !install || url.is_empty() {
         match fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -244,6 +256,27 @@ fn failed(what: &str, p: &Path, e: std::io::Error) -> InstallError {
 }
 
 /// Writes `text` at `path` unless it is already there; true when it wrote.
+/// Refuses to replace a unit another stack's job wrote: `strata-plone-test-backup` is both
+/// job `test-backup` of stack `plone` and job `backup` of stack `plone-test`, and a file not
+/// written by strata is the operator's.
+fn not_anothers(path: &Path, ours: &str) -> Result<(), InstallError> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Ok(());
+    };
+    match text.lines().next() {
+        Some(first) if first == ours => Ok(()),
+        Some(first) if first.starts_with("# strata:") => Err(InstallError::Unsupported(format!(
+            "{} belongs to another stack's job ({}); rename this job or that one",
+            path.display(),
+            first.trim_start_matches("# ")
+        ))),
+        _ => Err(InstallError::Unsupported(format!(
+            "{} exists and was not written by strata jobs install; not replacing it",
+            path.display()
+        ))),
+    }
+}
+
 fn write_if_changed(path: &Path, text: &str) -> Result<bool, InstallError> {
     if fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(false);
@@ -322,6 +355,9 @@ fn install_systemd(
         let base = unit_name(file, &job.name);
         let service = dir.join(format!("{base}.service"));
         let timer = dir.join(format!("{base}.timer"));
+        for p in [&service, &timer] {
+            not_anothers(p, &marker(file, &job.name))?;
+        }
         let s = write_if_changed(&service, &service_unit(file, job, exe, env))?;
         let t = write_if_changed(&timer, &timer_unit(file, job))?;
         let word = if s || t { "installed" } else { "unchanged" };
@@ -470,5 +506,87 @@ fn local_offset() -> i64 {
             return 0;
         }
         tm.tm_gmtoff
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stack file with one job, in a directory whose name needs every kind of escaping.
+    fn stack_in_awkward_dir() -> (PathBuf, StackFile) {
+        let dir =
+            std::env::temp_dir().join(format!("strata jobs $HOME 100% {}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("inv.yml"), "all: {hosts: {h1: {}}}\n").unwrap();
+        fs::write(
+            dir.join("stack.yml"),
+            "name: s\ninstances: {inventory: [inv.yml]}\nlayers:\n  app: {roles: []}\n\
+             jobs:\n  nightly: {run: backup, layers: [app], schedule: daily, jitter: 5min}\n",
+        )
+        .unwrap();
+        let f = crate::stack::file::load(&dir.join("stack.yml")).unwrap();
+        (dir, f)
+    }
+
+    #[test]
+    fn units_escape_paths_as_systemd_reads_them() {
+        let (dir, f) = stack_in_awkward_dir();
+        let job = f.job("nightly").unwrap();
+        let env = dir.join("state.env");
+        let unit = service_unit(&f, job, Path::new("/opt/strata bin/strata"), Some(&env));
+        let shown = dir.to_string_lossy().replace('%', "%%");
+        // Path settings: the rest of the line, unquoted, specifiers escaped.
+        assert!(
+            unit.contains(&format!("\nWorkingDirectory={shown}\n")),
+            "{unit}"
+        );
+        assert!(
+            unit.contains(&format!("\nEnvironmentFile={shown}/state.env\n")),
+            "{unit}"
+        );
+        // ExecStart: words quoted, `$` and `%` doubled.
+        let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+        assert!(
+            exec.starts_with("ExecStart=\"/opt/strata bin/strata\" jobs -f \""),
+            "{exec}"
+        );
+        assert!(exec.contains("$$HOME 100%% "), "{exec}");
+        assert!(exec.ends_with("/stack.yml\" run nightly"), "{exec}");
+        assert!(unit.starts_with("# strata:s:nightly\n"), "{unit}");
+        let timer = timer_unit(&f, job);
+        assert!(
+            timer.contains("\nOnCalendar=*-*-* 00:00:00 UTC\n"),
+            "{timer}"
+        );
+        assert!(
+            timer.contains("\nPersistent=true\nRandomizedDelaySec=300\n"),
+            "{timer}"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn another_stacks_unit_is_never_replaced() {
+        let dir = std::env::temp_dir().join(format!("strata-units-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("strata-plone-test-backup.timer");
+        assert!(
+            not_anothers(&p, "# strata:plone:test-backup").is_ok(),
+            "no file yet"
+        );
+        fs::write(&p, "# strata:plone:test-backup\n[Timer]\n").unwrap();
+        assert!(
+            not_anothers(&p, "# strata:plone:test-backup").is_ok(),
+            "our own"
+        );
+        let e = not_anothers(&p, "# strata:plone-test:backup").unwrap_err();
+        assert!(e.to_string().contains("strata:plone:test-backup"), "{e}");
+        fs::write(&p, "[Timer]\nOnCalendar=daily\n").unwrap();
+        let e = not_anothers(&p, "# strata:plone:test-backup").unwrap_err();
+        assert!(e.to_string().contains("not written by strata"), "{e}");
+        let _ = fs::remove_dir_all(&dir);
     }
 }

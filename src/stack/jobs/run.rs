@@ -17,6 +17,7 @@
 
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -34,6 +35,8 @@ use crate::stack::state::{EventResult, Holder, JobResult, LockGuard, StateError,
 pub const KEEP_LOGS: usize = 50;
 /// `strata jobs run`'s exit code for a run killed at its timeout, as timeout(1).
 pub const TIMED_OUT_EXIT: i32 = 124;
+/// For a run stopped by a signal to the supervisor: strata's "interrupted".
+const INTERRUPTED_EXIT: i32 = crate::exit::ExitCode::Interrupted as i32;
 /// Between SIGINT and SIGKILL at the timeout: long enough for the event to record itself.
 const KILL_GRACE: Duration = Duration::from_secs(5);
 /// "Wait for ever" for a lock, in a form `Duration` arithmetic and `--wait` both accept.
@@ -182,6 +185,12 @@ pub fn run(
             });
         }
     };
+    // Skipped-run notes and `holder()` name when this run started running, not when it began
+    // to wait for the lock.
+    let holder = Holder {
+        since: clock::now_rfc3339(),
+        ..holder
+    };
     let aborted = store.abort_running_jobs(&job.name)?;
     // The timeout counts from here: waiting for another run of the job (`wait`, `queue`) is
     // not this run's time, waiting for the stack lock is.
@@ -195,8 +204,13 @@ pub fn run(
         clock::release_id_at(SystemTime::now()),
         holder.pid
     ));
-    let mut logf =
-        File::create(&log).map_err(|e| RunError::Io(format!("creating {}: {e}", log.display())))?;
+    // Private: the event's output may show what its tasks read and wrote.
+    let mut logf = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&log)
+        .map_err(|e| RunError::Io(format!("creating {}: {e}", log.display())))?;
     let id = store.begin_job_run(&job.name, Some(&log.to_string_lossy()), &holder)?;
     let args = child_args(file, job, id);
     let child_command = format!("strata {}", args.join(" "));
@@ -207,7 +221,7 @@ pub fn run(
     );
     let newest_before = store.events(1)?.first().map_or(0, |e| e.id);
 
-    let (status, timed_out) = match supervise(exe, &args, &logf, job.timeout) {
+    let (status, ending) = match supervise(exe, &args, &logf, job.timeout) {
         Ok(x) => x,
         Err(e) => {
             let _ = writeln!(logf, "# {e}");
@@ -225,7 +239,7 @@ pub fn run(
         .events(50)?
         .into_iter()
         .find(|e| e.id > newest_before && e.command == child_command);
-    if timed_out
+    if ending != Ending::Finished
         && event
             .as_ref()
             .is_some_and(|e| e.result == EventResult::Running)
@@ -237,19 +251,24 @@ pub fn run(
             drop(g);
         }
     }
-    let (result, exit_code) = if timed_out {
-        let _ = writeln!(
-            logf,
-            "# killed: past the job's timeout of {}",
-            super::span::render(job.timeout.unwrap_or_default())
-        );
-        (JobResult::TimedOut, TIMED_OUT_EXIT)
-    } else {
-        match status.code() {
+    let (result, exit_code) = match ending {
+        Ending::TimedOut => {
+            let _ = writeln!(
+                logf,
+                "# killed: past the job's timeout of {}",
+                super::span::render(job.timeout.unwrap_or_default())
+            );
+            (JobResult::TimedOut, TIMED_OUT_EXIT)
+        }
+        Ending::Interrupted(sig) => {
+            let _ = writeln!(logf, "# stopped: strata jobs run received signal {sig}");
+            (JobResult::Interrupted, INTERRUPTED_EXIT)
+        }
+        Ending::Finished => match status.code() {
             Some(0) => (JobResult::Ok, 0),
             Some(c) => (JobResult::Failed, c),
             None => (JobResult::Failed, 1),
-        }
+        },
     };
     let recap = event
         .as_ref()
@@ -257,14 +276,16 @@ pub fn run(
     let event_id = event.as_ref().map(|e| e.id);
     store.finish_job_run(id, result, Some(exit_code), &recap, event_id)?;
     drop(logf);
+    prune(&dir, KEEP_LOGS);
+    // The lock goes before the hook: a hook that hangs (a mail command waiting on its MTA)
+    // must not turn every later run into a silent `skip`.
+    drop(guard);
     let hook = match (&job.on_failure, result) {
-        (Some(cmd), JobResult::Failed | JobResult::TimedOut) => {
+        (Some(cmd), JobResult::Failed | JobResult::TimedOut | JobResult::Interrupted) => {
             Some(on_failure(cmd, &job.name, exit_code, &log))
         }
         _ => None,
     };
-    prune(&dir, KEEP_LOGS);
-    drop(guard);
     Ok(Outcome {
         id,
         result,
@@ -278,14 +299,25 @@ pub fn run(
     })
 }
 
-/// Starts the event and waits for it, killing its process group past `timeout`; returns its
-/// status and whether it was killed for time.
+/// Why the supervised event ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// On its own.
+    Finished,
+    /// Stopped at the job's timeout.
+    TimedOut,
+    /// Stopped because the supervisor received this signal.
+    Interrupted(i32),
+}
+
+/// Starts the event and waits for it, stopping its process group past `timeout` or when this
+/// process is told to stop; returns its status and why it ended.
 fn supervise(
     exe: &Path,
     args: &[String],
     log: &File,
     timeout: Option<Duration>,
-) -> Result<(ExitStatus, bool), String> {
+) -> Result<(ExitStatus, Ending), String> {
     let io = |e: std::io::Error| format!("cannot start {}: {e}", exe.display());
     let parent = std::process::id();
     let mut cmd = Command::new(exe);
@@ -305,31 +337,35 @@ fn supervise(
             Ok(())
         });
     }
+    super::signals::catch();
     let mut child = cmd.spawn().map_err(io)?;
     let pgid = child.id() as libc::pid_t;
     let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
+    let ending = loop {
         if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
-            return Ok((st, false));
+            return Ok((st, Ending::Finished));
+        }
+        if let Some(sig) = super::signals::received() {
+            break Ending::Interrupted(sig);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
+            break Ending::TimedOut;
         }
         sleep(POLL);
-    }
+    };
     signal_group(pgid, libc::SIGINT);
     let grace = Instant::now() + KILL_GRACE;
     while Instant::now() < grace {
         if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
             // Whatever it left in its group goes too.
             signal_group(pgid, libc::SIGKILL);
-            return Ok((st, true));
+            return Ok((st, ending));
         }
         sleep(POLL);
     }
     signal_group(pgid, libc::SIGKILL);
     let st = child.wait().map_err(|e| e.to_string())?;
-    Ok((st, true))
+    Ok((st, ending))
 }
 
 fn signal_group(pgid: libc::pid_t, sig: libc::c_int) {

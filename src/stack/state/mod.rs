@@ -167,6 +167,8 @@ pub enum JobResult {
     Failed,
     /// Killed past the job's `timeout`.
     TimedOut,
+    /// Stopped because the supervisor was told to stop (Ctrl-C, SIGTERM from systemd).
+    Interrupted,
     /// The supervising process died (SIGKILL, reboot); found by the job's next run.
     Aborted,
     /// Another run of the job held its lock and `overlap` said not to wait.
@@ -174,11 +176,12 @@ pub enum JobResult {
 }
 
 impl JobResult {
-    pub const ALL: [JobResult; 6] = [
+    pub const ALL: [JobResult; 7] = [
         JobResult::Running,
         JobResult::Ok,
         JobResult::Failed,
         JobResult::TimedOut,
+        JobResult::Interrupted,
         JobResult::Aborted,
         JobResult::Skipped,
     ];
@@ -189,6 +192,7 @@ impl JobResult {
             JobResult::Ok => "ok",
             JobResult::Failed => "failed",
             JobResult::TimedOut => "timed_out",
+            JobResult::Interrupted => "interrupted",
             JobResult::Aborted => "aborted",
             JobResult::Skipped => "skipped",
         }
