@@ -169,11 +169,15 @@ fn mask_url_passwords(line: &str) -> String {
         let start = i + 3;
         out.push_str(&rest[..start]);
         rest = &rest[start..];
-        let end = rest
-            .find(|c: char| {
-                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\''
-            })
+        // The token runs to a blank or a quote; its user info to the token's last `@`, since
+        // a password may hold a raw `/`, `?` or `#`.
+        let token = rest
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
             .unwrap_or(rest.len());
+        let end = match rest[..token].rfind('@') {
+            Some(at) => at + rest[at..token].find(['/', '?', '#']).unwrap_or(token - at),
+            None => rest[..token].find(['/', '?', '#']).unwrap_or(token),
+        };
         let authority = &rest[..end];
         if let Some(at) = authority.rfind('@')
             && let Some(colon) = authority[..at].find(':')
@@ -251,6 +255,20 @@ impl From<Vec<Diagnostic>> for InputErrors {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn source_lines_mask_url_passwords() {
+        for pw in ["s3cret", "pa/ss", "pa?ss", "pa#ss", "a@b/c"] {
+            let line = format!("state: postgres://ops:{pw}@db:5432/strata # shared");
+            assert_eq!(
+                super::mask_url_passwords(&line),
+                "state: postgres://ops:***@db:5432/strata # shared",
+                "{pw}"
+            );
+        }
+        let plain = "url: \"http://example.org/a@b\" and postgres://db/x";
+        assert_eq!(super::mask_url_passwords(plain), plain);
+    }
+
     use super::*;
 
     #[test]

@@ -89,7 +89,12 @@ pub fn mask(url: &str) -> String {
         return mask_options(url);
     };
     let rest = &url[scheme_end..];
-    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    // The user info ends at the last `@`: a password may hold a raw `/`, `?` or `#` (the URL
+    // is then invalid, and this is the message that says so, which must not show it).
+    let auth_end = match rest.rfind('@') {
+        Some(at) => at + rest[at..].find(['/', '?']).unwrap_or(rest.len() - at),
+        None => rest.find(['/', '?']).unwrap_or(rest.len()),
+    };
     let authority = &rest[..auth_end];
     let authority = match authority.rfind('@') {
         Some(at) => {
@@ -139,6 +144,14 @@ mod tests {
             "postgres://ops:***@db.example:5433/strata"
         );
         assert_eq!(mask("postgres://ops@db/strata"), "postgres://ops@db/strata");
+        for pw in ["pa/ss", "pa?ss", "pa#ss", "a/b?c#d@e"] {
+            let url = format!("postgres://ops:{pw}@db/strata?sslmode=disable");
+            assert_eq!(
+                mask(&url),
+                "postgres://ops:***@db/strata?sslmode=disable",
+                "{pw}"
+            );
+        }
         assert_eq!(
             mask("postgresql://db/strata?user=ops&password=x&sslmode=disable"),
             "postgresql://db/strata?user=ops&password=***&sslmode=disable"
