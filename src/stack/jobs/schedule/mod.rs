@@ -11,6 +11,10 @@
 
 use std::fmt::Write as _;
 
+mod cron;
+
+pub use cron::parse_cron;
+
 /// The weekday names systemd writes, Monday first (systemd's order).
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const LONG_WEEKDAYS: [&str; 7] = [
@@ -130,10 +134,17 @@ pub fn parse(text: &str) -> Result<Calendar, String> {
 
 /// A systemd calendar event.
 pub fn parse_calendar(text: &str) -> Result<Calendar, String> {
+    let cal = read_calendar(text)?;
+    cal.check_possible()?;
+    Ok(cal)
+}
+
+/// A calendar event's fields, whether or not it can ever fire.
+fn read_calendar(text: &str) -> Result<Calendar, String> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
     if let Some(s) = shorthand(&lower) {
-        return parse_calendar(s);
+        return read_calendar(s);
     }
     let mut tokens: Vec<&str> = t.split_whitespace().collect();
     if tokens.is_empty() {
@@ -214,7 +225,6 @@ pub fn parse_calendar(text: &str) -> Result<Calendar, String> {
         cal.minutes = field(m, MINUTE)?;
         cal.seconds = field(s, SECOND)?;
     }
-    cal.check_possible()?;
     Ok(cal)
 }
 
@@ -292,134 +302,6 @@ fn field(s: &str, lim: (&str, u32, u32)) -> Result<Field, String> {
     Ok(Field(comps))
 }
 
-/// A 5-field cron expression (minute hour day-of-month month day-of-week) or `@daily` and
-/// friends, as a calendar. Cron ORs day-of-month and day-of-week when both are restricted;
-/// systemd ANDs every field, so that combination is refused rather than silently changed.
-pub fn parse_cron(text: &str) -> Result<Calendar, String> {
-    let t = text.trim();
-    if let Some(name) = t.strip_prefix('@') {
-        return match name {
-            "hourly" => parse_cron("0 * * * *"),
-            "daily" | "midnight" => parse_cron("0 0 * * *"),
-            "weekly" => parse_cron("0 0 * * 0"),
-            "monthly" => parse_cron("0 0 1 * *"),
-            "yearly" | "annually" => parse_cron("0 0 1 1 *"),
-            _ => Err(format!(
-                "`{t}` is not a schedule strata can run (`@{name}`)"
-            )),
-        };
-    }
-    let f: Vec<&str> = t.split_whitespace().collect();
-    let [min, hour, dom, mon, dow] = f.as_slice() else {
-        return Err(format!("`{t}` is not a 5-field cron expression"));
-    };
-    if *dom != "*" && *dow != "*" {
-        return Err(format!(
-            "`{t}` restricts both the day of month and the day of week, which cron ORs and \
-             systemd ANDs; use a systemd calendar event instead"
-        ));
-    }
-    let mut weekdays = [true; 7];
-    if *dow != "*" {
-        weekdays = [false; 7];
-        for v in expand_cron(dow, (0, 7), &cron_weekday)? {
-            // cron: 0 and 7 are Sunday; ours: Monday = 0.
-            weekdays[((v + 6) % 7) as usize] = true;
-        }
-    }
-    let cal = Calendar {
-        weekdays,
-        years: Field::default(),
-        months: cron_field(mon, MONTH, &cron_month)?,
-        days: cron_field(dom, DAY, &|_| None)?,
-        hours: cron_field(hour, HOUR, &|_| None)?,
-        minutes: cron_field(min, MINUTE, &|_| None)?,
-        seconds: Field(vec![Comp {
-            start: 0,
-            end: None,
-            step: None,
-        }]),
-    };
-    cal.check_possible()?;
-    Ok(cal)
-}
-
-fn cron_month(s: &str) -> Option<u32> {
-    let l = s.to_ascii_lowercase();
-    MONTHS.iter().position(|m| *m == l).map(|i| i as u32 + 1)
-}
-
-fn cron_weekday(s: &str) -> Option<u32> {
-    let l = s.to_ascii_lowercase();
-    ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-        .iter()
-        .position(|d| *d == l)
-        .map(|i| i as u32)
-}
-
-fn cron_value(
-    s: &str,
-    lim: (&str, u32, u32),
-    names: &dyn Fn(&str) -> Option<u32>,
-) -> Result<u32, String> {
-    match names(s) {
-        Some(v) => Ok(v),
-        None => number(s, lim),
-    }
-}
-
-/// A cron field as a systemd field: `a-b` becomes `a..b`, `*/n` becomes `min/n`.
-fn cron_field(
-    s: &str,
-    lim: (&str, u32, u32),
-    names: &dyn Fn(&str) -> Option<u32>,
-) -> Result<Field, String> {
-    if s == "*" {
-        return Ok(Field::default());
-    }
-    let mut comps = Vec::new();
-    for part in s.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, st)) => (
-                r,
-                Some(
-                    st.parse::<u32>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| format!("`{st}` is not a cron step"))?,
-                ),
-            ),
-            None => (part, None),
-        };
-        let (start, end) = match range.split_once('-') {
-            Some((a, b)) => (cron_value(a, lim, names)?, Some(cron_value(b, lim, names)?)),
-            None if range == "*" => (lim.1, step.map(|_| lim.2)),
-            None => (cron_value(range, lim, names)?, step.map(|_| lim.2)),
-        };
-        if end.is_some_and(|e| e < start) {
-            return Err(format!("`{range}`: a range must go upwards"));
-        }
-        // `*/n` over the whole range is systemd's `min/n`.
-        let end = if end == Some(lim.2) && step.is_some() {
-            None
-        } else {
-            end
-        };
-        comps.push(Comp { start, end, step });
-    }
-    Ok(Field(comps))
-}
-
-/// Every value a cron field allows (for the day of week, which becomes a list of names).
-fn expand_cron(
-    s: &str,
-    lim: (u32, u32),
-    names: &dyn Fn(&str) -> Option<u32>,
-) -> Result<Vec<u32>, String> {
-    let f = cron_field(s, ("day of week", lim.0, lim.1), names)?;
-    Ok((lim.0..=lim.1).filter(|v| f.matches(*v, lim.1)).collect())
-}
-
 impl Calendar {
     /// A calendar that can never fire (`*-02-30`) is a mistake worth reporting at load time.
     fn check_possible(&self) -> Result<(), String> {
@@ -430,6 +312,14 @@ impl Calendar {
         });
         if !possible && !feb29 {
             return Err("this schedule never fires (no such day of the month)".into());
+        }
+        // Years and weekdays too (`2020-01-01`, `2027-02-29`, `Mon *-02-30`): a timer that
+        // never fires is a job that silently never runs.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if self.next_after(now).is_none() {
+            return Err("this schedule never fires in the next five years".into());
         }
         Ok(())
     }
@@ -461,58 +351,6 @@ impl Calendar {
     /// The `OnCalendar=` value of the job's timer: the normalised form in UTC.
     pub fn on_calendar(&self) -> String {
         format!("{} UTC", self.normalized())
-    }
-
-    /// The five cron fields, or why cron cannot say this schedule.
-    pub fn to_cron(&self) -> Result<String, String> {
-        if self.seconds
-            != Field(vec![Comp {
-                start: 0,
-                end: None,
-                step: None,
-            }])
-        {
-            return Err("cron runs at whole minutes; the schedule names seconds".into());
-        }
-        if !self.years.is_any() {
-            return Err("cron has no year field".into());
-        }
-        let restricted_dow = self.weekdays.iter().any(|w| !w);
-        if restricted_dow && !self.days.is_any() {
-            return Err(
-                "the schedule restricts both the day of month and the weekday, which cron ORs"
-                    .into(),
-            );
-        }
-        let cron = |f: &Field, max: u32| -> String {
-            if f.is_any() {
-                return "*".into();
-            }
-            f.0.iter()
-                .map(|c| match (c.end, c.step) {
-                    (None, None) => c.start.to_string(),
-                    (Some(e), None) => format!("{}-{e}", c.start),
-                    (e, Some(st)) => format!("{}-{}/{st}", c.start, e.unwrap_or(max)),
-                })
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let dow = if restricted_dow {
-            (0..7)
-                .filter(|i| self.weekdays[*i])
-                .map(|i| ((i + 1) % 7).to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        } else {
-            "*".into()
-        };
-        Ok(format!(
-            "{} {} {} {} {dow}",
-            cron(&self.minutes, 59),
-            cron(&self.hours, 23),
-            cron(&self.days, 31),
-            cron(&self.months, 12),
-        ))
     }
 
     fn date_matches(&self, y: i64, m: u32, d: u32) -> bool {
@@ -695,11 +533,13 @@ mod tests {
         );
         let leap = parse("*-02-29 00:00").unwrap();
         assert_eq!(leap.next_after(noon), Some(at(2028, 2, 29, 0, 0, 0)));
-        assert_eq!(
-            parse("2020-01-01").unwrap().next_after(noon),
-            None,
-            "in the past"
-        );
+        let past = read_calendar("2020-01-01").unwrap();
+        assert_eq!(past.next_after(noon), None, "in the past");
+        // A schedule that never fires again is refused when it is read.
+        for never in ["2020-01-01", "2027-02-29", "Mon *-02-30"] {
+            let e = parse(never).unwrap_err();
+            assert!(e.contains("never fires"), "{never}: {e}");
+        }
         for days in [-1000, 0, 20_000, 60_000] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
