@@ -64,20 +64,20 @@ pub struct Prepared {
     pub plan: Plan,
     /// The hosts PATTERN matched; empty means Ansible's "No hosts matched".
     pub hosts: Vec<String>,
+    /// Ansible's `[WARNING]`s (inventory, pattern), for the adapter to print before anything.
+    pub warnings: Vec<String>,
     /// What the reporter shows under a failure, as Ansible's error block.
     origin: String,
     task_repr: String,
 }
 
-/// Load + validate + resolve: the task through the loader, the hosts, the plan. Warnings
-/// (inventory, pattern) are printed; nothing touches a host.
+/// Load + validate + resolve: the task through the loader, the hosts, the plan, and the
+/// warnings found on the way; nothing touches a host.
 pub fn prepare(req: &AdhocRequest) -> Result<Prepared, AdhocError> {
     let task = play::task(&req.module, req.args.as_deref())?;
     let cwd = std::env::current_dir()?;
     let r = source::resolve(req, &cwd)?;
-    for w in &r.warnings {
-        eprintln!("[WARNING]: {w}");
-    }
+    let mut warnings = r.warnings;
     let templar = std::sync::Arc::new(crate::template::Templar::new());
     let spec = play::PlaySpec {
         pattern: &req.pattern,
@@ -91,7 +91,7 @@ pub fn prepare(req: &AdhocRequest) -> Result<Prepared, AdhocError> {
         if req.run.limit.is_some() {
             return Err(AdhocError::NoHosts);
         }
-        eprintln!("[WARNING]: No hosts matched, nothing to do");
+        warnings.push("No hosts matched, nothing to do".into());
     }
     let plan = Plan {
         playbooks: vec![Playbook {
@@ -110,6 +110,7 @@ pub fn prepare(req: &AdhocRequest) -> Result<Prepared, AdhocError> {
     Ok(Prepared {
         plan,
         hosts: r.hosts,
+        warnings,
         origin: task.origin,
         task_repr: task.repr,
     })

@@ -71,6 +71,9 @@ async fn go(args: AdhocArgs) -> Result<ExitCode, AdhocError> {
     };
     let mut req = request(&args, &config.settings)?;
     let prepared = adhoc::prepare(&req)?;
+    for w in &prepared.warnings {
+        eprintln!("[WARNING]: {w}");
+    }
     if req.list_hosts {
         print!("{}", adhoc::list_hosts(&prepared));
         return Ok(ExitCode::Ok);

@@ -5,6 +5,7 @@
 //! or with another stack's dump, unless forced: the usual move is into a new, empty backend.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::state::{StateDump, StateStore};
@@ -35,7 +36,12 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), StackError> {
     let tmp = dir.join(format!(".{name}.strata-{}.tmp", std::process::id()));
     let fail = |e: std::io::Error| StackError::Usage(format!("writing {}: {e}", path.display()));
     let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        // Private: a dump holds the whole state, `-e` values and attributes included.
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
