@@ -69,26 +69,6 @@ fn node(value: Yaml, span: &Span) -> Node {
     }
 }
 
-/// A JSON `-a` value as YAML nodes, all at the start of `-a`.
-fn json_node(v: &Value, span: &Span) -> Node {
-    let y = match v {
-        Value::Null => Yaml::Null,
-        Value::Bool(b) => Yaml::Bool(*b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => Yaml::Int(i),
-            None => Yaml::Float(n.as_f64().unwrap_or_default()),
-        },
-        Value::String(s) => Yaml::Str(s.clone()),
-        Value::Array(a) => Yaml::Seq(a.iter().map(|x| json_node(x, span)).collect()),
-        Value::Object(m) => Yaml::Map(
-            m.iter()
-                .map(|(k, x)| (node(Yaml::Str(k.clone()), span), json_node(x, span)))
-                .collect(),
-        ),
-    };
-    node(y, span)
-}
-
 /// `-a` as a JSON object, when it is one (Ansible tries JSON when the text is in braces).
 fn json_args(args: &str) -> Option<Map<String, Value>> {
     let t = args.trim();
@@ -131,7 +111,7 @@ pub fn task(module: &str, args: Option<&str>) -> Result<AdhocTask, InputErrors> 
     let json = args.and_then(json_args);
     let (value, repr_args) = match (&json, args) {
         (Some(m), _) => (
-            json_node(&Value::Object(m.clone()), &a_span),
+            crate::argspec::node_from_json(&Value::Object(m.clone()), &a_span),
             Value::Object(m.clone()),
         ),
         (None, Some(a)) => (
