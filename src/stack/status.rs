@@ -69,8 +69,9 @@ pub fn status(file: &StackFile, store: &dyn StateStore) -> Result<Value, StackEr
     )
 }
 
-/// Aligned columns: the first row is the header.
-fn table(rows: &[Vec<String>]) -> String {
+/// Aligned columns, each line after `indent`: the first row is the header. Shared by every
+/// table the stack and job views print, so they line up the same way.
+pub(crate) fn table(rows: &[Vec<String>], indent: &str) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -88,7 +89,7 @@ fn table(rows: &[Vec<String>]) -> String {
             .enumerate()
             .map(|(i, s)| format!("{s:<w$}", w = widths[i]))
             .collect();
-        out.push_str("  ");
+        out.push_str(indent);
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
@@ -120,7 +121,7 @@ pub fn render_status(v: &Value, file: &StackFile) -> String {
     for l in v["layers"].as_array().into_iter().flatten() {
         rows.push(vec![s(&l["shortname"]), s(&l["name"]), s(&l["online"])]);
     }
-    out.push_str(&table(&rows));
+    out.push_str(&table(&rows, "  "));
     out.push_str("\nINSTANCES\n");
     let mut rows = vec![
         [
@@ -156,7 +157,7 @@ pub fn render_status(v: &Value, file: &StackFile) -> String {
             last,
         ]);
     }
-    out.push_str(&table(&rows));
+    out.push_str(&table(&rows, "  "));
     out.push_str("\nAPPS\n");
     let mut rows = vec![
         ["APP", "INSTANCE", "REVISION", "RELEASE"]
@@ -182,7 +183,7 @@ pub fn render_status(v: &Value, file: &StackFile) -> String {
             ]);
         }
     }
-    out.push_str(&table(&rows));
+    out.push_str(&table(&rows, "  "));
     out
 }
 
@@ -208,5 +209,5 @@ pub fn render_history(events: &[EventRecord]) -> String {
             e.user.clone(),
         ]);
     }
-    table(&rows)
+    table(&rows, "  ")
 }

@@ -9,6 +9,7 @@ use super::spec::{Job, Targets};
 use crate::stack::clock;
 use crate::stack::file::StackFile;
 use crate::stack::state::{JobRun, StateError, StateStore};
+use crate::stack::status::table;
 
 fn targets(j: &Job) -> (&'static str, &[String]) {
     match &j.targets {
@@ -94,7 +95,7 @@ pub fn render_list(jobs: &[Value]) -> String {
     if jobs.is_empty() {
         return "no jobs: add a `jobs:` section to the stack file\n".into();
     }
-    table(&rows)
+    table(&rows, "")
 }
 
 /// Hosts by outcome from a recap, e.g. `maint1 ok`, `zeo1 failed`.
@@ -141,23 +142,5 @@ pub fn render_history(runs: &[JobRun]) -> String {
             r.log.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    table(&rows)
-}
-
-fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let line: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| format!("{cell:<w$}", w = widths[i]))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    table(&rows, "")
 }
