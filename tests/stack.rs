@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use common::Lab;
 use common::stack::{
     Stack, active, backends, ev, event_log, events_of, host_json, instance, is_release_id,
-    layer_online, marks, statuses, wait_until, want_backends, want_marks, want_statuses,
+    layer_online, marks, statuses, want_backends, want_marks, want_statuses,
 };
 
 const LIFECYCLE: &[&str] = &["setup", "deploy", "configure"];
@@ -445,71 +445,7 @@ fn deploy_rollback_and_active_releases() {
 fn one_writer_at_a_time_and_crash_recovery() {
     let lab = Lab::up("stack-busy", 3, false);
     let st = Stack::on(&lab);
-    st.groups(
-        &[("lb", &["lab01"]), ("app", &["lab02"])],
-        &[("lab02", "fixture_setup_sleep: 6")],
-    );
-    let first = st.spawn(&["sync"]);
-    wait_until(60, "setup to begin on lab02", || {
-        common::stack::count(&lab, "lab02", "app.setup") == 1
-    });
-    // A second sync does not wait (`--wait` defaults to 0): exit 6, naming the holder.
-    let o = st.expect(&["sync"], 6);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains(&format!("pid {}", first.pid())), "{err}");
-    assert!(err.contains("since"), "{err}");
-    // Read-only commands never wait.
-    let s = st.status();
-    assert_eq!(statuses(&s)["lab02"], "setup", "{s:#}");
-    assert_eq!(
-        s["busy"]["pid"],
-        first.pid(),
-        "status names the holder: {s:#}"
-    );
-    // With --wait, it runs once the first is done.
-    let waiter = st.spawn(&["configure", "--wait", "120"]);
-    first.expect(0);
-    waiter.expect(0);
-    assert_eq!(marks(&lab, "lab02")["app.setup"], 1);
-    assert_eq!(marks(&lab, "lab02")["app.configure"], 2);
-    let h = st.history();
-    assert_eq!(h[0]["kind"], "configure", "{:#}", h[0]);
-
-    // A sync killed in the middle of a new instance's setup.
-    st.groups(
-        &[("lb", &["lab01"]), ("app", &["lab02", "lab03"])],
-        &[("lab03", "fixture_setup_sleep: 30")],
-    );
-    let doomed = st.spawn(&["sync"]);
-    wait_until(60, "setup to begin on lab03", || {
-        common::stack::count(&lab, "lab03", "app.setup") == 1
-    });
-    let running: Vec<Value> = st
-        .history()
-        .into_iter()
-        .filter(|e| e["result"] == "running")
-        .collect();
-    assert!(
-        running.iter().any(|e| e["kind"] == "setup"),
-        "no running setup event: {running:#?}"
-    );
-    doomed.kill();
-    assert_eq!(statuses(&st.status())["lab03"], "setup");
-
-    // The next sync marks the dead one's event aborted and sets lab03 up again.
-    st.groups(&[("lb", &["lab01"]), ("app", &["lab02", "lab03"])], &[]);
-    st.expect(&["sync"], 0);
-    let h = st.history();
-    for r in &running {
-        let now = h.iter().find(|e| e["id"] == r["id"]).unwrap();
-        assert_eq!(now["result"], "aborted", "{now:#}");
-    }
-    assert_eq!(statuses(&st.status())["lab03"], "online");
-    assert_eq!(
-        marks(&lab, "lab03"),
-        want_marks(&[("app.setup", 2), ("app.deploy", 1), ("app.configure", 1)])
-    );
-    assert_eq!(marks(&lab, "lab02")["app.setup"], 1);
+    common::stack::busy_and_crash(&lab, &st);
     assert_eq!(
         backends(&lab, "lab01"),
         want_backends(&lab, &["lab02", "lab03"])

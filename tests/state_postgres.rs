@@ -7,11 +7,9 @@
 
 mod common;
 
-use serde_json::Value;
-
 use common::Lab;
 use common::postgres::PgServer;
-use common::stack::{Stack, marks, statuses, wait_until, want_marks};
+use common::stack::Stack;
 use common::validation::Case;
 
 /// `state: URL` in the fixture stack's file.
@@ -32,60 +30,11 @@ fn sync_lock_crash_history_and_export_on_postgres() {
     let lab = Lab::up("pg-state", 3, false);
     let st = Stack::on(&lab);
     use_state(&st, &url);
-    st.groups(
-        &[("lb", &["lab01"]), ("app", &["lab02"])],
-        &[("lab02", "fixture_setup_sleep: 6")],
-    );
-    let first = st.spawn(&["sync"]);
-    wait_until(60, "setup to begin on lab02", || {
-        common::stack::count(&lab, "lab02", "app.setup") == 1
-    });
-    // A second sync, as from another bastion: exit 6 naming pid, host and command.
-    let o = st.expect(&["sync"], 6);
-    let err = String::from_utf8_lossy(&o.stderr);
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
-    assert!(err.contains(&format!("pid {}", first.pid())), "{err}");
-    assert!(err.contains(&format!("on {}", host.trim())), "{err}");
-    assert!(err.contains("stack -f") && err.contains(" sync`"), "{err}");
-    let s = st.status();
-    assert_eq!(s["busy"]["pid"], first.pid(), "{s:#}");
-    assert_eq!(statuses(&s)["lab02"], "setup", "{s:#}");
-    let waiter = st.spawn(&["configure", "--wait", "120"]);
-    first.expect(0);
-    waiter.expect(0);
-    assert_eq!(marks(&lab, "lab02")["app.configure"], 2);
+    // The same one-writer and crash-recovery scenario as on SQLite (tests/stack.rs).
+    common::stack::busy_and_crash(&lab, &st);
     assert!(
         !st.db().exists(),
         "no SQLite file when the state is in PostgreSQL"
-    );
-
-    // SIGKILL in the middle of lab03's setup: the lock is free at once (no --wait).
-    st.groups(
-        &[("lb", &["lab01"]), ("app", &["lab02", "lab03"])],
-        &[("lab03", "fixture_setup_sleep: 30")],
-    );
-    let doomed = st.spawn(&["sync"]);
-    wait_until(60, "setup to begin on lab03", || {
-        common::stack::count(&lab, "lab03", "app.setup") == 1
-    });
-    let running: Vec<Value> = st
-        .history()
-        .into_iter()
-        .filter(|e| e["result"] == "running")
-        .collect();
-    assert!(!running.is_empty());
-    doomed.kill();
-    st.groups(&[("lb", &["lab01"]), ("app", &["lab02", "lab03"])], &[]);
-    st.expect(&["sync"], 0);
-    let h = st.history();
-    for r in &running {
-        let now = h.iter().find(|e| e["id"] == r["id"]).unwrap();
-        assert_eq!(now["result"], "aborted", "{now:#}");
-    }
-    assert_eq!(statuses(&st.status())["lab03"], "online");
-    assert_eq!(
-        marks(&lab, "lab03"),
-        want_marks(&[("app.setup", 2), ("app.deploy", 1), ("app.configure", 1)])
     );
 
     // Export, then import into SQLite through $STRATA_STATE_URL: nothing lost, and

@@ -448,3 +448,80 @@ pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// One writer at a time, and crash recovery, on whatever state backend `st`'s file names:
+/// lab01 in `lb`, lab02 then lab03 in `app`. A second `sync` while one runs exits 6 naming
+/// the holder (pid, machine, command); `status` names it without waiting; `--wait` runs
+/// after it. Then a `sync` SIGKILLed in the middle of lab03's setup leaves the lock free at
+/// once, and the next `sync` marks its event `aborted` and sets lab03 up again.
+pub fn busy_and_crash(lab: &Lab, st: &Stack) {
+    st.groups(
+        &[("lb", &["lab01"]), ("app", &["lab02"])],
+        &[("lab02", "fixture_setup_sleep: 6")],
+    );
+    let first = st.spawn(&["sync"]);
+    wait_until(60, "setup to begin on lab02", || {
+        count(lab, "lab02", "app.setup") == 1
+    });
+    // A second sync does not wait (`--wait` defaults to 0): exit 6, naming the holder.
+    let o = st.expect(&["sync"], 6);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(err.contains(&format!("pid {}", first.pid())), "{err}");
+    assert!(err.contains(&format!("on {}", host.trim())), "{err}");
+    assert!(err.contains("stack -f") && err.contains(" sync`"), "{err}");
+    assert!(err.contains("since"), "{err}");
+    // Read-only commands never wait.
+    let s = st.status();
+    assert_eq!(statuses(&s)["lab02"], "setup", "{s:#}");
+    assert_eq!(
+        s["busy"]["pid"],
+        first.pid(),
+        "status names the holder: {s:#}"
+    );
+    // With --wait, it runs once the first is done.
+    let waiter = st.spawn(&["configure", "--wait", "120"]);
+    first.expect(0);
+    waiter.expect(0);
+    assert_eq!(marks(lab, "lab02")["app.setup"], 1);
+    assert_eq!(marks(lab, "lab02")["app.configure"], 2);
+    let h = st.history();
+    assert_eq!(h[0]["kind"], "configure", "{:#}", h[0]);
+
+    // A sync killed in the middle of a new instance's setup.
+    st.groups(
+        &[("lb", &["lab01"]), ("app", &["lab02", "lab03"])],
+        &[("lab03", "fixture_setup_sleep: 30")],
+    );
+    let doomed = st.spawn(&["sync"]);
+    wait_until(60, "setup to begin on lab03", || {
+        count(lab, "lab03", "app.setup") == 1
+    });
+    let running: Vec<Value> = st
+        .history()
+        .into_iter()
+        .filter(|e| e["result"] == "running")
+        .collect();
+    assert!(
+        running.iter().any(|e| e["kind"] == "setup"),
+        "no running setup event: {running:#?}"
+    );
+    doomed.kill();
+    assert_eq!(statuses(&st.status())["lab03"], "setup");
+
+    // The next sync (no --wait: the lock is free at once) marks the dead one's event
+    // aborted and sets lab03 up again.
+    st.groups(&[("lb", &["lab01"]), ("app", &["lab02", "lab03"])], &[]);
+    st.expect(&["sync"], 0);
+    let h = st.history();
+    for r in &running {
+        let now = h.iter().find(|e| e["id"] == r["id"]).unwrap();
+        assert_eq!(now["result"], "aborted", "{now:#}");
+    }
+    assert_eq!(statuses(&st.status())["lab03"], "online");
+    assert_eq!(
+        marks(lab, "lab03"),
+        want_marks(&[("app.setup", 2), ("app.deploy", 1), ("app.configure", 1)])
+    );
+    assert_eq!(marks(lab, "lab02")["app.setup"], 1);
+}
