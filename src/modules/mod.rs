@@ -26,6 +26,7 @@ pub mod net;
 pub mod packages;
 pub mod services;
 mod spec;
+pub mod system;
 pub mod toolkit;
 
 pub use args::Args;
@@ -225,6 +226,16 @@ pub trait Module: Send + Sync {
 const COLLECTIONS: &[(&str, &[&str])] = &[
     ("community.general.", &["ini_file"]),
     ("ansible.posix.", &["sysctl", "mount"]),
+    (
+        "community.general.",
+        &[
+            "timezone",
+            "locale_gen",
+            "modprobe",
+            "pam_limits",
+            "alternatives",
+        ],
+    ),
 ];
 
 /// Other names a module answers to, as Ansible's plugin routing redirects them
@@ -302,6 +313,13 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::apt::Apt,
         &packages::apt_repository::AptRepository,
         &packages::package::Package,
+        // System configuration (community.general) and service facts.
+        &system::timezone::Timezone,
+        &system::locale_gen::LocaleGen,
+        &system::modprobe::Modprobe,
+        &system::pam_limits::PamLimits,
+        &system::alternatives::Alternatives,
+        &services::service_facts::ServiceFacts,
     ]
 }
 
