@@ -273,6 +273,9 @@ fn displayable(result: &Value, drop_false: bool) -> Value {
             m.remove("item");
         }
         m.remove("_ansible_no_log");
+        // Modules that return `diff` as data (timezone, pam_limits...): Ansible's
+        // `_dump_results` leaves it off the screen below -vvv; strata at every level.
+        m.remove("diff");
         for k in ["changed", "failed"] {
             if drop_false && m.get(k) == Some(&Value::Bool(false)) {
                 m.remove(k);

@@ -436,16 +436,12 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         match done.get(&format!("c{i}")) {
             Some(x) if x.rc == 0 => {}
             Some(x) => {
-                let mut f = ModuleResult::failed(x.stderr.trim_end().to_string())
-                    .with("rc", x.rc)
-                    .with("stdout", x.stdout.clone())
-                    .with("stderr", x.stderr.clone())
-                    .with(
-                        "cmd",
-                        format!("/usr/bin/update-alternatives {}", c.join(" ")),
-                    );
-                f.changed = false;
-                return Ok(f);
+                let cmd = format!(
+                    "{} {}",
+                    secs.val("bin").unwrap_or("update-alternatives"),
+                    c.join(" ")
+                );
+                return Ok(super::command_failure(x, Some(cmd)));
             }
             None => {
                 return Ok(ModuleResult::failed(format!(

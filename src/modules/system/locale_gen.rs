@@ -10,6 +10,7 @@
 
 use futures::future::BoxFuture;
 use regex::Regex;
+use serde_json::{Value, json};
 
 use crate::modules::toolkit::replace_file::REPLACE_FN;
 use crate::modules::toolkit::sections::{SectionScript, Sections};
@@ -176,10 +177,18 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     };
     let missing = unavailable(&names, &supported, &listed);
     if !missing.is_empty() {
-        return Ok(ModuleResult::failed(format!(
+        // The module helper's failure repeats its output variables, twice over.
+        let out = json!({"name": names, "mechanism": mech, "ubuntu_mode": mech == "ubuntu_legacy"});
+        let mut r = ModuleResult::failed(format!(
             "The following locales you have entered are not available on your system: {}",
             missing.join(", ")
-        )));
+        ))
+        .with("output", out.clone())
+        .with("vars", out.clone());
+        if let Value::Object(m) = out {
+            r.data.extend(m);
+        }
+        return Ok(r);
     }
     let was_present = not_present(&names, &listed).is_empty();
     let result = |changed: bool| {
@@ -220,16 +229,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     }
     match done.get("gen") {
         Some(g) if g.rc == 0 => {}
-        Some(g) => {
-            return Ok(ModuleResult::failed(format!(
-                "locale-gen failed with rc={}: {}",
-                g.rc,
-                g.stderr.trim()
-            ))
-            .with("rc", g.rc)
-            .with("stdout", g.stdout.clone())
-            .with("stderr", g.stderr.clone()));
-        }
+        Some(g) => return Ok(super::command_failure(g, None)),
         None => {
             return Ok(ModuleResult::failed(format!(
                 "locale-gen failed: {}",

@@ -322,12 +322,11 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         if let Some(x) = done.get(sec)
             && x.rc != 0
         {
-            return Ok(result(false)
-                .msg(x.stderr.clone())
-                .with("rc", x.rc)
-                .with("stdout", x.stdout.clone())
-                .with("stderr", x.stderr.clone())
-                .failed_too());
+            // `fail_json(msg=err, rc=rc, stdout=out, stderr=err, **result)`.
+            let mut f = super::command_failure(x, None);
+            f.msg = Some(x.stderr.clone());
+            f.data.extend(result(false).data);
+            return Ok(f);
         }
     }
     if let Some(e) = done.val("err") {

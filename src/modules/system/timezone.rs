@@ -250,7 +250,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         "__tz_file={}\n__tz_systemd=\n\
          if command -v timedatectl >/dev/null 2>&1 && timedatectl >/dev/null 2>&1; then __tz_systemd=1; __s_val systemd 1; fi\n\
          if [ -n \"$__tz_file\" ] && [ -f \"$__tz_file\" ]; then __s_val zone_ok 1; fi\n\
-         for __b in hwclock dpkg-reconfigure timedatectl; do __p=$(command -v \"$__b\") && __s_val \"bin_$__b\" \"$__p\"; done",
+         for __b in hwclock dpkg-reconfigure timedatectl ln; do __p=$(command -v \"$__b\") && __s_val \"bin_$__b\" \"$__p\"; done",
         sh_quote(tzfile.as_deref().unwrap_or(""))
     ));
     s.line(STATE_FN);
@@ -357,11 +357,15 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     a.line(STATE_FN);
     let mut msgs = Vec::new();
     let b_files = Files::read(&secs, "b_");
-    let mut k = 0;
+    let mut shown: Vec<String> = Vec::new();
     let mut step = |a: &mut SectionScript, words: &[&str]| {
-        a.sec(&format!("s{k}"), words);
+        a.sec(&format!("s{}", shown.len()), words);
         a.line("[ \"$__s_r\" = 0 ] || exit 0");
-        k += 1;
+        // As the collection's `run_command` names it: the executable's full path.
+        let bin = secs.val(&format!("bin_{}", words[0])).unwrap_or(words[0]);
+        let mut c = vec![bin];
+        c.extend(&words[1..]);
+        shown.push(c.join(" "));
     };
     for ((key, want), (_, was)) in planned.iter().zip(&before) {
         if want == was {
@@ -422,7 +426,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     if let Some(e) = done.val("err") {
         return Ok(abort(&msgs, e.trim()));
     }
-    if let Some(bad) = sections_failed(&done) {
+    if let Some(bad) = sections_failed(&done, &shown) {
         return Ok(bad);
     }
     if !done.has("done") {
@@ -448,16 +452,11 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     Ok(result(&before, &after, &msgs))
 }
 
-/// A command of the action script that failed, as `run_command(check_rc=True)` reports it.
-fn sections_failed(done: &Sections) -> Option<ModuleResult> {
-    (0..8).find_map(|i| {
+/// The first command of the action script that failed; `cmds` are their display forms.
+fn sections_failed(done: &Sections, cmds: &[String]) -> Option<ModuleResult> {
+    cmds.iter().enumerate().find_map(|(i, c)| {
         let x = done.get(&format!("s{i}"))?;
-        (x.rc != 0).then(|| {
-            ModuleResult::failed(x.stderr.trim_end().to_string())
-                .with("rc", x.rc)
-                .with("stdout", x.stdout.clone())
-                .with("stderr", x.stderr.clone())
-        })
+        (x.rc != 0).then(|| super::command_failure(x, Some(c.clone())))
     })
 }
 
