@@ -168,7 +168,7 @@ async fn run(ctx: &ModuleCtx<'_>) -> Result<ModuleResult, ModuleError> {
     }
     let mut services = Map::new();
     if let Some(sv) = secs.get("sysv")
-        && !(sv.rc == 4 && !secs.has("initd"))
+        && (sv.rc != 4 || secs.has("initd"))
     {
         sysv(&sv.stdout, &mut services);
     }
