@@ -43,7 +43,8 @@ __esc() {
 __write() { printf '%s' "$1" > "$__f.tmp" && mv -f "$__f.tmp" "$__f"; }
 
 __t0=$(__now)
-setsid sh "$__f.sh" <"$__f.in" >"$__f.out" 2>"$__f.err" &
+# The job's files are private; the job itself runs with the umask Ansible's daemon sets.
+(umask 022 && exec setsid sh "$__f.sh" <"$__f.in" >"$__f.out" 2>"$__f.err") &
 __pid=$!
 
 (
