@@ -95,6 +95,10 @@ pub async fn invoke(
         },
         None => eff.become_.clone(),
     };
+    let async_run = match super::async_task::settings(pc, t, sc) {
+        Ok(a) => a,
+        Err(e) => return Step::failed(e),
+    };
     let retries = t.retries.unwrap_or(if t.until.is_some() { 3 } else { 0 });
     let delay = t.delay.unwrap_or(5.0);
     let mut attempt = 0;
@@ -112,15 +116,18 @@ pub async fn invoke(
             vars: sc,
             verbosity: pc.opts.verbosity,
         };
-        let res = match eff.timeout {
-            None => module.run(&ctx, &args).await,
-            Some(secs) => {
-                match tokio::time::timeout(Duration::from_secs(secs), module.run(&ctx, &args)).await
-                {
-                    Ok(r) => r,
-                    Err(_) => return timed_out(secs),
-                }
+        let call = async {
+            match &async_run {
+                None => module.run(&ctx, &args).await,
+                Some(a) => super::async_task::run(module, &ctx, &args, a).await,
             }
+        };
+        let res = match eff.timeout {
+            None => call.await,
+            Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), call).await {
+                Ok(r) => r,
+                Err(_) => return timed_out(secs),
+            },
         };
         let mut step = match res {
             Err(ModuleError::Transport(e)) if e.is_unreachable() => {

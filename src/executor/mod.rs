@@ -1,5 +1,6 @@
 //! Runs plays on hosts: one tokio task per host per play batch, each holding the host's one
 //! connection, sending events to the reporter and never printing.
+pub mod async_task;
 pub mod context;
 pub mod coordinator;
 pub mod delegate;

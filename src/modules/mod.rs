@@ -17,6 +17,7 @@ use crate::transport::{ExecOutput, Transport, TransportError};
 
 pub mod accounts;
 pub mod args;
+pub mod async_jobs;
 pub mod commands;
 pub mod control;
 pub mod files;
@@ -291,6 +292,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::validate_argument_spec::ValidateArgumentSpec,
         &net::wait_for::WaitFor,
         &control::wait_for_connection::WaitForConnection,
+        // Async jobs (the `async` keyword's status and cleanup).
+        &control::async_status::AsyncStatus,
         // System services.
         &services::service::Service,
         &services::systemd::Systemd,

@@ -295,6 +295,18 @@ pub struct LoopSpec {
     pub pause: Option<f64>,
 }
 
+/// A task's `async:` and `poll:` (Ansible's `async_val` and `poll`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AsyncKw {
+    /// Seconds the job may run; 0 runs the task in the foreground, as Ansible does.
+    pub limit: IntKw,
+    /// Seconds between status checks, 0 for fire-and-forget; `None` is Ansible's default
+    /// (`ANSIBLE_POLL_INTERVAL`, else 15).
+    pub poll: Option<IntKw>,
+    /// The module as the task names it (`ansible.builtin.copy`), for Ansible's refusal text.
+    pub written: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct Task {
     pub name: Option<String>,
@@ -313,6 +325,8 @@ pub struct Task {
     pub until: Option<Vec<Cond>>,
     pub retries: Option<u32>,
     pub delay: Option<f64>,
+    /// `async:` and `poll:`, when the task has `async`.
+    pub async_: Option<AsyncKw>,
     pub role: Option<Arc<RoleCtx>>,
     /// Directory for relative lookups (`files/`, `templates/`): the role or play directory.
     pub base_dir: PathBuf,
@@ -343,6 +357,7 @@ impl Task {
             until: None,
             retries: None,
             delay: None,
+            async_: None,
             role,
             base_dir: PathBuf::new(),
         }

@@ -2,6 +2,7 @@
 //! for validating arguments, and where a task's relative `src` files are searched. Loading
 //! never runs a module.
 
+pub use crate::modules::async_jobs::{AsyncSupport, async_support, refusal as async_refusal};
 pub use crate::modules::files::output_encoding;
 pub use crate::modules::{FreeForm, ModuleSpec, Param, ParamType, SearchPaths};
 

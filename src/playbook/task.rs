@@ -4,11 +4,11 @@
 use serde_json::{Map, Value};
 
 use super::action_kw::{ACTION_KEYS, split_action};
-use super::keywords::{COMMON_KEYWORDS, parse_common};
+use super::keywords::{COMMON_KEYWORDS, int_kw, parse_common};
 use super::loader::{Loader, Scope, is_var_name};
-use super::model::{Common, Cond, Handler, Item, LoopKind, LoopSpec, Task, Text};
+use super::model::{AsyncKw, Common, Cond, Handler, IntKw, Item, LoopKind, LoopSpec, Task, Text};
 use super::module_args::task_args;
-use super::module_table::ModuleSpec;
+use super::module_table::{AsyncSupport, ModuleSpec, async_refusal, async_support};
 use super::srcfile;
 use super::suggest::did_you_mean;
 use super::template_options;
@@ -32,6 +32,8 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "until",
     "delay",
     "listen",
+    "async",
+    "poll",
 ];
 
 const LOOP_KEYWORDS: &[&str] = &[
@@ -87,6 +89,9 @@ pub struct TaskKw<'a> {
     pub delay: Option<f64>,
     pub args: Option<&'a Node>,
     pub listen: Vec<String>,
+    /// `async:` (with its node, for a refusal's location) and `poll:`.
+    pub async_: Option<(IntKw, &'a Node)>,
+    pub poll: Option<IntKw>,
 }
 
 impl Loader<'_> {
@@ -309,6 +314,8 @@ pub fn parse_kws<'a>(
             "until" => kw.until = Some(ld.conds_kw(v, name)),
             "retries" => kw.retries = ld.u32_kw(v, name),
             "delay" => kw.delay = ld.f64_kw(v, name),
+            "async" => kw.async_ = int_kw(ld, v, name).map(|i| (i, v)),
+            "poll" => kw.poll = int_kw(ld, v, name),
             "rescue" | "always" => {
                 ld.err(k.error(format!("`{name}` is only valid together with `block`")))
             }
@@ -461,6 +468,18 @@ fn module_task(
     }
     srcfile::check(ld, spec, &args, key, value, kw.args, scope);
     template_options::check(ld, spec, &args, key, value, kw.args);
+    let written = key.scalar_string().unwrap_or_else(|| spec.name.to_string());
+    if let Some((IntKw::Int(n), at)) = &kw.async_
+        && *n > 0
+        && async_support(spec.name) == AsyncSupport::NotInStrata
+    {
+        ld.err(
+            at.error(async_refusal(spec.name, &written))
+                .label("`async` on this module")
+                .help("drop `async`/`poll` to run the task in the foreground"),
+        );
+    }
+    let async_ = async_kw(&kw, written);
     Task {
         name: kw.name,
         span: node.span.clone(),
@@ -476,9 +495,19 @@ fn module_task(
         until: kw.until,
         retries: kw.retries,
         delay: kw.delay,
+        async_,
         role: scope.role.clone(),
         base_dir: scope.base_dir.clone(),
     }
+}
+
+/// A task's `async:` and `poll:`; `poll` alone is ignored, as Ansible ignores it.
+fn async_kw(kw: &TaskKw, written: String) -> Option<AsyncKw> {
+    kw.async_.as_ref().map(|(limit, _)| AsyncKw {
+        limit: limit.clone(),
+        poll: kw.poll.clone(),
+        written,
+    })
 }
 
 /// Builds a task whose action the loader resolved itself (`meta`).
@@ -490,6 +519,7 @@ pub fn loader_task(
     kw: TaskKw,
     scope: &Scope,
 ) -> Task {
+    let async_ = async_kw(&kw, action.to_string());
     Task {
         name: kw.name,
         span: node.span.clone(),
@@ -505,6 +535,7 @@ pub fn loader_task(
         until: kw.until,
         retries: kw.retries,
         delay: kw.delay,
+        async_,
         role: scope.role.clone(),
         base_dir: scope.base_dir.clone(),
     }

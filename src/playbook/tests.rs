@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use super::model::{Item, LoopKind, Play, Playbook, Serial, Strategy, Task};
+use super::model::{IntKw, Item, LoopKind, Play, Playbook, Serial, Strategy, Task};
 use super::module_table::{FreeForm, ModuleSpec, ModuleTable, Param, ParamType as T};
 use super::{LoadOptions, load_playbook_with, load_role_with, load_tasks_file_with};
 use crate::diagnostic::Diagnostic;
@@ -1126,4 +1126,46 @@ fn register_must_be_a_name_not_a_yaml_boolean() {
         "- hosts: all\n  tasks:\n    - command: echo\n      register: \"off\"\n",
     )]);
     assert_eq!(task(&play(&pb).tasks[0]).register.as_deref(), Some("off"));
+}
+
+#[test]
+fn async_is_refused_at_load_on_modules_strata_cannot_detach() {
+    let ds = errors(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - file: path=/x state=touch\n      async: 60\n      poll: 5\n    - file: path=/y state=touch\n      async: x\n",
+    )]);
+    let d = assert_error(
+        &ds,
+        "strata does not run `file` as an async job",
+        "site.yml",
+        4,
+        14,
+    );
+    assert!(d.message.contains("`command` and `shell`"), "{d}");
+    assert_error(
+        &ds,
+        "`async` must be a non-negative integer",
+        "site.yml",
+        7,
+        14,
+    );
+    // command and shell run as jobs; copy fails when it runs, as Ansible's action does; a
+    // templated `async` or `async: 0` is decided when the task runs.
+    let pb = load(&[(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - command: sleep 1\n      async: 60\n      poll: 0\n    - copy: content=x dest=/x\n      async: 10\n    - file: path=/x\n      async: \"{{ n }}\"\n    - file: path=/x\n      async: 0\n    - ansible.builtin.shell: echo\n      poll: 3\n",
+    )]);
+    let tasks = &play(&pb).tasks;
+    let a = task(&tasks[0]).async_.clone().expect("async");
+    assert_eq!(
+        (a.limit, a.poll, a.written.as_str()),
+        (IntKw::Int(60), Some(IntKw::Int(0)), "command")
+    );
+    assert_eq!(task(&tasks[1]).async_.as_ref().unwrap().written, "copy");
+    assert!(matches!(
+        task(&tasks[2]).async_.as_ref().unwrap().limit,
+        IntKw::Template(_)
+    ));
+    // `poll` without `async` is ignored, as Ansible ignores it.
+    assert!(task(&tasks[4]).async_.is_none());
 }

@@ -38,6 +38,8 @@ pub fn register(env: &mut Environment<'static>) {
         result_flag(v, "failed", "successful").map(|f| !f)
     });
     env.add_test("skipped", |v: &Value| result_flag(v, "skipped", "skipped"));
+    env.add_test("finished", |v: &Value| job_flag(v, "finished"));
+    env.add_test("started", |v: &Value| job_flag(v, "started"));
     env.add_test("skip", |v: &Value| result_flag(v, "skipped", "skipped"));
     env.add_test("unreachable", |v: &Value| {
         result_flag(v, "unreachable", "unreachable")
@@ -141,6 +143,21 @@ fn expect_result(v: &Value, test: &str) -> Result<(), Error> {
 fn result_flag(v: &Value, key: &str, test: &str) -> Result<bool, Error> {
     expect_result(v, test)?;
     Ok(lookup(v, &Value::from(key)).is_true())
+}
+
+/// `finished`/`started` of an async job's result (`== 1`, so `true` too); a result without the
+/// key counts as finished or started, as in Ansible.
+fn job_flag(v: &Value, key: &str) -> Result<bool, Error> {
+    expect_result(v, key)?;
+    let f = lookup(v, &Value::from(key));
+    if f.is_undefined() {
+        return Ok(true);
+    }
+    Ok(match serde_json::to_value(&f) {
+        Ok(serde_json::Value::Bool(b)) => b,
+        Ok(serde_json::Value::Number(n)) => n.as_f64() == Some(1.0),
+        _ => false,
+    })
 }
 
 /// `changed`: the result's own flag, or any loop item's.

@@ -7,7 +7,8 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::support::{Guarded, Guards, ShWords, not_run, run_guarded, stdin_data};
+use super::support::{Guarded, Guards, ShWords, launch_guarded, not_run, run_guarded, stdin_data};
+use crate::modules::toolkit::async_job::AsyncJob;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::shlex;
@@ -50,6 +51,23 @@ impl Module for Command {
 }
 
 async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    go(ctx, args, None).await
+}
+
+/// `command` under `async:`: the same run, started as a detached job.
+pub async fn launch(
+    ctx: &ModuleCtx<'_>,
+    args: &Args,
+    job: &AsyncJob,
+) -> Result<ModuleResult, ModuleError> {
+    go(ctx, args, Some(job)).await
+}
+
+async fn go(
+    ctx: &ModuleCtx<'_>,
+    args: &Args,
+    job: Option<&AsyncJob>,
+) -> Result<ModuleResult, ModuleError> {
     let cmd = args.str("cmd").filter(|c| !c.trim().is_empty());
     let argv = args.str_list("argv")?.filter(|a| !a.is_empty());
     let words = match (cmd, argv) {
@@ -77,18 +95,18 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         "exec "
     };
     let guards = Guards::from_args(args);
-    let mut r = run_guarded(
-        ctx,
-        Guarded {
-            cmd: Value::from(words),
-            guards: &guards,
-            words: sh,
-            body: format!("{exec}{}\n", quoted.join(" ")),
-            stdin: stdin_data(args)?,
-            strip: args.bool_or("strip_empty_ends", true)?,
-        },
-    )
-    .await?;
+    let g = Guarded {
+        cmd: Value::from(words),
+        guards: &guards,
+        words: sh,
+        body: format!("{exec}{}\n", quoted.join(" ")),
+        stdin: stdin_data(args)?,
+        strip: args.bool_or("strip_empty_ends", true)?,
+    };
+    let mut r = match job {
+        None => run_guarded(ctx, g).await?,
+        Some(j) => launch_guarded(ctx, g, j).await?,
+    };
     if let Some(e) = args.str("executable") {
         let w = format!(
             "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{e}'."

@@ -4,7 +4,8 @@
 use futures::future::BoxFuture;
 use serde_json::Value;
 
-use super::support::{Guarded, Guards, ShWords, not_run, run_guarded, stdin_data};
+use super::support::{Guarded, Guards, ShWords, launch_guarded, not_run, run_guarded, stdin_data};
+use crate::modules::toolkit::async_job::AsyncJob;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
@@ -44,6 +45,23 @@ impl Module for Shell {
 }
 
 async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    go(ctx, args, None).await
+}
+
+/// `shell` under `async:`: the same run, started as a detached job.
+pub async fn launch(
+    ctx: &ModuleCtx<'_>,
+    args: &Args,
+    job: &AsyncJob,
+) -> Result<ModuleResult, ModuleError> {
+    go(ctx, args, Some(job)).await
+}
+
+async fn go(
+    ctx: &ModuleCtx<'_>,
+    args: &Args,
+    job: Option<&AsyncJob>,
+) -> Result<ModuleResult, ModuleError> {
     let Some(cmd) = args.str("cmd").filter(|c| !c.trim().is_empty()) else {
         let mut r = not_run(Value::Null, 256.into(), "no command given".into(), "");
         r.failed = true;
@@ -54,18 +72,18 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         .filter(|e| !e.is_empty())
         .unwrap_or_else(|| "/bin/sh".into());
     let guards = Guards::from_args(args);
-    run_guarded(
-        ctx,
-        Guarded {
-            body: format!("exec {} -c {}\n", sh_quote(&executable), sh_quote(&cmd)),
-            cmd: Value::from(cmd),
-            guards: &guards,
-            words: ShWords::default(),
-            stdin: stdin_data(args)?,
-            strip: args.bool_or("strip_empty_ends", true)?,
-        },
-    )
-    .await
+    let g = Guarded {
+        body: format!("exec {} -c {}\n", sh_quote(&executable), sh_quote(&cmd)),
+        cmd: Value::from(cmd),
+        guards: &guards,
+        words: ShWords::default(),
+        stdin: stdin_data(args)?,
+        strip: args.bool_or("strip_empty_ends", true)?,
+    };
+    match job {
+        None => run_guarded(ctx, g).await,
+        Some(j) => launch_guarded(ctx, g, j).await,
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::modules::toolkit::async_job::{AsyncJob, Detached, launch};
 use crate::modules::toolkit::clock::{local_timestamp, timedelta};
 pub use crate::modules::toolkit::sh_words::ShWords;
 use crate::modules::{Args, ModuleCtx, ModuleError, ModuleResult};
@@ -51,6 +52,18 @@ pub enum Stop {
     WouldRun,
 }
 
+impl Stop {
+    /// The word the prelude prints after its marker for this stop.
+    fn word(&self) -> String {
+        match self {
+            Stop::Creates => "creates".into(),
+            Stop::Removes => "removes".into(),
+            Stop::WouldRun => "run".into(),
+            Stop::Chdir(e) => format!("chdir {e}"),
+        }
+    }
+}
+
 /// A random token the prelude prints alone on stdout to report a [`Stop`]; a command cannot
 /// produce it by accident.
 #[derive(Clone, Debug)]
@@ -63,11 +76,13 @@ impl Default for Marker {
 }
 
 impl Marker {
+    /// The exact text the prelude prints to report `what`.
+    pub fn text(&self, what: &str) -> String {
+        format!("{} {what}", self.0)
+    }
+
     fn emit(&self, what: &str) -> String {
-        format!(
-            "printf '%s' {}; exit 0",
-            sh_quote(&format!("{} {what}", self.0))
-        )
+        format!("printf '%s' {}; exit 0", sh_quote(&self.text(what)))
     }
 
     /// The stop the prelude reported, if the output is exactly a marker line.
@@ -237,15 +252,121 @@ pub struct Guarded<'a> {
 /// Runs `chdir`, `creates`, `removes` and the command in one round trip, with Ansible's
 /// results for each outcome and its partial check mode (only the guards are evaluated, and
 /// without guards the task is skipped).
-pub async fn run_guarded(
+pub async fn run_guarded(ctx: &ModuleCtx<'_>, g: Guarded<'_>) -> Result<ModuleResult, ModuleError> {
+    let job = match plan(ctx.check_mode, g) {
+        Planned::Done(r) => return Ok(r),
+        Planned::Run(job) => job,
+    };
+    let timing = Timing::start();
+    let out = ctx.run(&job.script, job.stdin.as_deref()).await?;
+    Ok(match job.marker.parse(&out) {
+        Some(stop) => job.stopped(&stop),
+        None => ran(job.cmd, &out, &timing, job.strip),
+    })
+}
+
+/// The same run as an async job (`async:`): the script runs detached on the host, and the
+/// prelude's stops and the command's result are turned into Ansible's result there.
+pub async fn launch_guarded(
     ctx: &ModuleCtx<'_>,
-    mut g: Guarded<'_>,
+    g: Guarded<'_>,
+    async_job: &AsyncJob,
 ) -> Result<ModuleResult, ModuleError> {
+    let strip = g.strip;
+    let detached = match plan(ctx.check_mode, g) {
+        // Nothing to run (check mode without guards): the job only reports the result.
+        Planned::Done(r) => {
+            let marker = Marker::default();
+            let text = marker.text("done");
+            Detached {
+                script: format!("printf '%s' {}\n", sh_quote(&text)),
+                stdin: None,
+                stops: vec![(text, r)],
+                ran: Map::new(),
+                strip,
+            }
+        }
+        Planned::Run(job) => {
+            let stops = [
+                Stop::Creates,
+                Stop::Removes,
+                Stop::WouldRun,
+                Stop::Chdir(2),
+                Stop::Chdir(20),
+                Stop::Chdir(13),
+            ]
+            .into_iter()
+            .map(|s| (job.marker.text(&s.word()), job.stopped(&s)))
+            .collect();
+            let mut ran = Map::new();
+            ran.insert("changed".into(), true.into());
+            ran.insert("cmd".into(), job.cmd.clone());
+            Detached {
+                script: job.script,
+                stdin: job.stdin,
+                stops,
+                ran,
+                strip: job.strip,
+            }
+        }
+    };
+    launch(ctx, async_job, detached).await
+}
+
+/// What a guarded run needs once its arguments are known.
+enum Planned {
+    /// The result is known without running anything.
+    Done(ModuleResult),
+    Run(GuardedJob),
+}
+
+/// A guarded run's script and how to read what it printed.
+struct GuardedJob {
+    script: String,
+    stdin: Option<Vec<u8>>,
+    marker: Marker,
+    cmd: Value,
+    guards: Guards,
+    strip: bool,
+    check_mode: bool,
+}
+
+impl GuardedJob {
+    /// The result when the prelude stopped before (or instead of) the command.
+    fn stopped(&self, stop: &Stop) -> ModuleResult {
+        let would_run = "Command would have run if not in check mode";
+        match stop {
+            Stop::Chdir(errno) => {
+                let dir = self.guards.chdir.as_deref().unwrap_or_default();
+                let mut r = not_run(
+                    self.cmd.clone(),
+                    Value::Null,
+                    chdir_message(*errno, dir),
+                    "",
+                );
+                r.failed = true;
+                r
+            }
+            Stop::Creates | Stop::Removes => {
+                guard_skip(self.cmd.clone(), &self.guards, stop, self.check_mode)
+            }
+            Stop::WouldRun => {
+                let mut r = not_run(self.cmd.clone(), 0.into(), would_run.into(), "");
+                r.changed = true;
+                r
+            }
+        }
+    }
+}
+
+/// The script for `chdir`, `creates`, `removes` and the command (or, in check mode, only the
+/// guards), or the result when check mode has nothing to evaluate.
+fn plan(check_mode: bool, mut g: Guarded<'_>) -> Planned {
     let would_run = "Command would have run if not in check mode";
-    if ctx.check_mode && !g.guards.decides() {
+    if check_mode && !g.guards.decides() {
         let mut r = not_run(g.cmd, 0.into(), would_run.into(), "");
         r.skipped = true;
-        return Ok(r);
+        return Planned::Done(r);
     }
     let marker = Marker::default();
     let mut script = String::new();
@@ -258,30 +379,19 @@ pub async fn run_guarded(
     if let Some(r) = &g.guards.removes {
         script.push_str(&marker.removes(&mut g.words, r, true));
     }
-    if ctx.check_mode {
+    if check_mode {
         script.push_str(&marker.would_run());
     } else {
         script.push_str(&g.body);
     }
-    let script = format!("{}{script}", g.words.setup());
-    let timing = Timing::start();
-    let out = ctx.run(&script, g.stdin.as_deref()).await?;
-    Ok(match marker.parse(&out) {
-        Some(Stop::Chdir(errno)) => {
-            let dir = g.guards.chdir.as_deref().unwrap_or_default();
-            let mut r = not_run(g.cmd, Value::Null, chdir_message(errno, dir), "");
-            r.failed = true;
-            r
-        }
-        Some(stop @ (Stop::Creates | Stop::Removes)) => {
-            guard_skip(g.cmd, g.guards, &stop, ctx.check_mode)
-        }
-        Some(Stop::WouldRun) => {
-            let mut r = not_run(g.cmd, 0.into(), would_run.into(), "");
-            r.changed = true;
-            r
-        }
-        None => ran(g.cmd, &out, &timing, g.strip),
+    Planned::Run(GuardedJob {
+        script: format!("{}{script}", g.words.setup()),
+        stdin: g.stdin,
+        marker,
+        cmd: g.cmd,
+        guards: g.guards.clone(),
+        strip: g.strip,
+        check_mode,
     })
 }
 

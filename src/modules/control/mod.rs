@@ -1,9 +1,10 @@
 //! Modules that steer the play rather than change the host: `debug`, `set_fact`, `assert`,
-//! `fail`, `pause`, `ping`, `setup` with its fact probes, `wait_for_connection`, and the run-time
+//! `fail`, `pause`, `ping`, `async_status`, `setup` with its fact probes, `wait_for_connection`, and the run-time
 //! variables and inventory: `include_vars`, `group_by`, `add_host`.
 
 pub mod add_host;
 pub mod assert;
+pub mod async_status;
 pub mod debug;
 pub mod fail;
 pub mod group_by;

@@ -1,4 +1,5 @@
 //! Shell-side building blocks that modules share; each does one job on the host:
+//! - `async_job`: jobs started detached under `async:`, with Ansible's status file;
 //! - `atomic_write`: write a file via a temp file and a rename (mode, owner, validate, backup);
 //! - `replace_file`: replace a whole file atomically inside a module's own action script;
 //! - `sections`: run several commands in one script and read each one's status and output back;
@@ -9,6 +10,7 @@
 //! - `sh_words`: shell words with Python's `expandvars`/`expanduser` and globbing;
 //! - `script_output`: `__o`/`__dump` result lines a script prints, and reading them back.
 
+pub mod async_job;
 pub mod atomic_write;
 pub mod clock;
 pub mod fs_attrs;

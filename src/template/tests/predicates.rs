@@ -121,6 +121,22 @@ fn task_result_tests() {
     assert_eq!(eval("ok is skipped", &c), json!(false));
     assert_eq!(eval("unr is unreachable", &c), json!(true));
     assert_eq!(eval("ok is reachable", &c), json!(true));
+    let jobs = json!({
+        "run": {"started": true, "finished": false},
+        "old": {"started": 1, "finished": 1},
+        "done": {"finished": true},
+        "plain": {"changed": true},
+    });
+    for (expr, want) in [
+        ("run is finished", false),
+        ("run is started", true),
+        ("old is finished", true),
+        ("done is finished", true),
+        ("plain is finished", true),
+        ("plain is started", true),
+    ] {
+        assert_eq!(eval(expr, &jobs), json!(want), "{expr}");
+    }
     assert!(
         eval_err("'x' is changed", &c)
             .message
