@@ -22,6 +22,7 @@ pub mod control;
 pub mod files;
 #[cfg(test)]
 pub mod harness;
+pub mod known;
 pub mod net;
 pub mod packages;
 pub mod services;
