@@ -35,6 +35,7 @@ fn request(file: &std::path::Path, e: Option<&EngineArgs>, s: &Settings) -> Stac
         run.verbosity = e.verbose;
         run.connect = super::connect_options(&e.ssh, s);
         run.flush_cache = e.flush_cache;
+        run.strict = e.strict;
         req.run = run;
         req.attributes = e.attributes.clone();
         req.wait = Duration::from_secs(e.wait);

@@ -30,7 +30,11 @@ pub async fn invoke(
     sc: &JValue,
 ) -> Step {
     let Some(module) = modules::lookup(&t.action) else {
-        return Step::failed(format!("unknown module `{}`", t.action));
+        // A known Ansible module strata refuses: the task fails where it would run.
+        return Step::failed(match crate::playbook::refused::refusal(t) {
+            Some(r) => crate::playbook::refused::runtime_message(t, &r),
+            None => format!("unknown module `{}`", t.action),
+        });
     };
     let args = match pc
         .templar

@@ -8,7 +8,7 @@ use super::keywords::{COMMON_KEYWORDS, parse_common};
 use super::loader::{Loader, Scope, is_var_name};
 use super::model::{Common, Cond, Handler, Item, LoopKind, LoopSpec, Task, Text};
 use super::module_args::task_args;
-use super::module_table::ModuleSpec;
+use super::module_table::{Known, ModuleSpec, Refusal};
 use super::srcfile;
 use super::suggest::did_you_mean;
 use super::template_options;
@@ -66,10 +66,13 @@ fn is_keyword(name: &str) -> bool {
 }
 
 /// What the one non-keyword key of a task is.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Action {
     Module(&'static ModuleSpec),
     Loader(&'static str),
+    /// An Ansible module strata does not implement: the task loads, and fails only on the
+    /// hosts where it runs (`refused.rs`), unless `--strict` refuses it here.
+    Refused(Refusal),
 }
 
 /// Keyword values of one task-like item, parsed but not yet attached to a model type.
@@ -171,6 +174,30 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
             Some(a) => Some(Action::Loader(a)),
             None => (ld.modules.lookup)(name).map(Action::Module),
         };
+        let found = match found {
+            Some(a) => Some(a),
+            None => match (ld.modules.known)(name) {
+                Some(Known::Removed(msg)) => {
+                    ld.err(k.error(msg).label("removed from Ansible"));
+                    ok = false;
+                    continue;
+                }
+                Some(Known::Module(fqcn)) => {
+                    let r = Refusal {
+                        name: name.to_string(),
+                        fqcn,
+                        reason: super::module_table::reason(fqcn),
+                    };
+                    if ld.opts.strict {
+                        ld.err(super::refused::strict_error(k, &r));
+                        ok = false;
+                        continue;
+                    }
+                    Some(Action::Refused(r))
+                }
+                None => None,
+            },
+        };
         let Some(a) = found else {
             let names = (ld.modules.names)();
             let candidates = COMMON_KEYWORDS
@@ -178,7 +205,8 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
                 .chain(TASK_KEYWORDS)
                 .chain(LOADER_ACTIONS)
                 .copied()
-                .chain(names);
+                .chain(names)
+                .chain(super::module_table::builtin_names());
             let mut d = k
                 .error(format!("unknown module or keyword `{name}`"))
                 .label("not a module or task keyword");
@@ -189,7 +217,7 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
             ok = false;
             continue;
         };
-        if let Some((first, _, _)) = action {
+        if let Some((first, _, _)) = &action {
             let first = first.scalar_string().unwrap_or_default();
             ld.err(
                 k.error(format!(
@@ -228,6 +256,17 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
                 });
             }
             let t = module_task(ld, node, key, value, spec, kw, scope);
+            out.push(Item::Task(Box::new(t)));
+        }
+        Action::Refused(r) => {
+            let mut kw = parse_kws(ld, &kws, None, scope);
+            if let Some(span) = local {
+                kw.common.delegate_to = Some(Text {
+                    value: "localhost".into(),
+                    span,
+                });
+            }
+            let t = refused_task(ld, node, key, value, &r, kw, scope);
             out.push(Item::Task(Box::new(t)));
         }
         Action::Loader(a) if !old_style.is_empty() => ld.err(
@@ -479,6 +518,33 @@ fn module_task(
         role: scope.role.clone(),
         base_dir: scope.base_dir.clone(),
     }
+}
+
+/// A task whose module strata refuses: its arguments are kept as written (a free-form string
+/// as `_raw_params`), checked only for Jinja syntax, since there is no spec to check them
+/// against; the executor never templates them (`executor/invoke.rs` fails the task first).
+fn refused_task(
+    ld: &mut Loader,
+    node: &Node,
+    key: &Node,
+    value: &Node,
+    r: &Refusal,
+    kw: TaskKw,
+    scope: &Scope,
+) -> Task {
+    ld.check_tree(value);
+    let mut args = match value.to_json() {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        other => Map::from_iter([("_raw_params".to_string(), other)]),
+    };
+    if let Some(a) = kw.args {
+        ld.check_tree(a);
+        if let Value::Object(m) = a.to_json() {
+            args.extend(m);
+        }
+    }
+    loader_task(node, key, &r.name, args, kw, scope)
 }
 
 /// Builds a task whose action the loader resolved itself (`meta`).

@@ -35,6 +35,8 @@ pub struct RunRequest {
     pub become_defaults: BecomeDefaults,
     /// `ansible.cfg`'s `gathering`.
     pub gathering: Gathering,
+    /// `--strict`: known Ansible modules strata does not implement are load-time errors.
+    pub strict: bool,
 }
 
 impl RunRequest {
@@ -59,6 +61,7 @@ impl RunRequest {
             roles_path: Vec::new(),
             become_defaults: BecomeDefaults::default(),
             gathering: Gathering::Implicit,
+            strict: false,
         }
     }
 }

@@ -73,6 +73,9 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
         local: local.clone(),
         opts: req.connect.clone(),
     });
+    for msg in plan.refusal_warnings() {
+        let _ = events.send(Event::Warning { host: None, msg });
+    }
     let mut world: Option<Arc<World>> = None;
     let mut interrupted = false;
     let mut runner_stats = Vec::new();
@@ -106,6 +109,7 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
             become_password: req.connect.become_password.clone(),
             become_defaults: req.become_defaults.clone(),
             gathering: req.gathering,
+            strict: req.strict,
         });
         let mut runner = Runner::new(
             plan.templar.clone(),
