@@ -61,6 +61,7 @@ fn request(args: &PlaybookArgs, s: &Settings) -> Result<RunRequest, InputErrors>
         become_defaults: s.become_.clone(),
         gathering: s.gathering,
         strict: args.strict,
+        show_custom_stats: s.show_custom_stats,
     })
 }
 

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub gathering: crate::config::Gathering,
     /// `--strict`: tasks files included at run time refuse unimplemented modules too.
     pub strict: bool,
+    /// `set_stats` results of the whole run (shared by its playbooks), for the recap.
+    pub custom_stats: Arc<super::custom_stats::CustomStats>,
 }
 
 /// A connection opened on first use and then kept for the whole run, so plays that never

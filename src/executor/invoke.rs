@@ -4,6 +4,7 @@
 //! `changed_when`/`failed_when` on the result. This is the executor's one door to the modules.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use minijinja::Value as JValue;
@@ -137,6 +138,9 @@ pub async fn invoke(
             Err(e) => Step::failed(e.to_string()),
             Ok(mut r) => {
                 super::runtime_inventory::apply(h, pc, t, &mut r);
+                if let Some(stats) = r.data.get("ansible_stats") {
+                    pc.opts.custom_stats.record(stats, &stats_hosts(h, pc, eff));
+                }
                 if !r.facts.is_empty() {
                     for store in &fact_hosts {
                         if t.action == "set_fact" {
@@ -152,6 +156,9 @@ pub async fn invoke(
                             }
                         } else {
                             store.merge_facts(&r.facts);
+                        }
+                        if t.action == "gather_facts" {
+                            store.facts_gathered.store(true, Ordering::SeqCst);
                         }
                     }
                 }
@@ -207,6 +214,16 @@ fn fact_hosts(
             .collect();
     }
     vec![h.store.clone()]
+}
+
+/// The hosts a `set_stats` result counts for under `per_host`, as Ansible's strategy picks
+/// them: every host of the batch under `run_once`, else the host itself.
+fn stats_hosts(h: &HostCtx, pc: &PlayCtx, eff: &Effective) -> Vec<String> {
+    if eff.run_once {
+        pc.play_hosts.clone()
+    } else {
+        vec![h.name.clone()]
+    }
 }
 
 /// A module attempt that outlived the task's `timeout`, as Ansible reports it.

@@ -2,6 +2,7 @@
 //! connection, sending events to the reporter and never printing.
 pub mod context;
 pub mod coordinator;
+pub mod custom_stats;
 pub mod delegate;
 pub mod host;
 pub mod host_order;

@@ -303,6 +303,9 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::apt::Apt,
         &packages::apt_repository::AptRepository,
         &packages::package::Package,
+        // Facts and run statistics (issue 17, late refusal's branch).
+        &control::gather_facts::GatherFacts,
+        &control::set_stats::SetStats,
     ]
 }
 

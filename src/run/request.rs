@@ -37,6 +37,8 @@ pub struct RunRequest {
     pub gathering: Gathering,
     /// `--strict`: known Ansible modules strata does not implement are load-time errors.
     pub strict: bool,
+    /// `ansible.cfg`'s `show_custom_stats`: `set_stats` results in the recap.
+    pub show_custom_stats: bool,
 }
 
 impl RunRequest {
@@ -62,6 +64,7 @@ impl RunRequest {
             become_defaults: BecomeDefaults::default(),
             gathering: Gathering::Implicit,
             strict: false,
+            show_custom_stats: false,
         }
     }
 }
