@@ -276,7 +276,8 @@ fn custom_stats_lines(hosts: &Map<String, Value>, run: &Map<String, Value>) -> V
         return Vec::new();
     }
     let one_line = |v: &Value| py_json(v, Some(1)).replace('\n', "");
-    let mut out = vec![format!("\n{}", banner("CUSTOM STATS:"))];
+    // Ansible ends the recap with an empty line, and its banners start with one.
+    let mut out = vec![String::new(), format!("\n{}", banner("CUSTOM STATS:"))];
     let mut names: Vec<&String> = hosts.keys().collect();
     names.sort();
     for h in names {
@@ -402,10 +403,11 @@ mod tests {
         let hosts = serde_json::json!({"web1": {"b": [1, 2], "a": 1}});
         let run = serde_json::json!({"deployed": 2});
         let lines = custom_stats_lines(hosts.as_object().unwrap(), run.as_object().unwrap());
-        assert!(lines[0].starts_with("\nCUSTOM STATS: ***"), "{lines:?}");
-        assert_eq!(lines[1], "\tweb1: { \"a\": 1, \"b\": [  1,  2 ]}");
-        assert_eq!(lines[2], "");
-        assert_eq!(lines[3], "\tRUN: { \"deployed\": 2}");
+        assert_eq!(lines[0], "");
+        assert!(lines[1].starts_with("\nCUSTOM STATS: ***"), "{lines:?}");
+        assert_eq!(lines[2], "\tweb1: { \"a\": 1, \"b\": [  1,  2 ]}");
+        assert_eq!(lines[3], "");
+        assert_eq!(lines[4], "\tRUN: { \"deployed\": 2}");
         assert!(custom_stats_lines(&Map::new(), &Map::new()).is_empty());
     }
 
