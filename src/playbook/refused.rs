@@ -7,8 +7,12 @@
 
 use std::collections::HashSet;
 
+use serde_json::{Map, Value};
+
+use super::loader::{Loader, Scope};
 use super::model::{Handler, Item, Playbook, Task};
-use super::module_table::Refusal;
+use super::module_table::{Known, Refusal, reason};
+use super::task::TaskKw;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::yaml::Node;
 
@@ -40,6 +44,59 @@ pub fn strict_error(key: &Node, r: &Refusal) -> Diagnostic {
         .help(
             "without --strict the playbook loads, and this task fails only on hosts where it runs",
         )
+}
+
+/// What the loader makes of a task key that is neither a loader action nor a module strata
+/// implements: `Ok(Some)` a refused task (loaded, failing where it runs), `Ok(None)` no
+/// Ansible module at all (the caller's "unknown module" error), `Err` an error recorded here:
+/// a module Ansible removed (with ansible-core's message), or any refusal under `--strict`.
+pub(super) fn classify(ld: &mut Loader, key: &Node, name: &str) -> Result<Option<Refusal>, ()> {
+    match (ld.modules.known)(name) {
+        Some(Known::Removed(msg)) => {
+            ld.err(key.error(msg).label("removed from Ansible"));
+            Err(())
+        }
+        Some(Known::Module(fqcn)) => {
+            let r = Refusal {
+                name: name.to_string(),
+                fqcn,
+                reason: reason(fqcn),
+            };
+            if ld.opts.strict {
+                ld.err(strict_error(key, &r));
+                return Err(());
+            }
+            Ok(Some(r))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A task whose module strata refuses: its arguments are kept as written (a free-form string
+/// as `_raw_params`), checked only for Jinja syntax, since there is no spec to check them
+/// against; the executor never templates them (`executor/invoke.rs` fails the task first).
+pub(super) fn task(
+    ld: &mut Loader,
+    node: &Node,
+    key: &Node,
+    value: &Node,
+    r: &Refusal,
+    kw: TaskKw,
+    scope: &Scope,
+) -> Task {
+    ld.check_tree(value);
+    let mut args = match value.to_json() {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        other => Map::from_iter([("_raw_params".to_string(), other)]),
+    };
+    if let Some(a) = kw.args {
+        ld.check_tree(a);
+        if let Value::Object(m) = a.to_json() {
+            args.extend(m);
+        }
+    }
+    super::task::loader_task(node, key, &r.name, args, kw, scope)
 }
 
 /// The refusal behind a model task, if its module is one strata refuses.

@@ -8,7 +8,7 @@ use super::keywords::{COMMON_KEYWORDS, parse_common};
 use super::loader::{Loader, Scope, is_var_name};
 use super::model::{Common, Cond, Handler, Item, LoopKind, LoopSpec, Task, Text};
 use super::module_args::task_args;
-use super::module_table::{Known, ModuleSpec, Refusal};
+use super::module_table::{ModuleSpec, Refusal};
 use super::srcfile;
 use super::suggest::did_you_mean;
 use super::template_options;
@@ -176,26 +176,12 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
         };
         let found = match found {
             Some(a) => Some(a),
-            None => match (ld.modules.known)(name) {
-                Some(Known::Removed(msg)) => {
-                    ld.err(k.error(msg).label("removed from Ansible"));
+            None => match super::refused::classify(ld, k, name) {
+                Err(()) => {
                     ok = false;
                     continue;
                 }
-                Some(Known::Module(fqcn)) => {
-                    let r = Refusal {
-                        name: name.to_string(),
-                        fqcn,
-                        reason: super::module_table::reason(fqcn),
-                    };
-                    if ld.opts.strict {
-                        ld.err(super::refused::strict_error(k, &r));
-                        ok = false;
-                        continue;
-                    }
-                    Some(Action::Refused(r))
-                }
-                None => None,
+                Ok(r) => r.map(Action::Refused),
             },
         };
         let Some(a) = found else {
@@ -266,7 +252,7 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
                     span,
                 });
             }
-            let t = refused_task(ld, node, key, value, &r, kw, scope);
+            let t = super::refused::task(ld, node, key, value, &r, kw, scope);
             out.push(Item::Task(Box::new(t)));
         }
         Action::Loader(a) if !old_style.is_empty() => ld.err(
@@ -518,33 +504,6 @@ fn module_task(
         role: scope.role.clone(),
         base_dir: scope.base_dir.clone(),
     }
-}
-
-/// A task whose module strata refuses: its arguments are kept as written (a free-form string
-/// as `_raw_params`), checked only for Jinja syntax, since there is no spec to check them
-/// against; the executor never templates them (`executor/invoke.rs` fails the task first).
-fn refused_task(
-    ld: &mut Loader,
-    node: &Node,
-    key: &Node,
-    value: &Node,
-    r: &Refusal,
-    kw: TaskKw,
-    scope: &Scope,
-) -> Task {
-    ld.check_tree(value);
-    let mut args = match value.to_json() {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        other => Map::from_iter([("_raw_params".to_string(), other)]),
-    };
-    if let Some(a) = kw.args {
-        ld.check_tree(a);
-        if let Value::Object(m) = a.to_json() {
-            args.extend(m);
-        }
-    }
-    loader_task(node, key, &r.name, args, kw, scope)
 }
 
 /// Builds a task whose action the loader resolved itself (`meta`).
