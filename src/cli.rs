@@ -84,6 +84,10 @@ pub struct PlaybookArgs {
     /// List the tasks each play would run, then exit.
     #[arg(long = "list-tasks")]
     pub list_tasks: bool,
+    /// Refuse, at load time (exit 5), tasks whose module Ansible knows but strata does not
+    /// implement; without it they load with a warning and fail only where they run.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub ssh: SshArgs,
     /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
@@ -147,6 +151,10 @@ pub struct AdhocArgs {
     /// List the matched hosts, then exit.
     #[arg(long = "list-hosts")]
     pub list_hosts: bool,
+    /// Refuse, at load time (exit 5), tasks whose module Ansible knows but strata does not
+    /// implement; without it they load with a warning and fail only where they run.
+    #[arg(long)]
+    pub strict: bool,
     /// Ignore cached inventory results (`cache: true` sources) and refresh the cache.
     #[arg(long = "flush-cache")]
     pub flush_cache: bool,
@@ -539,6 +547,10 @@ pub struct EngineArgs {
     /// Wait this long for another stack command to finish before giving up (exit 6).
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub wait: u64,
+    /// Refuse, at load time (exit 5), tasks whose module Ansible knows but strata does not
+    /// implement; without it they load with a warning and fail only where they run.
+    #[arg(long)]
+    pub strict: bool,
     /// Ignore cached inventory results and refresh them.
     #[arg(long = "flush-cache")]
     pub flush_cache: bool,

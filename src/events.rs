@@ -1,7 +1,7 @@
 //! Events flow one way, from executors to the single reporter. Executors never print.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +58,10 @@ pub enum Event {
     Recap {
         stats: Vec<HostStats>,
         elapsed_secs: f64,
+        /// `set_stats` per host, and for the whole run, as the json callback's
+        /// `custom_stats` and `global_custom_stats`: empty unless `show_custom_stats` is on.
+        custom_stats: Map<String, Value>,
+        global_custom_stats: Map<String, Value>,
     },
 }
 

@@ -8,7 +8,7 @@ pub mod adhoc;
 use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::events::FileDiff;
 use crate::events::{Event, EventRx, HostResult, HostStats, Status};
@@ -194,6 +194,8 @@ impl<W: Write> Reporter<W> {
             Event::Recap {
                 stats,
                 elapsed_secs,
+                custom_stats,
+                global_custom_stats,
             } => {
                 if let Some(b) = self.bar.take() {
                     b.finish_and_clear();
@@ -201,6 +203,9 @@ impl<W: Write> Reporter<W> {
                 self.line(&format!("\n{}", banner("PLAY RECAP")));
                 for s in stats {
                     let l = recap_line(s);
+                    self.line(&l);
+                }
+                for l in custom_stats_lines(custom_stats, global_custom_stats) {
                     self.line(&l);
                 }
                 self.line(&format!("\nElapsed: {elapsed_secs:.2}s"));
@@ -262,6 +267,28 @@ impl<W: Write> Reporter<W> {
             self.line("...ignoring");
         }
     }
+}
+
+/// The default callback's `CUSTOM STATS` block (when `show_custom_stats` gave any): each
+/// host's, then the run's, as `json.dumps(indent=1)` with its newlines removed.
+fn custom_stats_lines(hosts: &Map<String, Value>, run: &Map<String, Value>) -> Vec<String> {
+    if hosts.is_empty() && run.is_empty() {
+        return Vec::new();
+    }
+    let one_line = |v: &Value| py_json(v, Some(1)).replace('\n', "");
+    // Ansible ends the recap with an empty line, and its banners start with one.
+    let mut out = vec![String::new(), format!("\n{}", banner("CUSTOM STATS:"))];
+    let mut names: Vec<&String> = hosts.keys().collect();
+    names.sort();
+    for h in names {
+        out.push(format!("\t{h}: {}", one_line(&hosts[h])));
+    }
+    if !run.is_empty() {
+        out.push(String::new());
+        out.push(format!("\tRUN: {}", one_line(&Value::Object(run.clone()))));
+    }
+    out.push(String::new());
+    out
 }
 
 /// Keys Ansible never shows in a result line.
@@ -372,6 +399,19 @@ mod tests {
             r#"{"a": {}, "b": [1, "x"]}"#
         );
         assert_eq!(banner("PLAY RECAP").len(), 80);
+    }
+
+    #[test]
+    fn custom_stats_as_the_default_callback_prints_them() {
+        let hosts = serde_json::json!({"web1": {"b": [1, 2], "a": 1}});
+        let run = serde_json::json!({"deployed": 2});
+        let lines = custom_stats_lines(hosts.as_object().unwrap(), run.as_object().unwrap());
+        assert_eq!(lines[0], "");
+        assert!(lines[1].starts_with("\nCUSTOM STATS: ***"), "{lines:?}");
+        assert_eq!(lines[2], "\tweb1: { \"a\": 1, \"b\": [  1,  2 ]}");
+        assert_eq!(lines[3], "");
+        assert_eq!(lines[4], "\tRUN: { \"deployed\": 2}");
+        assert!(custom_stats_lines(&Map::new(), &Map::new()).is_empty());
     }
 
     #[test]

@@ -104,6 +104,7 @@ fn inventory(req: &AdhocRequest, cwd: &Path) -> Result<Resolved, AdhocError> {
             roles_path: req.run.roles_path.clone(),
             playbook_dir: Some(cwd.to_path_buf()),
             gathering: req.run.gathering,
+            strict: req.run.strict,
         },
         inventory: inv,
         hosts,

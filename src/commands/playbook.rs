@@ -60,6 +60,8 @@ fn request(args: &PlaybookArgs, s: &Settings) -> Result<RunRequest, InputErrors>
         roles_path: s.roles_path.clone(),
         become_defaults: s.become_.clone(),
         gathering: s.gathering,
+        strict: args.strict,
+        show_custom_stats: s.show_custom_stats,
     })
 }
 
@@ -82,6 +84,12 @@ pub async fn run(args: PlaybookArgs) -> ExitCode {
         }
     };
     plan.print_warnings();
+    if args.syntax_check || args.list_hosts || args.list_tasks {
+        // A run sends these to its reporter; nothing runs here, so they are printed now.
+        for w in plan.refusal_warnings() {
+            eprintln!("[WARNING]: {w}");
+        }
+    }
     if args.syntax_check {
         for p in &args.playbooks {
             println!("\nplaybook: {}", p.display());

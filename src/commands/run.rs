@@ -38,6 +38,7 @@ fn request(a: &AdhocArgs, s: &Settings) -> Result<AdhocRequest, AdhocError> {
     run.roles_path = s.roles_path.clone();
     run.become_defaults = s.become_.clone();
     run.gathering = s.gathering;
+    run.strict = a.strict;
     Ok(AdhocRequest {
         pattern: a.pattern.clone(),
         module: a.module.clone(),

@@ -20,6 +20,7 @@ fn request(file: &std::path::Path, e: Option<&EngineArgs>, s: &Settings) -> Stac
     let mut req = StackRequest::new(file.to_path_buf(), command_line());
     req.run.roles_path = s.roles_path.clone();
     req.run.become_defaults = s.become_.clone();
+    req.run.show_custom_stats = s.show_custom_stats;
     if let Some(e) = e {
         let mut run = req.run.clone();
         run.extra_vars = e.extra_vars.clone();
@@ -35,6 +36,7 @@ fn request(file: &std::path::Path, e: Option<&EngineArgs>, s: &Settings) -> Stac
         run.verbosity = e.verbose;
         run.connect = super::connect_options(&e.ssh, s);
         run.flush_cache = e.flush_cache;
+        run.strict = e.strict;
         req.run = run;
         req.attributes = e.attributes.clone();
         req.wait = Duration::from_secs(e.wait);

@@ -57,6 +57,8 @@ pub struct Settings {
     pub ssh_args: Option<String>,
     pub ssh_common_args: Option<String>,
     pub ssh_extra_args: Option<String>,
+    /// `show_custom_stats` (the default callback's option): `set_stats` in the recap.
+    pub show_custom_stats: bool,
 }
 
 /// Where one setting may come from: environment names and `(section, key)` pairs, each list
@@ -135,6 +137,11 @@ const SSH_EXTRA_ARGS: Def = Def {
     ini: &[("ssh_connection", "ssh_extra_args")],
 };
 
+const SHOW_CUSTOM_STATS: Def = Def {
+    env: &["ANSIBLE_SHOW_CUSTOM_STATS"],
+    ini: &[("defaults", "show_custom_stats")],
+};
+
 const ALL: &[&Def] = &[
     &HOME,
     &INVENTORY,
@@ -152,6 +159,7 @@ const ALL: &[&Def] = &[
     &SSH_ARGS,
     &SSH_COMMON_ARGS,
     &SSH_EXTRA_ARGS,
+    &SHOW_CUSTOM_STATS,
 ];
 
 /// A setting's text and where it came from.
@@ -417,6 +425,7 @@ pub fn resolve_all(src: &Sources) -> Result<Settings, Vec<Diagnostic>> {
         ssh_args,
         ssh_common_args,
         ssh_extra_args,
+        show_custom_stats: src.boolean(&SHOW_CUSTOM_STATS).unwrap_or(false),
     };
     if errors.is_empty() {
         Ok(settings)

@@ -33,6 +33,10 @@ pub struct RunOptions {
     pub become_defaults: crate::config::BecomeDefaults,
     /// `gathering` of `ansible.cfg`; `smart` skips hosts whose facts were gathered earlier.
     pub gathering: crate::config::Gathering,
+    /// `--strict`: tasks files included at run time refuse unimplemented modules too.
+    pub strict: bool,
+    /// `set_stats` results of the whole run (shared by its playbooks), for the recap.
+    pub custom_stats: Arc<super::custom_stats::CustomStats>,
 }
 
 /// A connection opened on first use and then kept for the whole run, so plays that never
@@ -165,6 +169,7 @@ impl PlayCtx {
             roles_path: self.opts.roles_path.clone(),
             playbook_dir: Some(self.opts.playbook_dir.clone()),
             gathering: self.opts.gathering,
+            strict: self.opts.strict,
         }
     }
 }

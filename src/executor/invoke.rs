@@ -4,6 +4,7 @@
 //! `changed_when`/`failed_when` on the result. This is the executor's one door to the modules.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use minijinja::Value as JValue;
@@ -30,7 +31,11 @@ pub async fn invoke(
     sc: &JValue,
 ) -> Step {
     let Some(module) = modules::lookup(&t.action) else {
-        return Step::failed(format!("unknown module `{}`", t.action));
+        // A known Ansible module strata refuses: the task fails where it would run.
+        return Step::failed(match crate::playbook::refused::refusal(t) {
+            Some(r) => crate::playbook::refused::runtime_message(t, &r),
+            None => format!("unknown module `{}`", t.action),
+        });
     };
     let args = match pc
         .templar
@@ -140,6 +145,9 @@ pub async fn invoke(
             Err(e) => Step::failed(e.to_string()),
             Ok(mut r) => {
                 super::runtime_inventory::apply(h, pc, t, &mut r);
+                if let Some(stats) = r.data.get("ansible_stats") {
+                    pc.opts.custom_stats.record(stats, &stats_hosts(h, pc, eff));
+                }
                 if !r.facts.is_empty() {
                     for store in &fact_hosts {
                         if t.action == "set_fact" {
@@ -155,6 +163,9 @@ pub async fn invoke(
                             }
                         } else {
                             store.merge_facts(&r.facts);
+                        }
+                        if t.action == "gather_facts" {
+                            store.facts_gathered.store(true, Ordering::SeqCst);
                         }
                     }
                 }
@@ -210,6 +221,16 @@ fn fact_hosts(
             .collect();
     }
     vec![h.store.clone()]
+}
+
+/// The hosts a `set_stats` result counts for under `per_host`, as Ansible's strategy picks
+/// them: every host of the batch under `run_once`, else the host itself.
+fn stats_hosts(h: &HostCtx, pc: &PlayCtx, eff: &Effective) -> Vec<String> {
+    if eff.run_once {
+        pc.play_hosts.clone()
+    } else {
+        vec![h.name.clone()]
+    }
 }
 
 /// A module attempt that outlived the task's `timeout`, as Ansible reports it.

@@ -3,6 +3,7 @@
 pub mod async_task;
 pub mod context;
 pub mod coordinator;
+pub mod custom_stats;
 pub mod delegate;
 pub mod host;
 pub mod host_order;

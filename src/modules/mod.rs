@@ -23,6 +23,7 @@ pub mod control;
 pub mod files;
 #[cfg(test)]
 pub mod harness;
+pub mod known;
 pub mod net;
 pub mod packages;
 pub mod services;
@@ -323,6 +324,9 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &system::pam_limits::PamLimits,
         &system::alternatives::Alternatives,
         &services::service_facts::ServiceFacts,
+        // Facts and run statistics (issue 17, late refusal's branch).
+        &control::gather_facts::GatherFacts,
+        &control::set_stats::SetStats,
     ]
 }
 

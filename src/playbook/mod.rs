@@ -22,6 +22,7 @@ mod loader;
 pub mod model;
 mod module_args;
 mod module_table;
+pub mod refused;
 mod role;
 pub mod role_search;
 mod srcfile;
@@ -57,6 +58,9 @@ pub struct LoadOptions {
     /// a role: their tasks' `base_dir` (for `files/`, `templates/`). Defaults to the tasks
     /// file's own directory when unset.
     pub playbook_dir: Option<PathBuf>,
+    /// `--strict`: a known Ansible module strata does not implement is a load-time error
+    /// instead of a task that fails where it runs (see `refused.rs`).
+    pub strict: bool,
 }
 
 fn at_file(path: &Path) -> Node {

@@ -4,6 +4,7 @@
 
 pub use crate::modules::async_jobs::{AsyncSupport, async_support, refusal as async_refusal};
 pub use crate::modules::files::output_encoding;
+pub use crate::modules::known::{Known, Refusal, builtin_names, reason};
 pub use crate::modules::{FreeForm, ModuleSpec, Param, ParamType, SearchPaths};
 
 /// Where module specs come from. The loader only needs specs and names; tests use their own
@@ -11,6 +12,9 @@ pub use crate::modules::{FreeForm, ModuleSpec, Param, ParamType, SearchPaths};
 pub struct ModuleTable {
     pub lookup: fn(&str) -> Option<&'static ModuleSpec>,
     pub names: fn() -> Vec<&'static str>,
+    /// What Ansible resolves a name to, for names no module of `lookup` answers to: a
+    /// known module strata does not implement loads as a refused task.
+    pub known: fn(&str) -> Option<Known>,
 }
 
 impl ModuleTable {
@@ -23,6 +27,7 @@ impl ModuleTable {
                     .map(|m| m.spec().name)
                     .collect()
             },
+            known: crate::modules::known::resolve,
         }
     }
 }

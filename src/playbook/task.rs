@@ -8,7 +8,7 @@ use super::keywords::{COMMON_KEYWORDS, int_kw, parse_common};
 use super::loader::{Loader, Scope, is_var_name};
 use super::model::{AsyncKw, Common, Cond, Handler, IntKw, Item, LoopKind, LoopSpec, Task, Text};
 use super::module_args::task_args;
-use super::module_table::{AsyncSupport, ModuleSpec, async_refusal, async_support};
+use super::module_table::{AsyncSupport, ModuleSpec, Refusal, async_refusal, async_support};
 use super::srcfile;
 use super::suggest::did_you_mean;
 use super::template_options;
@@ -68,10 +68,13 @@ fn is_keyword(name: &str) -> bool {
 }
 
 /// What the one non-keyword key of a task is.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Action {
     Module(&'static ModuleSpec),
     Loader(&'static str),
+    /// An Ansible module strata does not implement: the task loads, and fails only on the
+    /// hosts where it runs (`refused.rs`), unless `--strict` refuses it here.
+    Refused(Refusal),
 }
 
 /// Keyword values of one task-like item, parsed but not yet attached to a model type.
@@ -176,6 +179,16 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
             Some(a) => Some(Action::Loader(a)),
             None => (ld.modules.lookup)(name).map(Action::Module),
         };
+        let found = match found {
+            Some(a) => Some(a),
+            None => match super::refused::classify(ld, k, name) {
+                Err(()) => {
+                    ok = false;
+                    continue;
+                }
+                Ok(r) => r.map(Action::Refused),
+            },
+        };
         let Some(a) = found else {
             let names = (ld.modules.names)();
             let candidates = COMMON_KEYWORDS
@@ -183,7 +196,8 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
                 .chain(TASK_KEYWORDS)
                 .chain(LOADER_ACTIONS)
                 .copied()
-                .chain(names);
+                .chain(names)
+                .chain(super::module_table::builtin_names());
             let mut d = k
                 .error(format!("unknown module or keyword `{name}`"))
                 .label("not a module or task keyword");
@@ -194,7 +208,7 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
             ok = false;
             continue;
         };
-        if let Some((first, _, _)) = action {
+        if let Some((first, _, _)) = &action {
             let first = first.scalar_string().unwrap_or_default();
             ld.err(
                 k.error(format!(
@@ -233,6 +247,17 @@ fn parse_item(ld: &mut Loader, node: &Node, scope: &Scope, out: &mut Vec<Item>) 
                 });
             }
             let t = module_task(ld, node, key, value, spec, kw, scope);
+            out.push(Item::Task(Box::new(t)));
+        }
+        Action::Refused(r) => {
+            let mut kw = parse_kws(ld, &kws, None, scope);
+            if let Some(span) = local {
+                kw.common.delegate_to = Some(Text {
+                    value: "localhost".into(),
+                    span,
+                });
+            }
+            let t = super::refused::task(ld, node, key, value, &r, kw, scope);
             out.push(Item::Task(Box::new(t)));
         }
         Action::Loader(a) if !old_style.is_empty() => ld.err(

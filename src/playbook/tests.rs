@@ -148,6 +148,7 @@ fn table() -> ModuleTable {
             SPECS.iter().copied().find(|s| s.name == short)
         },
         names: || SPECS.iter().map(|s| s.name).collect(),
+        known: crate::modules::known::resolve,
     }
 }
 

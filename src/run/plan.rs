@@ -64,6 +64,7 @@ pub fn plan(req: &RunRequest) -> Result<Plan, InputErrors> {
         roles_path: roles_path.clone(),
         playbook_dir: None,
         gathering: req.gathering,
+        strict: req.strict,
     };
     let mut playbooks = Vec::new();
     let mut errors = Vec::new();
@@ -134,6 +135,12 @@ impl Plan {
         for w in &self.warnings {
             eprintln!("[WARNING]: {w}");
         }
+    }
+
+    /// One warning per task whose module strata refuses (it fails where it runs). A run
+    /// sends them to the reporter; a syntax check or listing prints them itself.
+    pub fn refusal_warnings(&self) -> Vec<String> {
+        crate::playbook::refused::warnings(&self.playbooks)
     }
 
     /// How to reach every host some play uses. Each host's connection comes from the first

@@ -35,6 +35,10 @@ pub struct RunRequest {
     pub become_defaults: BecomeDefaults,
     /// `ansible.cfg`'s `gathering`.
     pub gathering: Gathering,
+    /// `--strict`: known Ansible modules strata does not implement are load-time errors.
+    pub strict: bool,
+    /// `ansible.cfg`'s `show_custom_stats`: `set_stats` results in the recap.
+    pub show_custom_stats: bool,
 }
 
 impl RunRequest {
@@ -59,6 +63,8 @@ impl RunRequest {
             roles_path: Vec::new(),
             become_defaults: BecomeDefaults::default(),
             gathering: Gathering::Implicit,
+            strict: false,
+            show_custom_stats: false,
         }
     }
 }

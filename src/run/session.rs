@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use super::plan::{Plan, Targets};
 use super::request::{Output, RunRequest};
 use crate::events::{Event, EventTx, HostStats};
+use crate::executor::custom_stats::{self, CustomStats};
 use crate::executor::runtime_inventory::refresh;
 use crate::executor::vars::{Membership, World};
 use crate::executor::{PlayEnd, RunOptions, Runner};
@@ -73,6 +74,10 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
         local: local.clone(),
         opts: req.connect.clone(),
     });
+    for msg in plan.refusal_warnings() {
+        let _ = events.send(Event::Warning { host: None, msg });
+    }
+    let custom = Arc::new(CustomStats::default());
     let mut world: Option<Arc<World>> = None;
     let mut interrupted = false;
     let mut runner_stats = Vec::new();
@@ -106,6 +111,8 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
             become_password: req.connect.become_password.clone(),
             become_defaults: req.become_defaults.clone(),
             gathering: req.gathering,
+            strict: req.strict,
+            custom_stats: custom.clone(),
         });
         let mut runner = Runner::new(
             plan.templar.clone(),
@@ -147,11 +154,32 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
         runner_stats.push(std::mem::take(&mut runner.stats));
     }
     let stats = merge_stats(runner_stats);
+    let (custom_stats, global_custom_stats) = if req.show_custom_stats {
+        shown_custom_stats(&custom)
+    } else {
+        Default::default()
+    };
     let _ = events.send(Event::Recap {
         stats: stats.clone(),
         elapsed_secs: started.elapsed().as_secs_f64(),
+        custom_stats,
+        global_custom_stats,
     });
     Outcome { stats, interrupted }
+}
+
+/// `set_stats` results as the json callback splits them: per host, and the run's own.
+fn shown_custom_stats(c: &CustomStats) -> (Map<String, Value>, Map<String, Value>) {
+    let mut hosts = Map::new();
+    let mut run = Map::new();
+    for (k, v) in c.snapshot() {
+        if k == custom_stats::RUN {
+            run = v;
+        } else {
+            hosts.insert(k, Value::Object(v));
+        }
+    }
+    (hosts, run)
 }
 
 /// Merges per-playbook stats, keeping only hosts that did something, sorted by name.

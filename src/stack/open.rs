@@ -75,6 +75,7 @@ impl Stack {
         let templar = Arc::new(Templar::new());
         let extra_vars = crate::extra_vars::parse(&req.run.extra_vars)?;
         let mut load = plays::load_options(&file, &req.run.roles_path);
+        load.strict = req.run.strict;
         // As for a playbook: `-e` is known at load time, and beats a role parameter, so the
         // loader checks only the literal role parameters `-e` does not override.
         load.extra_vars = extra_vars.clone();

@@ -30,6 +30,7 @@ pub fn load_options(stack: &StackFile, roles_path: &[PathBuf]) -> LoadOptions {
         roles_path: roles_path.to_vec(),
         playbook_dir: Some(stack.dir.clone()),
         gathering: Default::default(),
+        strict: false,
     }
 }
 

@@ -48,11 +48,12 @@ impl Module for Setup {
         ctx: &'a ModuleCtx<'a>,
         args: &'a Args,
     ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>> {
-        Box::pin(run(ctx, args))
+        Box::pin(gather(ctx, args))
     }
 }
 
-async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+/// The facts `setup` returns: also `gather_facts`' work.
+pub async fn gather(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
     // Read only so that a templated value of the wrong type fails as in Ansible.
     args.int("gather_timeout")?;
     let subset = args
