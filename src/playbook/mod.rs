@@ -19,6 +19,7 @@ mod include;
 mod keywords;
 mod load;
 mod loader;
+mod loops;
 pub mod model;
 mod module_args;
 mod module_table;
