@@ -86,6 +86,10 @@ pub async fn invoke(
         (None, Some(c)) => (c.as_ref(), Some(c.as_ref())),
         (None, None) => (h.conn.as_ref(), Some(h.conn.as_ref())),
     };
+    let host_conn: &dyn Transport = match &other {
+        Some(c) => c.as_ref(),
+        None => h.conn.as_ref(),
+    };
     let fact_hosts = fact_hosts(h, pc, eff, delegated.as_ref());
     // A delegated task becomes another user with the delegated host's `ansible_become*`.
     let become_ = match delegated.as_ref().and_then(|d| d.vars.as_ref()) {
@@ -111,6 +115,8 @@ pub async fn invoke(
             templar: &pc.templar,
             vars: sc,
             verbosity: pc.opts.verbosity,
+            delegated_to: delegated.as_ref().map(|d| d.name.as_str()),
+            host_conn,
         };
         let res = match eff.timeout {
             None => module.run(&ctx, &args).await,

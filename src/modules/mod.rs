@@ -27,6 +27,7 @@ pub mod packages;
 pub mod services;
 mod spec;
 pub mod toolkit;
+pub mod tools;
 
 pub use args::Args;
 pub use spec::{Fixed, FreeForm, ModuleSpec, Param, ParamType};
@@ -181,6 +182,13 @@ pub struct ModuleCtx<'a> {
     pub templar: &'a Templar,
     /// The host's variables as a Jinja context (for `template`, `debug: var=`, `assert`).
     pub vars: &'a minijinja::Value,
+    /// The name `delegate_to` rendered to, when the task is delegated (`conn` is then that
+    /// host's connection).
+    pub delegated_to: Option<&'a str>,
+    /// The task's own host's connection even under `delegate_to`, for a module that reaches
+    /// the host from the controller by other means (`synchronize` runs rsync over ssh with
+    /// its [`Transport::ssh_params`]).
+    pub host_conn: &'a dyn Transport,
 }
 
 impl ModuleCtx<'_> {
@@ -225,6 +233,8 @@ pub trait Module: Send + Sync {
 const COLLECTIONS: &[(&str, &[&str])] = &[
     ("community.general.", &["ini_file"]),
     ("ansible.posix.", &["sysctl", "mount"]),
+    ("community.general.", &["supervisorctl", "make", "npm"]),
+    ("ansible.posix.", &["synchronize"]),
 ];
 
 /// Other names a module answers to, as Ansible's plugin routing redirects them
@@ -302,6 +312,12 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::apt::Apt,
         &packages::apt_repository::AptRepository,
         &packages::package::Package,
+        // Tools: supervisord, make, npm, expect, rsync.
+        &tools::supervisorctl::Supervisorctl,
+        &tools::synchronize::Synchronize,
+        &tools::make::Make,
+        &tools::expect::Expect,
+        &tools::npm::Npm,
     ]
 }
 
