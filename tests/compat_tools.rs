@@ -1,0 +1,28 @@
+//! The tools modules compared with ansible-core 2.19 and its collections: `supervisorctl`
+//! with a real supervisord on systemd hosts, `synchronize` (rsync run on the controller over
+//! each host's ssh settings, push and pull), and `make`, `expect` and `npm` (a local package,
+//! no registry).
+mod common;
+
+use common::compat::{Env, compare_in};
+
+#[test]
+fn supervisorctl_matches_ansible() {
+    compare_in(
+        "tools_supervisor.yml",
+        Env {
+            systemd: true,
+            www: false,
+        },
+    );
+}
+
+#[test]
+fn synchronize_matches_ansible() {
+    compare_in("tools_sync.yml", Env::default());
+}
+
+#[test]
+fn make_expect_and_npm_match_ansible() {
+    compare_in("tools_misc.yml", Env::default());
+}
