@@ -66,10 +66,15 @@ pub async fn invoke(
     roots.push(t.base_dir.clone());
     roots.push(pc.opts.playbook_dir.clone());
     let search = SearchPaths { roots };
+    // The rendered name, kept even when it is the host itself (no other connection then).
+    let mut delegate_name = None;
     let delegated = match &eff.delegate {
         None => None,
         Some(d) => match delegate::render_name(pc, d, sc) {
-            Ok(name) => name.and_then(|n| delegate::resolve(pc, &h.name, t, inh, n)),
+            Ok(name) => {
+                delegate_name.clone_from(&name);
+                name.and_then(|n| delegate::resolve(pc, &h.name, t, inh, n))
+            }
             Err(e) => return Step::failed(e),
         },
     };
@@ -115,7 +120,7 @@ pub async fn invoke(
             templar: &pc.templar,
             vars: sc,
             verbosity: pc.opts.verbosity,
-            delegated_to: delegated.as_ref().map(|d| d.name.as_str()),
+            delegated_to: delegate_name.as_deref(),
             host_conn,
         };
         let res = match eff.timeout {

@@ -183,7 +183,7 @@ pub struct ModuleCtx<'a> {
     /// The host's variables as a Jinja context (for `template`, `debug: var=`, `assert`).
     pub vars: &'a minijinja::Value,
     /// The name `delegate_to` rendered to, when the task is delegated (`conn` is then that
-    /// host's connection).
+    /// host's connection, or the host's own when the name is the host itself).
     pub delegated_to: Option<&'a str>,
     /// The task's own host's connection even under `delegate_to`, for a module that reaches
     /// the host from the controller by other means (`synchronize` runs rsync over ssh with
