@@ -23,7 +23,7 @@ fn synchronize_matches_ansible() {
 }
 
 #[test]
-fn make_expect_and_npm_match_ansible() {
+fn make_and_npm_match_ansible() {
     compare_in("tools_misc.yml", Env::default());
 }
 
