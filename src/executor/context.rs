@@ -97,6 +97,9 @@ impl Transport for LazyConn {
     fn reconnect(&self) {
         self.reset();
     }
+    fn ssh_params(&self) -> TransportResult<Option<crate::transport::ssh::SshParams>> {
+        self.connector.ssh_params(&self.host, &self.vars)
+    }
 }
 
 /// A finished task on one host, as `run_once` shares it with the other hosts.

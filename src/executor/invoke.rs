@@ -71,10 +71,15 @@ pub async fn invoke(
     roots.push(t.base_dir.clone());
     roots.push(pc.opts.playbook_dir.clone());
     let search = SearchPaths { roots };
+    // The rendered name, kept even when it is the host itself (no other connection then).
+    let mut delegate_name = None;
     let delegated = match &eff.delegate {
         None => None,
         Some(d) => match delegate::render_name(pc, d, sc) {
-            Ok(name) => name.and_then(|n| delegate::resolve(pc, &h.name, t, inh, n)),
+            Ok(name) => {
+                delegate_name.clone_from(&name);
+                name.and_then(|n| delegate::resolve(pc, &h.name, t, inh, n))
+            }
             Err(e) => return Step::failed(e),
         },
     };
@@ -90,6 +95,10 @@ pub async fn invoke(
         },
         (None, Some(c)) => (c.as_ref(), Some(c.as_ref())),
         (None, None) => (h.conn.as_ref(), Some(h.conn.as_ref())),
+    };
+    let host_conn: &dyn Transport = match &other {
+        Some(c) => c.as_ref(),
+        None => h.conn.as_ref(),
     };
     let fact_hosts = fact_hosts(h, pc, eff, delegated.as_ref());
     // A delegated task becomes another user with the delegated host's `ansible_become*`.
@@ -120,6 +129,8 @@ pub async fn invoke(
             templar: &pc.templar,
             vars: sc,
             verbosity: pc.opts.verbosity,
+            delegated_to: delegate_name.as_deref(),
+            host_conn,
         };
         let call = async {
             match &async_run {

@@ -105,6 +105,8 @@ impl Harness {
             search: &self.search,
             templar: &self.templar,
             vars: &self.vars,
+            delegated_to: None,
+            host_conn: &LocalShell,
         };
         let Value::Object(m) = args else {
             panic!("args must be an object")

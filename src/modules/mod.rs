@@ -30,6 +30,7 @@ pub mod services;
 mod spec;
 pub mod system;
 pub mod toolkit;
+pub mod tools;
 
 pub use args::Args;
 pub use spec::{Fixed, FreeForm, ModuleSpec, Param, ParamType};
@@ -184,6 +185,13 @@ pub struct ModuleCtx<'a> {
     pub templar: &'a Templar,
     /// The host's variables as a Jinja context (for `template`, `debug: var=`, `assert`).
     pub vars: &'a minijinja::Value,
+    /// The name `delegate_to` rendered to, when the task is delegated (`conn` is then that
+    /// host's connection, or the host's own when the name is the host itself).
+    pub delegated_to: Option<&'a str>,
+    /// The task's own host's connection even under `delegate_to`, for a module that reaches
+    /// the host from the controller by other means (`synchronize` runs rsync over ssh with
+    /// its [`Transport::ssh_params`]).
+    pub host_conn: &'a dyn Transport,
 }
 
 impl ModuleCtx<'_> {
@@ -238,6 +246,8 @@ const COLLECTIONS: &[(&str, &[&str])] = &[
             "alternatives",
         ],
     ),
+    ("community.general.", &["supervisorctl", "make", "npm"]),
+    ("ansible.posix.", &["synchronize"]),
 ];
 
 /// Other names a module answers to, as Ansible's plugin routing redirects them
@@ -327,6 +337,12 @@ pub fn registry() -> &'static [&'static dyn Module] {
         // Facts and run statistics (issue 17, late refusal's branch).
         &control::gather_facts::GatherFacts,
         &control::set_stats::SetStats,
+        // Tools: supervisord, make, npm, expect, rsync.
+        &tools::supervisorctl::Supervisorctl,
+        &tools::synchronize::Synchronize,
+        &tools::make::Make,
+        &tools::expect::Expect,
+        &tools::npm::Npm,
     ]
 }
 

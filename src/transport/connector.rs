@@ -20,7 +20,39 @@ pub struct HostConnector {
     pub opts: ConnectOptions,
 }
 
+impl HostConnector {
+    /// The host's target: its own, checked before the run, unless `vars` are a play's or
+    /// task's own connection variables.
+    fn with_target<T>(
+        &self,
+        host: &str,
+        vars: &Map<String, Value>,
+        f: impl FnOnce(Option<&Target>) -> TransportResult<T>,
+    ) -> TransportResult<T> {
+        if vars.is_empty() && self.targets.contains_key(host) {
+            return f(self.targets.get(host));
+        }
+        let own =
+            target(host, vars, &self.opts).map_err(|e| TransportError::Failed(e.to_string()))?;
+        f(Some(&own))
+    }
+}
+
 impl Connector for HostConnector {
+    fn ssh_params(
+        &self,
+        host: &str,
+        vars: &Map<String, Value>,
+    ) -> TransportResult<Option<super::ssh::SshParams>> {
+        self.with_target(host, vars, |t| match t {
+            Some(Target::Ssh(p)) => Ok(Some((**p).clone())),
+            Some(Target::Local) => Ok(None),
+            None => Err(TransportError::Unreachable(format!(
+                "no connection settings for host {host}"
+            ))),
+        })
+    }
+
     fn connect<'a>(
         &'a self,
         host: &'a str,

@@ -87,6 +87,13 @@ pub trait Transport: Send + Sync {
     /// Drops the session so the next use connects again (`wait_for_connection`, a host
     /// back from a restart). Transports without a session of their own ignore it.
     fn reconnect(&self) {}
+
+    /// How the controller reaches this host over SSH, for a program the controller runs
+    /// against it itself (`synchronize`'s rsync); `None` for the controller's own shell.
+    /// Computed from the host's target without connecting.
+    fn ssh_params(&self) -> TransportResult<Option<ssh::SshParams>> {
+        Ok(None)
+    }
 }
 
 /// Opens a connection to a host from its variables. The executor holds one per run; tests
@@ -97,4 +104,14 @@ pub trait Connector: Send + Sync {
         host: &'a str,
         vars: &'a Map<String, Value>,
     ) -> BoxFuture<'a, TransportResult<Arc<dyn Transport>>>;
+
+    /// The SSH settings [`Connector::connect`] would dial `host` with (`None` for a local
+    /// host), for [`Transport::ssh_params`].
+    fn ssh_params(
+        &self,
+        _host: &str,
+        _vars: &Map<String, Value>,
+    ) -> TransportResult<Option<ssh::SshParams>> {
+        Ok(None)
+    }
 }
