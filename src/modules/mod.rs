@@ -15,6 +15,7 @@ use crate::shell::{Become, become_failure, invocation};
 use crate::template::Templar;
 use crate::transport::{ExecOutput, Transport, TransportError};
 
+pub mod access;
 pub mod accounts;
 pub mod args;
 pub mod commands;
@@ -225,6 +226,8 @@ pub trait Module: Send + Sync {
 const COLLECTIONS: &[(&str, &[&str])] = &[
     ("community.general.", &["ini_file"]),
     ("ansible.posix.", &["sysctl", "mount"]),
+    ("ansible.posix.", &["authorized_key"]),
+    ("community.general.", &["ufw", "htpasswd"]),
 ];
 
 /// Other names a module answers to, as Ansible's plugin routing redirects them
@@ -302,6 +305,12 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::apt::Apt,
         &packages::apt_repository::AptRepository,
         &packages::package::Package,
+        // Access: SSH trust, password files, packet filters.
+        &access::known_hosts::KnownHosts,
+        &access::authorized_key::AuthorizedKey,
+        &access::htpasswd::Htpasswd,
+        &access::iptables::Iptables,
+        &access::ufw::Ufw,
     ]
 }
 
@@ -341,6 +350,17 @@ mod tests {
             "systemd"
         );
         assert!(lookup("ansible.posix.copy").is_none());
+        for (fqcn, name) in [
+            ("ansible.builtin.known_hosts", "known_hosts"),
+            ("ansible.builtin.iptables", "iptables"),
+            ("ansible.posix.authorized_key", "authorized_key"),
+            ("community.general.ufw", "ufw"),
+            ("community.general.htpasswd", "htpasswd"),
+        ] {
+            assert_eq!(lookup(fqcn).map(|m| m.spec().name), Some(name), "{fqcn}");
+            assert_eq!(lookup(name).map(|m| m.spec().name), Some(name), "{name}");
+        }
+        assert!(lookup("community.general.known_hosts").is_none());
         assert!(lookup("community.general.sysctl").is_none());
     }
 }
