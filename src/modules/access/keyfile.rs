@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use crate::modules::toolkit::atomic_write::{FileAttrs, parse_trailer};
 use crate::modules::toolkit::fs_attrs;
+use crate::modules::toolkit::remote_stat::{StatInfo, stat_snippet};
 use crate::modules::toolkit::replace_file::REPLACE_FN;
 use crate::modules::toolkit::script_output::{PRELUDE, block};
 use crate::modules::toolkit::sh_words::ShWords;
@@ -41,6 +42,11 @@ impl Report {
     pub fn flag(&self, k: &str) -> bool {
         self.get(k) == Some("1")
     }
+    /// The `add_path_info` keys of a path the probe stat'ed with [`Probe::stat`].
+    pub fn path_info(&self, key: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+        path_info(&self.keys, key)
+    }
+
     /// A file the probe dumped with [`Probe::read`].
     pub fn file(&self, name: &str) -> Option<String> {
         block(&self.stdout, name)
@@ -85,6 +91,13 @@ impl Probe {
              if [ -f \"${var}\" ]; then __o {name}_file 1; fi\n"
         ));
         self.dump(name, &format!("\"${var}\""));
+        self
+    }
+
+    /// Reports the `lstat` of the path in `var` as `key`, for [`Report::path_info`].
+    pub fn stat(&mut self, key: &str, var: &str) -> &mut Self {
+        self.body
+            .push_str(&stat_snippet(key, &format!("\"${var}\""), false));
         self
     }
 
@@ -150,9 +163,22 @@ pub struct Write {
     pub before: String,
 }
 
-/// The outcome of [`write`]: whether attributes changed, or the failure's message.
+/// Ansible's `add_path_info` keys (`uid`, `owner`, `mode`, `state`, `size`...) from a stat
+/// line reported as `key`; `None` when the path does not exist, as Ansible then adds none.
+fn path_info(
+    keys: &HashMap<String, String>,
+    key: &str,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    keys.get(key)
+        .and_then(|l| StatInfo::parse(l))
+        .map(|st| st.path_info())
+}
+
+/// The outcome of [`write`]: whether attributes changed, the path's attributes afterwards,
+/// or the failure's message.
 pub struct Written {
     pub attrs_changed: bool,
+    pub info: Option<serde_json::Map<String, serde_json::Value>>,
     pub err: Option<String>,
 }
 
@@ -185,6 +211,7 @@ pub async fn write(ctx: &ModuleCtx<'_>, w: &Write) -> Result<Written, ModuleErro
             fs_attrs::call_args(&w.attrs)
         ));
     }
+    s.push_str(&stat_snippet("pst", "\"$p\"", false));
     s.push_str("__o attrs \"$__fa_changed\"\n__o done 1\n");
     let stdin = if ctx.check_mode {
         None
@@ -196,12 +223,14 @@ pub async fn write(ctx: &ModuleCtx<'_>, w: &Write) -> Result<Written, ModuleErro
     if let Some(e) = keys.get("err") {
         return Ok(Written {
             attrs_changed: false,
+            info: None,
             err: Some(e.clone()),
         });
     }
     if keys.get("done").map(String::as_str) != Some("1") {
         return Ok(Written {
             attrs_changed: false,
+            info: None,
             err: Some(format!(
                 "writing {} failed: {}",
                 w.path,
@@ -211,6 +240,7 @@ pub async fn write(ctx: &ModuleCtx<'_>, w: &Write) -> Result<Written, ModuleErro
     }
     Ok(Written {
         attrs_changed: keys.get("attrs").map(String::as_str) == Some("1"),
+        info: path_info(&keys, "pst"),
         err: None,
     })
 }

@@ -205,6 +205,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     probe
         .dump("out", "\"$__t/out\"")
         .dump("err", "\"$__t/err\"")
+        .stat("pst", "p")
         .read("file", "p");
     let rep = probe
         .run_with(ctx, key.as_deref().map(str::as_bytes))
@@ -261,13 +262,18 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             after: after.clone(),
         });
     }
+    // `path` is in the result, so Ansible adds the file's attributes (`add_path_info`).
+    let unwritten = |mut r: ModuleResult| {
+        r.data.extend(rep.path_info("pst").unwrap_or_default());
+        r
+    };
     if !present && found_line.is_none() && key.is_some() {
-        return Ok(r);
+        return Ok(unwritten(r));
     }
     let will_change = replace || present != found;
     if ctx.check_mode || !will_change {
         r.changed = will_change;
-        return Ok(r);
+        return Ok(unwritten(r));
     }
     let mut w = Write {
         path: path.clone(),
@@ -284,6 +290,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         return Ok(ModuleResult::failed(e));
     }
     r.changed = true;
+    r.data.extend(done.info.unwrap_or_default());
     Ok(r)
 }
 

@@ -389,9 +389,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         run_cmds.push(c);
     }
     if let Some(v) = &logging {
-        if ctx.check_mode {
-            changed |= logging_changed(&pre_state, v);
-        } else {
+        // Unlike `default`, the module decides this outside check mode too.
+        changed |= logging_changed(&pre_state, v);
+        if !ctx.check_mode {
             run_cmds.push(line(&[
                 Some(ufw.clone()),
                 dry.clone(),

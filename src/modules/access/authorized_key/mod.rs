@@ -158,6 +158,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     };
     probe
         .line("__o real \"$(readlink -m -- \"$kf\")\"")
+        .stat("pst", "kf")
         .read("keys", "kf");
     if p.key.starts_with("http") {
         let insecure = if p.validate_certs { "" } else { "insecure\n" };
@@ -244,6 +245,11 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         Err(e) => return Ok(ModuleResult::failed(e)),
     };
     let mut r = p.result(path_ret.as_deref(), &keyfile);
+    // With `path` given, Ansible adds the file's attributes to the result (`add_path_info`).
+    let with_info = p.path.is_some();
+    if with_info && (!do_write || ctx.check_mode) {
+        r.data.extend(rep.path_info("pst").unwrap_or_default());
+    }
     if !do_write {
         return Ok(r);
     }
@@ -296,6 +302,9 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     let done = write(ctx, &w).await?;
     if let Some(e) = done.err {
         return Ok(ModuleResult::failed(e));
+    }
+    if with_info {
+        r.data.extend(done.info.unwrap_or_default());
     }
     Ok(r)
 }

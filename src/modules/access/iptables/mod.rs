@@ -244,7 +244,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     probe.line("export LANG=C LC_ALL=C PATH=\"$PATH:/usr/sbin:/sbin\"");
     for (i, bin) in bins.iter().enumerate() {
         probe.line(&format!(
-            "if command -v {bin} >/dev/null 2>&1; then __s_val have{i} 1; fi"
+            "if command -v {bin} >/dev/null 2>&1; then __s_val have{i} \"$(command -v {bin})\"; fi"
         ));
         match mode {
             Mode::Flush => {}
@@ -268,11 +268,13 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     let mut actions: Vec<Vec<String>> = Vec::new();
     let mut changed = false;
     for (i, bin) in bins.iter().enumerate() {
-        if !secs.has(&format!("have{i}")) {
+        // The module runs the tool by the path `get_bin_path` found, which its `cmd` shows.
+        let Some(path) = secs.val(&format!("have{i}")).map(str::trim) else {
             return Ok(ModuleResult::failed(format!(
                 "Failed to find required executable \"{bin}\" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
             )));
-        }
+        };
+        let bin = &path;
         let sec = |n: &str| secs.get(&format!("{n}{i}")).cloned().unwrap_or_default();
         match mode {
             Mode::Flush => {
