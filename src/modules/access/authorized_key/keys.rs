@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn keys_are_added_replaced_and_serialized_like_ansible() {
         let mut f = KeyFile::parse("# admins\n\n\nssh-rsa AAAA old@x\n");
-        let line = format!("{K}");
+        let line = K.to_string();
         assert!(enforce(&mut f, &want(&line)).unwrap());
         // Identical blank lines collapse; a key without comment keeps a trailing space.
         assert_eq!(

@@ -265,6 +265,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             out.stderr_str().trim()
         )));
     }
+    let policy_re = regex::Regex::new(r"\(policy ([A-Z]+)\)").expect("valid");
     let mut actions: Vec<Vec<String>> = Vec::new();
     let mut changed = false;
     for (i, bin) in bins.iter().enumerate() {
@@ -287,10 +288,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
                     return Ok(cmd_failure(&task.list_cmd(bin), &l));
                 }
                 let head = l.stdout.split('\n').next().unwrap_or("");
-                let cur = regex::Regex::new(r"\(policy ([A-Z]+)\)")
-                    .expect("valid")
-                    .captures(head)
-                    .map(|c| c[1].to_string());
+                let cur = policy_re.captures(head).map(|c| c[1].to_string());
                 let Some(cur) = cur else {
                     return Ok(ModuleResult::failed("Can't detect current policy"));
                 };
