@@ -15,6 +15,7 @@ use crate::shell::{Become, become_failure, invocation};
 use crate::template::Templar;
 use crate::transport::{ExecOutput, Transport, TransportError};
 
+pub mod access;
 pub mod accounts;
 pub mod args;
 pub mod async_jobs;
@@ -248,6 +249,8 @@ const COLLECTIONS: &[(&str, &[&str])] = &[
     ),
     ("community.general.", &["supervisorctl", "make", "npm"]),
     ("ansible.posix.", &["synchronize"]),
+    ("ansible.posix.", &["authorized_key"]),
+    ("community.general.", &["ufw", "htpasswd"]),
 ];
 
 /// Other names a module answers to, as Ansible's plugin routing redirects them
@@ -343,6 +346,12 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &tools::make::Make,
         &tools::expect::Expect,
         &tools::npm::Npm,
+        // Access: SSH trust, password files, packet filters.
+        &access::known_hosts::KnownHosts,
+        &access::authorized_key::AuthorizedKey,
+        &access::htpasswd::Htpasswd,
+        &access::iptables::Iptables,
+        &access::ufw::Ufw,
     ]
 }
 
@@ -382,6 +391,17 @@ mod tests {
             "systemd"
         );
         assert!(lookup("ansible.posix.copy").is_none());
+        for (fqcn, name) in [
+            ("ansible.builtin.known_hosts", "known_hosts"),
+            ("ansible.builtin.iptables", "iptables"),
+            ("ansible.posix.authorized_key", "authorized_key"),
+            ("community.general.ufw", "ufw"),
+            ("community.general.htpasswd", "htpasswd"),
+        ] {
+            assert_eq!(lookup(fqcn).map(|m| m.spec().name), Some(name), "{fqcn}");
+            assert_eq!(lookup(name).map(|m| m.spec().name), Some(name), "{name}");
+        }
+        assert!(lookup("community.general.known_hosts").is_none());
         assert!(lookup("community.general.sysctl").is_none());
     }
 }
