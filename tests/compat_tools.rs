@@ -27,11 +27,9 @@ fn make_and_npm_match_ansible() {
     compare_in("tools_misc.yml", Env::default());
 }
 
-/// ansible-core's `expect` needs Python's pexpect on the hosts, which the base machine (and so
-/// the lab hosts) does not have for `/usr/bin/python3`; with `python3-pexpect` installed by
-/// `tests/run`, this comparison runs.
+/// ansible-core's `expect` needs Python's pexpect on the hosts: `tests/run` installs
+/// `python3-pexpect` on the base machine, so the lab hosts have it.
 #[test]
-#[ignore = "ansible-core's side needs python3-pexpect on the lab hosts"]
 fn expect_matches_ansible() {
     compare_in("tools_expect.yml", Env::default());
 }
