@@ -302,6 +302,10 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::apt::Apt,
         &packages::apt_repository::AptRepository,
         &packages::package::Package,
+        // Debian package tooling (apt keys, deb822 sources, debconf, dpkg selections, facts).
+        &packages::apt_key::AptKey,
+        &packages::debconf::Debconf,
+        &packages::dpkg_selections::DpkgSelections,
     ]
 }
 
