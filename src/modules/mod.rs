@@ -304,6 +304,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::package::Package,
         // Debian package tooling (apt keys, deb822 sources, debconf, dpkg selections, facts).
         &packages::apt_key::AptKey,
+        &packages::deb822_repository::Deb822Repository,
         &packages::debconf::Debconf,
         &packages::dpkg_selections::DpkgSelections,
     ]

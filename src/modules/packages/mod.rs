@@ -5,6 +5,7 @@
 pub mod apt;
 pub mod apt_key;
 pub mod apt_repository;
+pub mod deb822_repository;
 pub mod debconf;
 pub mod dpkg_selections;
 pub mod package;

@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use self::key_id::{mask_url, parse_key_id, parse_output_for_keys, shorten};
-use super::report::{CAPTURE, HELPERS, Report};
+use super::report::{CAPTURE, DOWNLOAD, HELPERS, Report};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
@@ -50,21 +50,6 @@ impl Module for AptKey {
 }
 
 const PREAMBLE: &str = "export LANG=C LC_ALL=C LC_MESSAGES=C LANGUAGE=C\n";
-
-/// `__dl URL INSECURE FILE`: downloads into FILE; reports `dl_code` (the HTTP status) and
-/// `dl_err` (why it failed, when it did).
-const DOWNLOAD: &str = r#"__dl() {
-  if command -v curl >/dev/null 2>&1; then
-    if [ "$2" = 1 ]; then set -- "$1" -k "$3"; else set -- "$1" "" "$3"; fi
-    __code=$(curl -sS -L $2 -o "$3" -w '%{http_code}' -- "$1" 2>"$__ef"); __r=$?
-    __sx dl_code "$__code"; __sx dl_err "$(cat -- "$__ef")"; return $__r
-  fi
-  if [ "$2" = 1 ]; then __k=--no-check-certificate; else __k=; fi
-  wget -q $__k -O "$3" -- "$1" 2>"$__ef"; __r=$?
-  [ $__r = 0 ] && __sx dl_code 200; [ $__r = 8 ] && __sx dl_code 404
-  __sx dl_err "$(cat -- "$__ef")"; return $__r
-}
-"#;
 
 /// Where the key to add comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -171,27 +156,13 @@ fn listed(
 fn download_failure(url: &str, rep: &Report) -> ModuleResult {
     let code = rep.text("dl_code");
     let why = match code.trim().parse::<u16>() {
-        Ok(c) if c >= 400 => format!("HTTP Error {c}: {}", reason(c)),
+        Ok(c) if c >= 400 => format!("HTTP Error {c}: {}", super::report::http_reason(c)),
         _ => format!("Request failed: {}", rep.text("dl_err").trim()),
     };
     ModuleResult::failed(format!(
         "Failed to download key at {}: {why}",
         mask_url(url)
     ))
-}
-
-fn reason(code: u16) -> &'static str {
-    match code {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        410 => "Gone",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Error",
-    }
 }
 
 async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
