@@ -307,6 +307,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::deb822_repository::Deb822Repository,
         &packages::debconf::Debconf,
         &packages::dpkg_selections::DpkgSelections,
+        &packages::package_facts::PackageFacts,
     ]
 }
 

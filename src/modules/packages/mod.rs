@@ -9,5 +9,6 @@ pub mod deb822_repository;
 pub mod debconf;
 pub mod dpkg_selections;
 pub mod package;
+pub mod package_facts;
 pub mod pip;
 mod report;
