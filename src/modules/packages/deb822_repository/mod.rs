@@ -92,6 +92,15 @@ impl Module for Deb822Repository {
     }
 }
 
+/// Ansible's `check_type_list`: a string is split at commas and *not* stripped, so
+/// `main, contrib` is written `main  contrib`, as Ansible writes it.
+fn python_list(args: &Args, name: &str) -> Result<Option<Vec<String>>, ModuleError> {
+    match args.get(name) {
+        Some(Value::String(s)) => Ok(Some(s.split(',').map(str::to_string).collect())),
+        _ => args.str_list(name),
+    }
+}
+
 /// The parameters as Ansible formats them, `types` defaulting to `deb`.
 fn fields(args: &Args) -> Result<Vec<(&'static str, Field)>, ModuleError> {
     let mut out = Vec::new();
@@ -101,7 +110,7 @@ fn fields(args: &Args) -> Result<Vec<(&'static str, Field)>, ModuleError> {
         }
     }
     for &p in LISTS {
-        match args.str_list(p)? {
+        match python_list(args, p)? {
             Some(l) => out.push((p, Field::List(l))),
             None if p == "types" => out.push((p, Field::List(vec!["deb".into()]))),
             None => {}
@@ -262,7 +271,7 @@ async fn absent(ctx: &ModuleCtx<'_>, slug: &str, dest: &str) -> Result<ModuleRes
         signed_by_filename(slug, "asc"),
         signed_by_filename(slug, "gpg"),
     ];
-    let mut s = format!("{HELPERS}");
+    let mut s = HELPERS.to_string();
     for (i, p) in paths.iter().enumerate() {
         let q = sh_quote(p);
         s.push_str(&format!(

@@ -47,7 +47,7 @@ async fn a_fingerprint_passes_through_and_absent_changes_nothing_missing() {
         get(&r, "repo")
             .as_str()
             .unwrap()
-            .contains("Components: main contrib\n")
+            .contains("Components: main  contrib\n")
     );
     let r = run_module(
         &Deb822Repository,

@@ -22,8 +22,8 @@ fn debconf_show_lines_become_a_map() {
 fn comparisons_follow_ansible() {
     let p = prev();
     let d = |q: &str, t: &str, v: Value, pw: Option<&str>| decide(&p, q, t, &v, pw).unwrap();
-    assert_eq!(d("tzdata/Areas", "select", json!("Etc"), None).1, false);
-    assert_eq!(d("tzdata/Areas", "select", json!("Europe"), None).1, true);
+    assert!(!d("tzdata/Areas", "select", json!("Etc"), None).1);
+    assert!(d("tzdata/Areas", "select", json!("Europe"), None).1);
     // Booleans compare lower-cased; YAML true is Python's "True".
     assert_eq!(
         d("x/flag", "boolean", json!(true), None),
