@@ -140,14 +140,14 @@ fn listed(
     prefix: &str,
     keyring: Option<&str>,
     short: bool,
-) -> Result<Vec<String>, ModuleResult> {
+) -> Result<Vec<String>, Box<ModuleResult>> {
     if rep.rc(&format!("{prefix}_rc")) != Some(0) {
-        return Err(cmd_failure(
+        return Err(Box::new(cmd_failure(
             "Unable to list public keys".into(),
             list_cmd(keyring),
             rep,
             prefix,
-        ));
+        )));
     }
     let keys = parse_output_for_keys(&rep.text(&format!("{prefix}_out")));
     Ok(if short { shorten(&keys) } else { keys })
@@ -268,7 +268,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     let short = key_id.len() == 8;
     let keys = match listed(&rep, "list", keyring.as_deref(), short) {
         Ok(k) => k,
-        Err(f) => return Ok(f),
+        Err(f) => return Ok(*f),
     };
     r = r.with("before", keys.clone());
     let wanted = if short { &short_id } else { &fingerprint };
@@ -418,7 +418,7 @@ async fn act_on(
     }
     let after = match listed(&rep, "list", keyring, short) {
         Ok(k) => k,
-        Err(f) => return Ok(f),
+        Err(f) => return Ok(*f),
     };
     let mut r = r.with("after", after.clone());
     let wanted = if short { short_id } else { fingerprint };
