@@ -352,6 +352,12 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &access::htpasswd::Htpasswd,
         &access::iptables::Iptables,
         &access::ufw::Ufw,
+        // Debian package tooling (apt keys, deb822 sources, debconf, dpkg selections, facts).
+        &packages::apt_key::AptKey,
+        &packages::deb822_repository::Deb822Repository,
+        &packages::debconf::Debconf,
+        &packages::dpkg_selections::DpkgSelections,
+        &packages::package_facts::PackageFacts,
     ]
 }
 
