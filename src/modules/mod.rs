@@ -225,6 +225,7 @@ pub trait Module: Send + Sync {
 const COLLECTIONS: &[(&str, &[&str])] = &[
     ("community.general.", &["ini_file"]),
     ("ansible.posix.", &["sysctl", "mount"]),
+    ("ansible.posix.", &["acl"]),
 ];
 
 /// Other names a module answers to, as Ansible's plugin routing redirects them
@@ -302,6 +303,10 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::apt::Apt,
         &packages::apt_repository::AptRepository,
         &packages::package::Package,
+        // Finding, temporary, assembled and archived files, and ACLs (issue 17).
+        &files::find::Find,
+        &files::tempfile::TempFile,
+        &files::acl::Acl,
     ]
 }
 
