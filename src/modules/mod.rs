@@ -306,6 +306,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         // Finding, temporary, assembled and archived files, and ACLs (issue 17).
         &files::find::Find,
         &files::tempfile::TempFile,
+        &files::assemble::Assemble,
         &files::acl::Acl,
     ]
 }
