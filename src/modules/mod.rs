@@ -224,6 +224,7 @@ pub trait Module: Send + Sync {
 /// `sysctl`, but `ansible.posix.copy` is an unknown module, as it is in Ansible.
 const COLLECTIONS: &[(&str, &[&str])] = &[
     ("community.general.", &["ini_file"]),
+    ("community.general.", &["archive"]),
     ("ansible.posix.", &["sysctl", "mount"]),
     ("ansible.posix.", &["acl"]),
 ];
@@ -307,6 +308,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &files::find::Find,
         &files::tempfile::TempFile,
         &files::assemble::Assemble,
+        &files::archive::Archive,
         &files::acl::Acl,
     ]
 }

@@ -4,6 +4,7 @@
 //! (ansible.posix).
 
 pub mod acl;
+pub mod archive;
 pub mod assemble;
 pub mod blockinfile;
 pub mod copy;
