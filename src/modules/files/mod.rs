@@ -21,3 +21,25 @@ pub mod tempfile;
 pub mod template;
 pub mod text_edit;
 pub mod tree;
+
+#[cfg(test)]
+mod tests {
+    use crate::modules::lookup;
+
+    #[test]
+    fn issue_17_file_modules_answer_to_their_short_and_qualified_names() {
+        for (names, real) in [
+            (&["find", "ansible.builtin.find"][..], "find"),
+            (&["tempfile", "ansible.builtin.tempfile"][..], "tempfile"),
+            (&["assemble", "ansible.builtin.assemble"][..], "assemble"),
+            (&["archive", "community.general.archive"][..], "archive"),
+            (&["acl", "ansible.posix.acl"][..], "acl"),
+        ] {
+            for n in names {
+                assert_eq!(lookup(n).map(|m| m.spec().name), Some(real), "{n}");
+            }
+        }
+        assert!(lookup("ansible.posix.archive").is_none());
+        assert!(lookup("community.general.acl").is_none());
+    }
+}

@@ -221,7 +221,7 @@ impl Plan {
 
     /// Whether only one file is compressed (no archive).
     fn compress_only(&self) -> bool {
-        !self.must_archive && !(self.format == "zip" || self.format == "tar")
+        !(self.must_archive || self.format == "zip" || self.format == "tar")
     }
 
     /// The shell that writes the archive; names of the members are on stdin.
