@@ -37,7 +37,8 @@ pub struct Tree {
 /// `S\0`, the `stat` lines, `W\0` and find's errors, `E\0`; or `X\0` when it is no directory.
 /// `max_depth` bounds the listing (`None`: the whole tree); `follow` descends into links.
 pub fn list_snippet(root_expr: &str, follow: bool, max_depth: Option<u32>) -> String {
-    let l = if follow { "-L " } else { "" };
+    // `os.walk(top)` lists a top that is a link to a directory: `-H` follows the root only.
+    let l = if follow { "-L " } else { "-H " };
     let depth = max_depth.map_or(String::new(), |d| format!(" -maxdepth {d}"));
     format!(
         "if [ -d {r} ]; then printf 'D\\0'\n\

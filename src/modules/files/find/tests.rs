@@ -232,3 +232,11 @@ async fn missing_paths_are_skipped_with_a_warning() {
             .starts_with("Skipped '")
     );
 }
+
+#[tokio::test]
+async fn a_linked_root_is_walked() {
+    let d = tree();
+    std::os::unix::fs::symlink(d.s("sub"), d.path("sublink")).unwrap();
+    let r = run_module(&Find, json!({"paths": d.s("sublink")}), Run::default()).await;
+    assert_eq!(get(&r, "matched"), 1, "{r:?}");
+}
