@@ -235,22 +235,27 @@ pub trait Module: Send + Sync {
 /// collection names resolve too (and no other module's does): `ansible.posix.sysctl` is
 /// `sysctl`, but `ansible.posix.copy` is an unknown module, as it is in Ansible.
 const COLLECTIONS: &[(&str, &[&str])] = &[
-    ("community.general.", &["ini_file"]),
-    ("ansible.posix.", &["sysctl", "mount"]),
     (
         "community.general.",
         &[
+            "ini_file",
+            "archive",
             "timezone",
             "locale_gen",
             "modprobe",
             "pam_limits",
             "alternatives",
+            "supervisorctl",
+            "make",
+            "npm",
+            "ufw",
+            "htpasswd",
         ],
     ),
-    ("community.general.", &["supervisorctl", "make", "npm"]),
-    ("ansible.posix.", &["synchronize"]),
-    ("ansible.posix.", &["authorized_key"]),
-    ("community.general.", &["ufw", "htpasswd"]),
+    (
+        "ansible.posix.",
+        &["sysctl", "mount", "acl", "synchronize", "authorized_key"],
+    ),
 ];
 
 /// Other names a module answers to, as Ansible's plugin routing redirects them
@@ -358,6 +363,12 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &packages::debconf::Debconf,
         &packages::dpkg_selections::DpkgSelections,
         &packages::package_facts::PackageFacts,
+        // Finding, temporary, assembled and archived files, and ACLs (issue 17).
+        &files::find::Find,
+        &files::tempfile::TempFile,
+        &files::assemble::Assemble,
+        &files::archive::Archive,
+        &files::acl::Acl,
     ]
 }
 
