@@ -1,7 +1,7 @@
 //! The tools modules compared with ansible-core 2.19 and its collections: `supervisorctl`
 //! with a real supervisord on systemd hosts, `synchronize` (rsync run on the controller over
-//! each host's ssh settings, push and pull), and `make` and `npm` (a local package, no
-//! registry); `expect`'s book waits for python3-pexpect on the hosts (see below).
+//! each host's ssh settings, push and pull), `make` and `npm` (a local package, no registry),
+//! and `expect`, whose ansible-core side needs python3-pexpect on the hosts (see below).
 mod common;
 
 use common::compat::{Env, compare_in};

@@ -127,6 +127,37 @@ pub fn repr_str(s: &str) -> String {
     out
 }
 
+/// Python `repr(bytes)`, as `'%s' % some_bytes` prints it: `b'...'`, quoted as [`repr_str`]
+/// quotes, every byte outside printable ASCII as `\xNN` (tab, newline and return by name).
+pub fn repr_bytes(b: &[u8]) -> String {
+    let q = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut out = String::with_capacity(b.len() + 3);
+    out.push('b');
+    out.push(q as char);
+    for &c in b {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c as char);
+            }
+            0x20..=0x7e => out.push(c as char),
+            c => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+        }
+    }
+    out.push(q as char);
+    out
+}
+
 /// Python type name of a value, for error messages (`object of type 'dict' ...`).
 pub fn py_type(v: &Value) -> &'static str {
     match v.kind() {

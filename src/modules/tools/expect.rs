@@ -8,10 +8,12 @@
 //! What follows pexpect's `run`: the command is split into words (no shell), runs on a pty
 //! with echo off unless `echo: true`, each pattern is a regular expression searched in the
 //! output, a list answers successive matches and fails once exhausted, the timeout counts per
-//! wait, and the output is the terminal's (with its `\r\n`). One difference: when several
-//! patterns match the same output, pexpect takes the earliest match in the output, Tcl expect
-//! the first pattern in the order given; and Tcl's regular expressions are not Python's in
-//! rare constructs (lookbehind, for one).
+//! wait, and the output is the terminal's (with its `\r\n`). A list that runs out fails with
+//! the output since the previous answer shown as Ansible shows it, Python's repr of bytes
+//! (`output was 'b': Color''`). One difference: when several patterns match the same output,
+//! pexpect takes the earliest match in the output, Tcl expect the first pattern in the order
+//! given; and Tcl's regular expressions are not Python's in rare constructs (lookbehind, for
+//! one).
 
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +25,7 @@ use crate::modules::toolkit::sections::{SectionScript, Sections};
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 use crate::shell::{sh_quote, shlex};
+use crate::template::pyrepr::repr_bytes;
 
 pub struct Expect;
 
@@ -270,8 +273,11 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             .get(i)
             .map(|r| r.pattern.clone())
             .unwrap_or_default();
+        // Ansible formats pexpect's last output, which is bytes, with `%s`: Python 3 prints
+        // it as `b'...'`, so the message reads `output was 'b': Color''`.
         return Ok(ModuleResult::failed(format!(
-            "No remaining responses for '{q}', output was '{last}'"
+            "No remaining responses for '{q}', output was '{}'",
+            repr_bytes(last.as_bytes())
         )));
     }
     let stdout = output.trim_end_matches(['\r', '\n']).to_string();

@@ -46,6 +46,18 @@ fn the_script_holds_every_string_hex_encoded() {
     assert!(!t.contains("a }{ [b]") && !t.contains("\"q\""), "{t}");
 }
 
+/// Ansible's message for a list that runs out formats pexpect's bytes with `%s` (values from
+/// Python 3's `'%s' % b`).
+#[test]
+fn exhausted_output_is_shown_as_python_bytes() {
+    use crate::template::pyrepr::repr_bytes;
+    assert_eq!(repr_bytes(b": Color"), "b': Color'");
+    assert_eq!(repr_bytes(b"Name? a\r\nPass\\"), r"b'Name? a\r\nPass\\'");
+    assert_eq!(repr_bytes(b"it's"), r#"b"it's""#);
+    assert_eq!(repr_bytes(br#""it's""#), r#"b'"it\'s"'"#);
+    assert_eq!(repr_bytes("é\t\x7f".as_bytes()), r"b'\xc3\xa9\t\x7f'");
+}
+
 #[tokio::test]
 async fn answers_prompts_on_a_terminal() {
     if !have_expect() {
@@ -95,7 +107,7 @@ async fn answers_prompts_on_a_terminal() {
     assert!(r.failed, "{r:?}");
     assert_eq!(
         r.msg.as_deref(),
-        Some("No remaining responses for '(Name|Password|Again)', output was ': Again'")
+        Some("No remaining responses for '(Name|Password|Again)', output was 'b': Again''")
     );
 
     // No answer for a prompt: the timeout.
