@@ -17,3 +17,8 @@ fn users_and_groups_match_ansible() {
 fn cron_and_ini_file_match_ansible() {
     compare_in("acct_cron.yml", SYSTEMD);
 }
+
+#[test]
+fn getent_matches_ansible() {
+    compare_in("getent.yml", Env::default());
+}

@@ -331,6 +331,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &accounts::cron::Cron,
         &accounts::group::GroupModule,
         &accounts::user::User,
+        &accounts::getent::Getent,
         // Packages.
         &packages::apt::Apt,
         &packages::apt_repository::AptRepository,

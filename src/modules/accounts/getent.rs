@@ -1,161 +1,185 @@
-//! The account databases as `getent passwd|group|shadow` prints them, and the lookups
-//! Ansible's `user`/`group` modules make through Python's `pwd`/`grp` (a group given as a
-//! number is tried as a gid first, then as a name).
+//! `getent` (ansible.builtin): one of the host's name-service databases (`passwd`, `group`,
+//! `hosts`, `services`, ...) as facts, `getent_<database>`, so that a play can ask the host
+//! what NSS says (LDAP and sssd users included) rather than parse `/etc/passwd` itself. The
+//! host's own `getent` answers; each line is split as the module splits it (on `:` for the
+//! colon databases, else on whitespace) and keyed by its first field.
 
-/// Ansible's failure when a command the module needs is not installed on the host: it
-/// searched the host's `PATH` plus the sbin directories (`get_bin_path`).
-pub fn missing_binary(name: &str, path: &str) -> String {
-    let mut dirs: Vec<&str> = path.split(':').filter(|d| !d.is_empty()).collect();
-    for d in ["/sbin", "/usr/sbin", "/usr/local/sbin"] {
-        if !dirs.contains(&d) {
-            dirs.push(d);
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use super::account_db::missing_binary;
+use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
+use crate::modules::{Param, ParamType as T};
+use crate::shell::sh_quote;
+
+pub struct Getent;
+
+pub static SPEC: ModuleSpec = ModuleSpec {
+    name: "getent",
+    params: &[
+        Param::new("database", T::Str).required(),
+        Param::new("key", T::Str),
+        Param::new("service", T::Str),
+        Param::new("split", T::Str),
+        Param::new("fail_key", T::Bool),
+    ],
+    free_form: FreeForm::KeyValue,
+    mutually_exclusive: &[],
+    required_one_of: &[],
+    any_params: false,
+};
+
+impl Module for Getent {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+    fn run<'a>(
+        &'a self,
+        ctx: &'a ModuleCtx<'a>,
+        args: &'a Args,
+    ) -> BoxFuture<'a, Result<ModuleResult, ModuleError>> {
+        Box::pin(run(ctx, args))
+    }
+}
+
+/// The databases whose records the module splits on `:` when `split` is not given.
+const COLON: &[&str] = &["passwd", "shadow", "group", "gshadow"];
+
+/// The exit status the script uses when the host has no `getent` (getent's own are 0-3).
+const NO_GETENT: i32 = 227;
+
+async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
+    let database = args.req_str("database")?;
+    let key = args.str("key");
+    let service = args.str("service");
+    let fail_key = args.bool_or("fail_key", true)?;
+    let split = args
+        .str("split")
+        .or_else(|| COLON.contains(&database.as_str()).then(|| ":".to_string()));
+    if split.as_deref() == Some("") {
+        return Err(ModuleError::Args("empty separator".into()));
+    }
+    // The argument order of the module's command: database, key, then `-s service`.
+    let mut words = vec![sh_quote(&database)];
+    words.extend(key.as_deref().map(sh_quote));
+    if let Some(s) = &service {
+        words.push("-s".into());
+        words.push(sh_quote(s));
+    }
+    let script = format!(
+        "command -v getent >/dev/null 2>&1 || {{ printf '%s\\n' \"$PATH\" >&2; exit {NO_GETENT}; }}\n\
+         exec getent {}",
+        words.join(" ")
+    );
+    // It only reads, so it runs in check mode too, as the module does.
+    let out = ctx.run(&script, None).await?;
+    let tree = format!("getent_{database}");
+    let facts = |records: Map<String, Value>| {
+        let mut f = Map::new();
+        f.insert(tree.clone(), Value::Object(records));
+        f
+    };
+    let msg = match out.rc {
+        0 => {
+            let records = records(&out.stdout_str(), split.as_deref());
+            let mut r = ModuleResult::ok();
+            r.facts = facts(records);
+            return Ok(r);
+        }
+        NO_GETENT => return Ok(ModuleResult::failed(missing_binary("getent", out.stderr_str().trim()))),
+        1 => "Missing arguments, or database unknown.",
+        2 => {
+            let msg = "One or more supplied key could not be found in the database.";
+            if !fail_key {
+                let mut records = Map::new();
+                records.insert(key.unwrap_or_else(|| "None".into()), Value::Null);
+                let mut r = ModuleResult::ok().msg(msg);
+                r.facts = facts(records);
+                return Ok(r);
+            }
+            msg
+        }
+        3 => "Enumeration not supported on this database.",
+        _ => "Unexpected failure!",
+    };
+    Ok(ModuleResult::failed(msg))
+}
+
+/// The records keyed by their first field, as the module builds them: a key seen once maps
+/// to its other fields; a key seen again becomes a list of those field lists.
+fn records(out: &str, split: Option<&str>) -> Map<String, Value> {
+    let mut tree = Map::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for line in out.lines() {
+        let fields: Vec<&str> = match split {
+            Some(sep) => line.split(sep).collect(),
+            None => line.split_whitespace().collect(),
+        };
+        let Some((first, rest)) = fields.split_first() else {
+            continue;
+        };
+        let rest = Value::Array(rest.iter().map(|s| Value::from(*s)).collect());
+        let count = seen.entry(first.to_string()).or_insert(0);
+        *count += 1;
+        match (*count, tree.get_mut(*first)) {
+            (1, _) | (_, None) => {
+                tree.insert(first.to_string(), rest);
+            }
+            (2, Some(prev)) => {
+                let old = prev.take();
+                *prev = Value::Array(vec![old, rest]);
+            }
+            (_, Some(Value::Array(list))) => list.push(rest),
+            (_, Some(_)) => {}
         }
     }
-    format!(
-        "Failed to find required executable \"{name}\" in paths: {}",
-        dirs.join(":")
-    )
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Passwd {
-    pub name: String,
-    pub passwd: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub gecos: String,
-    pub home: String,
-    pub shell: String,
-}
-
-impl Passwd {
-    pub fn parse(line: &str) -> Option<Passwd> {
-        let f: Vec<&str> = line.trim_end_matches('\n').split(':').collect();
-        if f.len() < 7 {
-            return None;
-        }
-        Some(Passwd {
-            name: f[0].into(),
-            passwd: f[1].into(),
-            uid: f[2].parse().ok()?,
-            gid: f[3].parse().ok()?,
-            gecos: f[4].into(),
-            home: f[5].into(),
-            shell: f[6..].join(":"),
-        })
-    }
-}
-
-/// The two shadow fields Ansible reads: the hash and the expiry day (`-1` when empty).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Shadow {
-    pub hash: String,
-    pub expire: i64,
-}
-
-impl Shadow {
-    pub fn parse(line: &str) -> Option<Shadow> {
-        let f: Vec<&str> = line.trim_end_matches('\n').split(':').collect();
-        if f.len() < 8 {
-            return None;
-        }
-        Some(Shadow {
-            hash: f[1].into(),
-            expire: f[7].trim().parse().unwrap_or(-1),
-        })
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Group {
-    pub name: String,
-    pub gid: u32,
-    pub members: Vec<String>,
-}
-
-impl Group {
-    pub fn parse(line: &str) -> Option<Group> {
-        let f: Vec<&str> = line.trim_end_matches('\n').split(':').collect();
-        if f.len() < 4 {
-            return None;
-        }
-        Some(Group {
-            name: f[0].into(),
-            gid: f[2].parse().ok()?,
-            members: f[3]
-                .split(',')
-                .filter(|m| !m.is_empty())
-                .map(str::to_string)
-                .collect(),
-        })
-    }
-}
-
-/// Every group of the host, in `getent group` order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Groups(pub Vec<Group>);
-
-impl Groups {
-    pub fn parse<'a>(lines: impl IntoIterator<Item = &'a str>) -> Groups {
-        Groups(lines.into_iter().filter_map(Group::parse).collect())
-    }
-
-    /// `grp.getgrgid(int(g))`, falling back to `grp.getgrnam(g)`.
-    pub fn find(&self, g: &str) -> Option<&Group> {
-        if let Ok(gid) = g.trim().parse::<u32>()
-            && let Some(found) = self.0.iter().find(|x| x.gid == gid)
-        {
-            return Some(found);
-        }
-        self.0.iter().find(|x| x.name == g)
-    }
-
-    pub fn by_name(&self, name: &str) -> Option<&Group> {
-        self.0.iter().find(|x| x.name == name)
-    }
-
-    /// Names of the groups listing `user` as a member (Ansible's `user_group_membership`).
-    pub fn membership(&self, user: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|g| g.members.iter().any(|m| m == user))
-            .map(|g| g.name.clone())
-            .collect()
-    }
+    tree
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::modules::harness::Harness;
+    use serde_json::json;
 
     #[test]
-    fn missing_binaries_name_the_searched_paths() {
-        assert_eq!(
-            missing_binary("crontab", "/nowhere"),
-            "Failed to find required executable \"crontab\" in paths: /nowhere:/sbin:/usr/sbin:/usr/local/sbin"
-        );
+    fn records_are_keyed_by_their_first_field() {
+        let t = records("root:x:0:0:root:/root:/bin/bash\n", Some(":"));
+        assert_eq!(t["root"], json!(["x", "0", "0", "root", "/root", "/bin/bash"]));
+        // Whitespace runs split as Python's `str.split()`.
+        let t = records("127.0.0.1   localhost  lh\n", None);
+        assert_eq!(t["127.0.0.1"], json!(["localhost", "lh"]));
     }
 
     #[test]
-    fn parses_getent_lines() {
-        let p = Passwd::parse("app:x:1001:1002:App User,,,:/home/app:/bin/bash").unwrap();
+    fn a_key_seen_again_becomes_a_list_of_records() {
+        let t = records("::1 a\n::1 b\n::1 c\n", None);
+        assert_eq!(t["::1"], json!([["a"], ["b"], ["c"]]));
+    }
+
+    #[tokio::test]
+    async fn reads_the_hosts_passwd_and_reports_missing_keys() {
+        let h = Harness::new();
+        let r = h
+            .run(&Getent, json!({"database": "passwd", "key": "root"}))
+            .await;
+        assert!(!r.failed && !r.changed, "{r:?}");
+        assert_eq!(r.facts["getent_passwd"]["root"][1], json!("0"));
+        let r = h
+            .run(&Getent, json!({"database": "passwd", "key": "no-such-user-x"}))
+            .await;
+        assert!(r.failed);
         assert_eq!(
-            (p.uid, p.gid, p.gecos.as_str(), p.home.as_str()),
-            (1001, 1002, "App User,,,", "/home/app")
+            r.msg.as_deref(),
+            Some("One or more supplied key could not be found in the database.")
         );
-        let s = Shadow::parse("app:$6$x$y:19000:0:99999:7:::").unwrap();
-        assert_eq!((s.hash.as_str(), s.expire), ("$6$x$y", -1));
-        assert_eq!(
-            Shadow::parse("app:!:19000:0:99999:7::20000:")
-                .unwrap()
-                .expire,
-            20000
-        );
-        let g = Groups::parse(["adm:x:4:syslog,app", "app:x:1002:", "100:x:50:"]);
-        assert_eq!(g.membership("app"), vec!["adm"]);
-        assert_eq!(g.find("4").unwrap().name, "adm");
-        assert_eq!(g.find("100").unwrap().name, "100", "gid first, then name");
-        assert_eq!(g.find("app").unwrap().gid, 1002);
-        assert!(g.find("nope").is_none());
+        let r = h
+            .run(
+                &Getent,
+                json!({"database": "passwd", "key": "no-such-user-x", "fail_key": false}),
+            )
+            .await;
+        assert!(!r.failed);
+        assert_eq!(r.facts["getent_passwd"]["no-such-user-x"], Value::Null);
     }
 }

@@ -4,7 +4,7 @@
 
 use futures::future::BoxFuture;
 
-use super::getent::{Group, missing_binary};
+use super::account_db::{Group, missing_binary};
 use super::user::script::{RUN_PRELUDE, Reply};
 use crate::modules::toolkit::atomic_write::parse_trailer;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};

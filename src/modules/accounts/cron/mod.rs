@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use self::tab::CronTab;
-use super::getent::missing_binary;
+use super::account_db::missing_binary;
 use crate::events::FileDiff;
 use crate::modules::toolkit::atomic_write::{Content, WriteSpec, parse_trailer, write_file};
 use crate::modules::toolkit::mode::ModeSpec;

@@ -14,7 +14,7 @@ use self::plan::modify_command;
 use self::plan::{UserRequest, create_command, delete_command, home_mode};
 use self::script::probe_script;
 use self::script::{ApplySteps, KeyState, Observed, Reply, apply_script};
-use super::getent::Passwd;
+use super::account_db::Passwd;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
 

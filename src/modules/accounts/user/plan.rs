@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::modules::Args;
 use crate::modules::ModuleError;
-use crate::modules::accounts::getent::{Groups, Passwd, Shadow};
+use crate::modules::accounts::account_db::{Groups, Passwd, Shadow};
 
 #[derive(Clone, Debug, Default)]
 pub struct UserRequest {

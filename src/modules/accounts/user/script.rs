@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::plan::{Account, UserRequest};
-use crate::modules::accounts::getent::{Groups, Passwd, Shadow};
+use crate::modules::accounts::account_db::{Groups, Passwd, Shadow};
 use crate::modules::toolkit::atomic_write::unhex;
 use crate::shell::sh_quote;
 

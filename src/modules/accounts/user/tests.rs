@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::plan::*;
 use crate::modules::Args;
-use crate::modules::accounts::getent::{Groups, Passwd, Shadow};
+use crate::modules::accounts::account_db::{Groups, Passwd, Shadow};
 
 fn req(v: serde_json::Value) -> UserRequest {
     UserRequest::from_args(&Args::new(v.as_object().unwrap().clone())).unwrap()
