@@ -46,7 +46,8 @@ pub enum AsyncSupport {
     Detached,
     /// Ansible fails the task at run time, and so does strata.
     AnsibleRefuses,
-    /// Ansible runs it async; strata does not (refused when the playbook loads).
+    /// Ansible runs it async; strata does not (the task fails where it runs; `--strict` refuses
+    /// it when the playbook loads).
     NotInStrata,
 }
 

@@ -10,8 +10,8 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::loader::{Loader, Scope};
-use super::model::{Handler, Item, Playbook, Task};
-use super::module_table::{Known, Refusal, reason};
+use super::model::{Handler, IntKw, Item, Playbook, Task};
+use super::module_table::{AsyncSupport, Known, Refusal, async_refusal, async_support, reason};
 use super::task::TaskKw;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::yaml::Node;
@@ -185,6 +185,19 @@ impl Walk {
             && self.seen.insert(t.action_span.clone())
         {
             self.out.push(warning(t, &r));
+        }
+        if let Some(a) = &t.async_
+            && matches!(a.limit, IntKw::Int(n) if n > 0)
+            && async_support(&t.action) == AsyncSupport::NotInStrata
+            && self.seen.insert(t.action_span.clone())
+        {
+            self.out.push(format!(
+                "{}: task '{}': {}; it fails on any host where it runs (--strict refuses it at \
+                 load time)",
+                t.action_span,
+                t.display_name(),
+                async_refusal(&t.action, &a.written)
+            ));
         }
     }
 }

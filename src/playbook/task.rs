@@ -408,13 +408,17 @@ fn module_task(
     srcfile::check(ld, spec, &args, key, value, kw.args, scope);
     template_options::check(ld, spec, &args, key, value, kw.args);
     let written = key.scalar_string().unwrap_or_else(|| spec.name.to_string());
+    // Like a module strata does not implement, `async` on a module strata cannot detach loads
+    // (a warning, `refused.rs`) and fails only where it runs (`executor/async_task.rs`);
+    // `--strict` refuses it here.
     if let Some((IntKw::Int(n), at)) = &kw.async_
         && *n > 0
+        && ld.opts.strict
         && async_support(spec.name) == AsyncSupport::NotInStrata
     {
         ld.err(
             at.error(async_refusal(spec.name, &written))
-                .label("`async` on this module")
+                .label("`async` on this module, refused by --strict")
                 .help("drop `async`/`poll` to run the task in the foreground"),
         );
     }

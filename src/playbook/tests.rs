@@ -1130,11 +1130,24 @@ fn register_must_be_a_name_not_a_yaml_boolean() {
 }
 
 #[test]
-fn async_is_refused_at_load_on_modules_strata_cannot_detach() {
-    let ds = errors(&[(
-        "site.yml",
-        "- hosts: all\n  tasks:\n    - file: path=/x state=touch\n      async: 60\n      poll: 5\n    - file: path=/y state=touch\n      async: x\n",
-    )]);
+fn async_on_modules_strata_cannot_detach_loads_and_strict_refuses_it() {
+    const BOOK: &str = "- hosts: all\n  tasks:\n    - file: path=/x state=touch\n      async: 60\n      poll: 5\n    - file: path=/y state=touch\n      async: x\n";
+    // Without --strict only the ill-typed value is an error: the `file` task with `async`
+    // loads, with a warning, and fails where it runs.
+    let ds = errors(&[("site.yml", BOOK)]);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    let pb = load(&[("site.yml", &BOOK[..BOOK.find("    - file: path=/y").unwrap()])]);
+    let w = super::refused::warnings(&[pb]);
+    assert!(
+        w.len() == 1 && w[0].contains("strata does not run `file` as an async job"),
+        "{w:?}"
+    );
+    let dir = tree(&[("site.yml", BOOK)]);
+    let opts = LoadOptions {
+        strict: true,
+        ..Default::default()
+    };
+    let ds = load_opts(&dir, &opts).expect_err("--strict refuses it");
     let d = assert_error(
         &ds,
         "strata does not run `file` as an async job",
