@@ -116,8 +116,22 @@ pub async fn invoke(
     let retries = t.retries.unwrap_or(if t.until.is_some() { 3 } else { 0 });
     let delay = t.delay.unwrap_or(5.0);
     let mut attempt = 0;
+    // `set_stats` data counts with the final attempt only, and only from a result that did not
+    // fail and was not skipped, as Ansible's strategy reads `ansible_stats` (from each item of a
+    // loop; strata, running items one by one, cannot drop a passing item's data when a later
+    // item fails, as Ansible does for the whole loop).
+    let record = |stats: Option<Value>, step: &Step| {
+        if let Some(stats) = stats
+            && !(step.failed || step.skipped || step.unreachable)
+        {
+            pc.opts
+                .custom_stats
+                .record(&stats, &stats_hosts(h, pc, eff));
+        }
+    };
     loop {
         attempt += 1;
+        let mut stats = None;
         let ctx = ModuleCtx {
             host: &h.name,
             conn,
@@ -156,9 +170,7 @@ pub async fn invoke(
             Err(e) => Step::failed(e.to_string()),
             Ok(mut r) => {
                 super::runtime_inventory::apply(h, pc, t, &mut r);
-                if let Some(stats) = r.data.get("ansible_stats") {
-                    pc.opts.custom_stats.record(stats, &stats_hosts(h, pc, eff));
-                }
+                stats = r.data.get("ansible_stats").cloned();
                 if !r.facts.is_empty() {
                     for store in &fact_hosts {
                         if t.action == "set_fact" {
@@ -188,17 +200,22 @@ pub async fn invoke(
         if let Err(e) = apply_conditions(pc, t, sc, &mut step) {
             return Step::failed(e);
         }
-        let Some(until) = &t.until else { return step };
+        let Some(until) = &t.until else {
+            record(stats, &step);
+            return step;
+        };
         let ok = match eval_with_result(pc, t, sc, &step.value(), until) {
             Ok(b) => b,
             Err(e) => return Step::failed(e),
         };
         step.insert("attempts", json!(attempt));
         if ok {
+            record(stats, &step);
             return step;
         }
         if attempt > retries {
             step.failed = true;
+            record(stats, &step);
             return step;
         }
         let _ = pc.events.send(Event::Retry {

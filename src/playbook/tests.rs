@@ -1136,7 +1136,10 @@ fn async_on_modules_strata_cannot_detach_loads_and_strict_refuses_it() {
     // loads, with a warning, and fails where it runs.
     let ds = errors(&[("site.yml", BOOK)]);
     assert_eq!(ds.len(), 1, "{ds:?}");
-    let pb = load(&[("site.yml", &BOOK[..BOOK.find("    - file: path=/y").unwrap()])]);
+    let pb = load(&[(
+        "site.yml",
+        &BOOK[..BOOK.find("    - file: path=/y").unwrap()],
+    )]);
     let w = super::refused::warnings(&[pb]);
     assert!(
         w.len() == 1 && w[0].contains("strata does not run `file` as an async job"),

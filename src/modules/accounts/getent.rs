@@ -86,7 +86,12 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             r.facts = facts(records);
             return Ok(r);
         }
-        NO_GETENT => return Ok(ModuleResult::failed(missing_binary("getent", out.stderr_str().trim()))),
+        NO_GETENT => {
+            return Ok(ModuleResult::failed(missing_binary(
+                "getent",
+                out.stderr_str().trim(),
+            )));
+        }
         1 => "Missing arguments, or database unknown.",
         2 => {
             let msg = "One or more supplied key could not be found in the database.";
@@ -145,7 +150,10 @@ mod tests {
     #[test]
     fn records_are_keyed_by_their_first_field() {
         let t = records("root:x:0:0:root:/root:/bin/bash\n", Some(":"));
-        assert_eq!(t["root"], json!(["x", "0", "0", "root", "/root", "/bin/bash"]));
+        assert_eq!(
+            t["root"],
+            json!(["x", "0", "0", "root", "/root", "/bin/bash"])
+        );
         // Whitespace runs split as Python's `str.split()`.
         let t = records("127.0.0.1   localhost  lh\n", None);
         assert_eq!(t["127.0.0.1"], json!(["localhost", "lh"]));
@@ -166,7 +174,10 @@ mod tests {
         assert!(!r.failed && !r.changed, "{r:?}");
         assert_eq!(r.facts["getent_passwd"]["root"][1], json!("0"));
         let r = h
-            .run(&Getent, json!({"database": "passwd", "key": "no-such-user-x"}))
+            .run(
+                &Getent,
+                json!({"database": "passwd", "key": "no-such-user-x"}),
+            )
             .await;
         assert!(r.failed);
         assert_eq!(

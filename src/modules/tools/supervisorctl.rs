@@ -183,7 +183,10 @@ fn preamble(req: &Request) -> String {
     let mut opts = String::new();
     if req.password.is_some() {
         // The configuration supervisorctl would read: `config`, else the first of its default
-        // paths that exists (relative ones from the working directory, as it searches).
+        // paths that exists (relative ones from the working directory, as it searches). The
+        // copy gets the password from stdin (`printf` is the shell's builtin, so it is on no
+        // command line), and its `%(here)s` is the original file's directory, which
+        // supervisor expands from the path of the file it reads.
         let search = match &req.config {
             Some(c) => format!("[ -e {q} ] && __scfg={q}\n", q = sh_quote(c)),
             None => "__here=$(dirname \"$(dirname \"$__scbin\")\")\n\
@@ -198,7 +201,11 @@ fn preamble(req: &Request) -> String {
         s.push_str(
             "__scd=$(umask 077 && mktemp -d) || exit 1\n\
              trap 'rm -f -- \"$__s_so\" \"$__s_se\"; rm -rf -- \"$__scd\"' EXIT\n\
-             { if [ -n \"$__scfg\" ]; then cat -- \"$__scfg\"; fi; \
+             { if [ -n \"$__scfg\" ]; then \
+             __sch=$(cd \"$(dirname -- \"$__scfg\")\" && pwd) && H=$__sch awk \
+             '{ o = \"\"; r = $0; while ((i = index(r, \"%(here)s\")) > 0) \
+             { o = o substr(r, 1, i - 1) ENVIRON[\"H\"]; r = substr(r, i + 8) } print o r }' \
+             \"$__scfg\"; fi; \
              printf '\\n[supervisorctl]\\npassword = %s\\n' \"$(printf '%s' \"$__scpw\" | sed 's/%/%%/g')\"; \
              } > \"$__scd/supervisorctl.conf\" || exit 1\n",
         );
