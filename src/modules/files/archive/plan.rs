@@ -224,8 +224,29 @@ impl Plan {
         !(self.must_archive || self.format == "zip" || self.format == "tar")
     }
 
-    /// The shell that writes the archive; names of the members are on stdin.
+    /// The shell that writes the archive; names of the members are on stdin. The archive is
+    /// built in a private directory beside `dest` and renamed over it, so a failed or
+    /// interrupted write never leaves a truncated archive where the old one was (the
+    /// collection writes in place); a new file gets the mode the umask gives, a replaced one
+    /// keeps its mode and owner, as an in-place write would.
     pub fn create_cmd(&self) -> String {
+        let write = self.write_cmd();
+        format!(
+            "__td=$(mktemp -d \"$(dirname -- \"$d\")/.strata-archive.XXXXXX\") || \
+             {{ printf '__strata_err=Unable to write to %s: cannot create a temporary directory beside it\\n' \"$d\"; exit 0; }}\n\
+             case $__td in /*) ;; *) __td=$PWD/$__td;; esac\n\
+             trap 'rm -rf -- \"$__td\"' EXIT\n\
+             __t=$__td/archive\n\
+             {write}\
+             if [ -e \"$d\" ]; then chmod --reference=\"$d\" -- \"$__t\" && chown --reference=\"$d\" -- \"$__t\" 2>/dev/null; \
+             else chmod \"$(printf '%o' $((0666 & ~$(umask))))\" -- \"$__t\"; fi\n\
+             mv -f -- \"$__t\" \"$d\" || {{ printf '__strata_err=Unable to write to %s\\n' \"$d\"; exit 0; }}\n\
+             rm -rf -- \"$__td\"\n"
+        )
+    }
+
+    /// The commands that write the archive to `$__t`.
+    fn write_cmd(&self) -> String {
         if self.compress_only() {
             let tool = match &self.format[..] {
                 "bz2" => "bzip2",
@@ -233,7 +254,7 @@ impl Plan {
                 _ => "gzip",
             };
             return format!(
-                "if ! __e=$({tool} -c < {src} 2>&1 > \"$d\"); then printf '__strata_err=Unable to write to compressed file: %s\\n' \"$__e\"; exit 0; fi\n",
+                "if ! __e=$({tool} -c < {src} 2>&1 > \"$__t\"); then printf '__strata_err=Unable to write to compressed file: %s\\n' \"$__e\"; exit 0; fi\n",
                 src = sh_quote(&self.targets[0])
             );
         }
@@ -251,9 +272,9 @@ impl Plan {
             &self.root
         });
         if self.format == "zip" {
+            // zip names a file without a suffix NAME.zip.
             format!(
-                "case $d in /*) __z=$d;; *) __z=$PWD/$d;; esac\nrm -f -- \"$__z\"\n\
-                 __e=$(cd {root} && zip -q -X -@ \"$__z\" 2>&1) || {fail}\n"
+                "__e=$(cd {root} && zip -q -X -@ \"$__t.zip\" 2>&1) || {fail}\nmv -f -- \"$__t.zip\" \"$__t\"\n"
             )
         } else {
             let z = match &self.format[..] {
@@ -263,7 +284,7 @@ impl Plan {
                 _ => "",
             };
             format!(
-                "__e=$(tar --null --verbatim-files-from --no-recursion -C {root} -c{z}f \"$d\" -T - 2>&1) || {fail}\n"
+                "__e=$(tar --null --verbatim-files-from --no-recursion -C {root} -c{z}f \"$__t\" -T - 2>&1) || {fail}\n"
             )
         }
     }

@@ -58,22 +58,36 @@ impl Module for Debconf {
     }
 }
 
-/// Reads the package's answers; with `password`, also its lines of `debconf-get-selections`.
-pub fn read_script(pkg: &str, password: bool) -> String {
+/// Ansible's failure when a debconf tool the module needs is not installed.
+fn missing(rep: &Report) -> Option<ModuleResult> {
+    rep.has("missing").then(|| {
+        ModuleResult::failed(format!(
+            "Failed to find required executable \"{}\" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            rep.text("missing")
+        ))
+    })
+}
+
+/// Reads the package's answers.
+pub fn read_script(pkg: &str) -> String {
     let p = sh_quote(pkg);
-    let mut s = format!(
+    format!(
         "export LANG=C LC_ALL=C\n{HELPERS}{CAPTURE}\
          command -v debconf-show >/dev/null 2>&1 || {{ __sx missing debconf-show; exit 0; }}\n\
          __cap show debconf-show {p} || exit 0\n"
-    );
-    if password {
-        s.push_str(&format!(
-            "command -v debconf-get-selections >/dev/null 2>&1 || {{ __sx missing debconf-get-selections; exit 0; }}\n\
-             __sel() {{ debconf-get-selections | awk -v p={p} 'index($0, p) == 1'; }}\n\
-             __cap sel __sel\n"
-        ));
-    }
-    s
+    )
+}
+
+/// The package's lines of `debconf-get-selections`, read only for a `password` question the
+/// package already has, as Ansible reads them (so a first answer needs no debconf-utils).
+pub fn selections_script(pkg: &str) -> String {
+    let p = sh_quote(pkg);
+    format!(
+        "export LANG=C LC_ALL=C\n{HELPERS}{CAPTURE}\
+         command -v debconf-get-selections >/dev/null 2>&1 || {{ __sx missing debconf-get-selections; exit 0; }}\n\
+         __sel() {{ debconf-get-selections | awk -v p={p} 'index($0, p) == 1'; }}\n\
+         __cap sel __sel\n"
+    )
 }
 
 /// Ansible's `get_selections`: `question: value` lines, the `*` of a seen question dropped.
@@ -219,13 +233,10 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
         )));
     }
     let password = vtype.as_deref() == Some("password");
-    let out = ctx.run(&read_script(&pkg, password), None).await?;
+    let out = ctx.run(&read_script(&pkg), None).await?;
     let rep = Report::parse(&out);
-    if rep.has("missing") {
-        return Ok(ModuleResult::failed(format!(
-            "Failed to find required executable \"{}\" in paths: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            rep.text("missing")
-        )));
+    if let Some(f) = missing(&rep) {
+        return Ok(f);
     }
     if rep.rc("show_rc") != Some(0) {
         return Ok(ModuleResult::failed(rep.text("show_err")));
@@ -236,15 +247,21 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
             .with("msg", "")
             .with("current", Value::Object(prev)));
     };
-    if password && rep.rc("sel_rc") != Some(0) {
-        return Ok(ModuleResult::failed(format!(
-            "Failed to get the value '{question}' from '{pkg}': {}",
-            rep.text("sel_err")
-        )));
-    }
-    let stored = password
-        .then(|| password_value(&rep.text("sel_out"), &pkg, &question, &vtype))
-        .flatten();
+    let stored = if password && prev.contains_key(&question) {
+        let rep = Report::parse(&ctx.run(&selections_script(&pkg), None).await?);
+        if let Some(f) = missing(&rep) {
+            return Ok(f);
+        }
+        if rep.rc("sel_rc") != Some(0) {
+            return Ok(ModuleResult::failed(format!(
+                "Failed to get the value '{question}' from '{pkg}': {}",
+                rep.text("sel_err")
+            )));
+        }
+        password_value(&rep.text("sel_out"), &pkg, &question, &vtype)
+    } else {
+        None
+    };
     let (answer, changed) =
         decide(&prev, &question, &vtype, &value, stored.as_deref()).map_err(ModuleError::Args)?;
     if !changed {
