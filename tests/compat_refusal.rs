@@ -152,4 +152,33 @@ fn a_refused_task_that_runs_fails_clearly() {
         recap["custom_stats"][host],
         serde_json::json!({"seen": [host]})
     );
+    // The same through `strata run`: the refused module fails on the host where it runs (the
+    // ad-hoc exit code of a failed host, 2), with the warning before it; `--strict` refuses
+    // it before any host is contacted (exit 5).
+    let inv = lab.inventory.to_string_lossy().into_owned();
+    let adhoc = ["run", "all", "-i", &inv, "-m", "yum", "-a", "name=httpd"];
+    let out = common::strata_in(None, &adhoc);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        err.contains("[WARNING]") && err.contains("uses the module `yum`"),
+        "{err}"
+    );
+    assert!(
+        text.contains("strata does not implement the module `yum`"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{host} | FAILED!")), "{text}");
+    let mut strict = adhoc.to_vec();
+    strict.push("--strict");
+    let out = common::strata_in(None, &strict);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("error: module `yum` (ansible.builtin.dnf): strata does not implement it")
+            && err.contains("no host was contacted"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(host.as_str()));
 }
