@@ -53,24 +53,29 @@ __pid=$!
     if [ "$__left" -ne 0 ] && [ "$__step" -ge "$__left" ]; then __step=$((__left / 2)); fi
     __nap="$((__step / 10)).$((__step % 10))"
     sleep "$__nap"
-    while [ ! -e "$__f.done" ]; do
+    while :; do
         __left=$((__left - __step))
         if [ "$__left" -le 0 ]; then
-            : > "$__f.killed"
+            # Whoever makes the claim directory first writes the job's last word: the job
+            # may end just as its time runs out, and then its own result stands (and the
+            # job's side stops this watcher).
+            mkdir "$__f.claim" 2>/dev/null || exit 0
             kill -9 -"$__pid" 2>/dev/null
             sleep 1
             __write "{\"msg\": \"Timeout exceeded\", \"failed\": true, \"child_pid\": $__pid}"
-            rm -f "$__f.sh" "$__f.in" "$__f.out" "$__f.err" "$__f.run" "$__f.killed"
+            rm -f "$__f.sh" "$__f.in" "$__f.out" "$__f.err" "$__f.run"
+            rmdir "$__f.claim"
             exit 0
         fi
         sleep "$__nap"
     done
-    rm -f "$__f.done"
 ) </dev/null >/dev/null 2>&1 &
+__wpid=$!
 
 wait "$__pid"
 __rc=$?
-[ -e "$__f.killed" ] && exit 0
+mkdir "$__f.claim" 2>/dev/null || exit 0
+kill "$__wpid" 2>/dev/null
 __t1=$(__now)
 __res=
 __i=1
@@ -103,5 +108,5 @@ else
         printf '"}'
     } > "$__f.tmp" && mv -f "$__f.tmp" "$__f"
 fi
-: > "$__f.done"
 rm -f "$__f.sh" "$__f.in" "$__f.out" "$__f.err" "$__f.run"
+rmdir "$__f.claim"
