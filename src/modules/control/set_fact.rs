@@ -42,21 +42,10 @@ fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
     let facts_cacheable = args.bool_or("cacheable", false)?;
     let mut facts = Map::new();
     for (k, v) in args.0.iter().filter(|(k, _)| k.as_str() != "cacheable") {
-        // Ansible templates the names too, for facts named after data.
-        let name = if is_template(k) {
-            match ctx.templar.render_str(k, ctx.vars, &Span::unknown()) {
-                Ok(Value::String(s)) => s,
-                Ok(other) => other.to_string(),
-                Err(d) => return Ok(ModuleResult::failed(d.message)),
-            }
-        } else {
-            k.clone()
+        let name = match variable_name(ctx, k) {
+            Ok(n) => n,
+            Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
-        if !is_identifier(&name) {
-            return Ok(ModuleResult::failed(format!(
-                "The variable name '{name}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
-            )));
-        }
         facts.insert(name, v.clone());
     }
     if facts.is_empty() {
@@ -76,6 +65,26 @@ pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// A variable name as `set_fact` and `set_stats` take it: templated (facts named after
+/// data), then checked to be an identifier, with Ansible's message.
+pub fn variable_name(ctx: &ModuleCtx<'_>, k: &str) -> Result<String, String> {
+    let name = if is_template(k) {
+        match ctx.templar.render_str(k, ctx.vars, &Span::unknown()) {
+            Ok(Value::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(d) => return Err(d.message),
+        }
+    } else {
+        k.to_string()
+    };
+    if !is_identifier(&name) {
+        return Err(format!(
+            "The variable name '{name}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
+        ));
+    }
+    Ok(name)
 }
 
 #[cfg(test)]

@@ -7,11 +7,8 @@
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
-use super::set_fact::is_identifier;
-use crate::diagnostic::Span;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
-use crate::template::is_template;
 
 pub struct SetStats;
 
@@ -52,21 +49,10 @@ fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
     let aggregate = args.bool_or("aggregate", true)?;
     let mut data = Map::new();
     for (k, v) in given {
-        // Ansible templates the names too.
-        let name = if is_template(k) {
-            match ctx.templar.render_str(k, ctx.vars, &Span::unknown()) {
-                Ok(Value::String(s)) => s,
-                Ok(other) => other.to_string(),
-                Err(d) => return Ok(ModuleResult::failed(d.message)),
-            }
-        } else {
-            k.clone()
+        let name = match super::set_fact::variable_name(ctx, k) {
+            Ok(n) => n,
+            Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
-        if !is_identifier(&name) {
-            return Ok(ModuleResult::failed(format!(
-                "The variable name '{name}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
-            )));
-        }
         data.insert(name, v.clone());
     }
     Ok(ModuleResult::ok().with(

@@ -11,6 +11,22 @@ use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResul
 use crate::modules::{Param, ParamType as T};
 use crate::shell::sh_quote;
 
+/// The permission flags of a stat result (`wusr`, `isuid`...), Ansible's keys with their mode
+/// bits; `find`'s file entries carry them too.
+pub const MODE_BITS: &[(&str, u32)] = &[
+    ("wusr", 0o200),
+    ("rusr", 0o400),
+    ("xusr", 0o100),
+    ("wgrp", 0o020),
+    ("rgrp", 0o040),
+    ("xgrp", 0o010),
+    ("woth", 0o002),
+    ("roth", 0o004),
+    ("xoth", 0o001),
+    ("isuid", 0o4000),
+    ("isgid", 0o2000),
+];
+
 pub struct Stat;
 
 pub static SPEC: ModuleSpec = ModuleSpec {
@@ -159,19 +175,7 @@ async fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleErr
     set(&mut st, "atime", info.atime.into());
     set(&mut st, "mtime", info.mtime.into());
     set(&mut st, "ctime", info.ctime.into());
-    for (key, b) in [
-        ("wusr", 0o200),
-        ("rusr", 0o400),
-        ("xusr", 0o100),
-        ("wgrp", 0o020),
-        ("rgrp", 0o040),
-        ("xgrp", 0o010),
-        ("woth", 0o002),
-        ("roth", 0o004),
-        ("xoth", 0o001),
-        ("isuid", 0o4000),
-        ("isgid", 0o2000),
-    ] {
+    for &(key, b) in MODE_BITS {
         set(&mut st, key, bit(b));
     }
     set(&mut st, "blocks", info.blocks.into());

@@ -215,19 +215,7 @@ pub(crate) fn file_entry(e: &tree::Entry, path: &str) -> Map<String, Value> {
     r.insert("ctime".into(), e.ctime.into());
     r.insert("gr_name".into(), name(&st.group).into());
     r.insert("pw_name".into(), name(&st.owner).into());
-    for (k, b) in [
-        ("wusr", 0o200),
-        ("rusr", 0o400),
-        ("xusr", 0o100),
-        ("wgrp", 0o020),
-        ("rgrp", 0o040),
-        ("xgrp", 0o010),
-        ("woth", 0o002),
-        ("roth", 0o004),
-        ("xoth", 0o001),
-        ("isuid", 0o4000),
-        ("isgid", 0o2000),
-    ] {
+    for &(k, b) in super::stat::MODE_BITS {
         r.insert(k.into(), (m & b != 0).into());
     }
     r
