@@ -110,6 +110,10 @@ fn buildout_app_deploys_the_zeo_server_offline() {
     let www = lab.state.dir.join("www");
     serve_dir(&www);
     let http = HttpServer::start(&lab.state.gateway.to_string(), &www);
+    // The base machine has rsync now (tests/run installs it for `synchronize`); the host
+    // starts without it, as a fresh server does, so setup must fetch it from the served
+    // repository.
+    lab.ssh_ok(&host, "dpkg --purge rsync >/dev/null");
 
     let attributes = json!({
         "package_sources": {
@@ -162,7 +166,7 @@ fn buildout_app_deploys_the_zeo_server_offline() {
         rel,
         "{out}"
     );
-    // Setup installed rsync from the served apt repository (the controller has none to share).
+    // Setup installed rsync from the served apt repository.
     lab.ssh_ok(
         &host,
         "dpkg-query -W -f '${Status}' rsync | grep -qx 'install ok installed'",
