@@ -5,11 +5,11 @@
 //! `ignore_unreachable`.
 mod common;
 
-use common::compat::{compare, compare_in};
+use common::compat::compare_on;
 
 #[test]
 fn delegation_matches_ansible() {
-    let runs = compare_in("delegation.yml", Default::default());
+    let runs = compare_on("delegation.yml", 3);
     for r in &runs {
         r.expect_exit(0);
         // Results of delegated tasks are the original host's, and say where they ran.
@@ -55,5 +55,5 @@ fn delegation_matches_ansible() {
 
 #[test]
 fn play_and_task_keywords_match_ansible() {
-    compare("play_keywords.yml");
+    compare_on("play_keywords.yml", 3);
 }

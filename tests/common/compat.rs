@@ -310,8 +310,8 @@ struct Side {
     extra: Vec<String>,
 }
 
-fn side(name: &str, env: Env, www_root: &Path) -> Side {
-    let lab = Lab::up(name, 3, env.systemd);
+fn side(name: &str, env: Env, hosts: usize, www_root: &Path) -> Side {
+    let lab = Lab::up(name, hosts, env.systemd);
     let (srv, extra) = if env.www {
         super::aptrepo::offline(&lab);
         let srv = super::http::HttpServer::start(&lab.state.gateway.to_string(), www_root);
@@ -354,8 +354,18 @@ fn www_root() -> PathBuf {
     .clone()
 }
 
+/// Hosts on each side. Two already show per-host parallelism and per-host state; every host
+/// more costs ansible-core a Python process per task, the suite's main cost. Books about how
+/// hosts interplay (delegation, batches, host patterns) ask for three.
+const HOSTS: usize = 2;
+
 pub fn compare(book: &str) {
     compare_in(book, Env::default());
+}
+
+/// [`compare`] on `hosts` hosts a side (lab01, lab02, ...).
+pub fn compare_on(book: &str, hosts: usize) -> Vec<Run> {
+    compare_hosts(book, Env::default(), &[], hosts)
 }
 
 /// Compares `book` as run on hosts with `env`; returns strata's runs (first, second) for
@@ -366,10 +376,14 @@ pub fn compare_in(book: &str, env: Env) -> Vec<Run> {
 
 /// [`compare_in`], accepting the listed deliberate differences in task statuses.
 pub fn compare_known(book: &str, env: Env, known: &[Known]) -> Vec<Run> {
+    compare_hosts(book, env, known, HOSTS)
+}
+
+fn compare_hosts(book: &str, env: Env, known: &[Known], hosts: usize) -> Vec<Run> {
     let name = book.trim_end_matches(".yml");
     let www = if env.www { www_root() } else { PathBuf::new() };
-    let a = side(&format!("cmp-a-{name}"), env, &www);
-    let s = side(&format!("cmp-s-{name}"), env, &www);
+    let a = side(&format!("cmp-a-{name}"), env, hosts, &www);
+    let s = side(&format!("cmp-s-{name}"), env, hosts, &www);
     let path = fixture("compat").join(book);
     let probe = std::fs::read_to_string(fixture("compat").join(format!("{name}.probe.sh")))
         .unwrap_or_default();
