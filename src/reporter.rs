@@ -244,19 +244,24 @@ impl<W: Write> Reporter<W> {
             return;
         }
         let item_part = item.map(|i| format!(" => (item={i})")).unwrap_or_default();
+        let v = self.opts.verbosity;
         let line = match status {
             Status::Failed | Status::Ignored => format!(
                 "{}: {who}{item_part}: FAILED! => {}",
                 word(status),
-                compact(result, msg)
+                compact(result, msg, v)
             ),
             Status::Unreachable => {
-                format!("fatal: {who}: UNREACHABLE! => {}", compact(result, msg))
+                format!("fatal: {who}: UNREACHABLE! => {}", compact(result, msg, v))
             }
             _ => {
                 let show = self.opts.verbosity > 0 || always_show;
                 if show && status != Status::Skipped {
-                    format!("{}: {who}{item_part} => {}", word(status), pretty(result))
+                    format!(
+                        "{}: {who}{item_part} => {}",
+                        word(status),
+                        pretty(result, v)
+                    )
                 } else {
                     format!("{}: {who}{item_part}", word(status))
                 }
@@ -292,7 +297,7 @@ fn custom_stats_lines(hosts: &Map<String, Value>, run: &Map<String, Value>) -> V
 }
 
 /// Keys Ansible never shows in a result line.
-fn displayable(result: &Value, drop_false: bool) -> Value {
+fn displayable(result: &Value, drop_false: bool, verbosity: u8) -> Value {
     let mut v = result.clone();
     if let Value::Object(m) = &mut v {
         m.remove("ansible_loop_var");
@@ -301,8 +306,10 @@ fn displayable(result: &Value, drop_false: bool) -> Value {
         }
         m.remove("_ansible_no_log");
         // Modules that return `diff` as data (timezone, pam_limits...): Ansible's
-        // `_dump_results` leaves it off the screen below -vvv; strata at every level.
-        m.remove("diff");
+        // `_dump_results` leaves it off the screen below -vvv.
+        if verbosity < 3 {
+            m.remove("diff");
+        }
         for k in ["changed", "failed"] {
             if drop_false && m.get(k) == Some(&Value::Bool(false)) {
                 m.remove(k);
@@ -362,8 +369,8 @@ pub fn py_json(v: &Value, indent: Option<usize>) -> String {
     out
 }
 
-fn compact(result: &Value, msg: &str) -> String {
-    let mut v = displayable(result, false);
+fn compact(result: &Value, msg: &str, verbosity: u8) -> String {
+    let mut v = displayable(result, false, verbosity);
     if let Value::Object(m) = &mut v
         && !msg.is_empty()
         && !m.contains_key("msg")
@@ -374,8 +381,8 @@ fn compact(result: &Value, msg: &str) -> String {
 }
 
 /// Ansible's `-v`/debug display: indented, without bookkeeping keys.
-fn pretty(result: &Value) -> String {
-    py_json(&displayable(result, true), Some(4))
+fn pretty(result: &Value, verbosity: u8) -> String {
+    py_json(&displayable(result, true, verbosity), Some(4))
 }
 
 #[cfg(test)]

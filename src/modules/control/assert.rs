@@ -9,7 +9,6 @@ use super::debug::with_msg;
 use crate::diagnostic::Span;
 use crate::modules::{Args, FreeForm, Module, ModuleCtx, ModuleError, ModuleResult, ModuleSpec};
 use crate::modules::{Param, ParamType as T};
-use crate::values::to_bool;
 
 pub struct Assert;
 
@@ -61,10 +60,20 @@ fn run(ctx: &ModuleCtx<'_>, args: &Args) -> Result<ModuleResult, ModuleError> {
                 .templar
                 .eval_bool(expr, ctx.vars, &Span::unknown())
                 .map_err(|d| d.message),
-            // The executor already turned `{{ ... }}` into a value: judge it as Ansible would.
+            // A bool is what `{{ ... }}` rendered (or a literal `true`), which Ansible accepts.
             Value::Bool(b) => Ok(*b),
-            Value::Null => Ok(false),
-            other => Ok(to_bool(other).unwrap_or(true)),
+            // Anything else YAML gave (a mapping from an unquoted `a: b`, a number, a list) is
+            // refused by ansible-core 2.19 rather than judged by its truthiness.
+            Value::Null => {
+                return Ok(ModuleResult::failed(
+                    "Empty conditional expressions are not allowed.",
+                ));
+            }
+            _ => {
+                return Ok(ModuleResult::failed(
+                    "Conditional expressions must be strings.",
+                ));
+            }
         };
         let base = ModuleResult::ok().with("assertion", that.clone());
         match verdict {
@@ -153,5 +162,26 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("undefined"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn a_that_entry_that_is_not_a_string_fails_as_in_ansible() {
+        let h = Harness::new();
+        // `- a: 1` in a `that:` list is a mapping: a missing quote, which Ansible refuses.
+        for bad in [json!({"a": 1}), json!(1), json!(["x"])] {
+            let r = h.run(&Assert, json!({"that": [bad.clone()]})).await;
+            assert_eq!(
+                (r.failed, r.msg.as_deref()),
+                (true, Some("Conditional expressions must be strings.")),
+                "{bad}"
+            );
+        }
+        let r = h.run(&Assert, json!({"that": [null]})).await;
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("Empty conditional expressions are not allowed.")
+        );
+        let r = h.run(&Assert, json!({"that": [true, "1 == 1"]})).await;
+        assert!(!r.failed);
     }
 }

@@ -1,10 +1,11 @@
 //! The one remote file writer shared by `copy`, `template`, `lineinfile`, `blockinfile` and
 //! `replace`. A single script (see `atomic_write.sh`) writes each file's new content to a temp
-//! file in the destination directory, gives it the wanted mode/owner/group (so `chmod`/`chown`
-//! themselves evaluate symbolic modes and names), compares it with the current file (`cmp`),
-//! then either discards it, fixes only the attributes, or validates, backs up and renames it
-//! over the destination. Check mode runs the same comparison on a temp file outside the
-//! destination directory and writes nothing.
+//! file, gives it the wanted mode/owner/group (so `chmod`/`chown` themselves evaluate symbolic
+//! modes and names), compares it with the current file (`cmp`), then either discards it, fixes
+//! only the attributes, or validates, backs up and renames it over the destination. The temp
+//! file of a new file starts in the destination directory; that of an existing one starts
+//! outside it and is copied beside it only on a change, so an unchanged file leaves even the
+//! directory's mtime alone. Check mode compares outside the directory and writes nothing.
 
 use std::collections::HashMap;
 

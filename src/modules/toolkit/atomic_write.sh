@@ -46,7 +46,15 @@ __s_put() {
     case $src in %*) rm -f -- "${src#%}";; esac
     __s_o state skipped; __s_o final "$(stat -L -c '%a %u %g %s %U %G' -- "$d")"; return
   fi
-  if [ "$__s_C" = 1 ] || [ ! -d "$dir" ]; then tdir=${TMPDIR:-/tmp}; else tdir=$dir; fi
+  # An existing file is compared from a temp file outside its directory, so that an unchanged
+  # one leaves the directory's mtime alone, as Ansible's modules do; only a change is copied
+  # beside it to be renamed over it. Past 1 MiB (or for an upload already in the directory) the
+  # second copy costs more than it saves, and the temp file starts in the directory.
+  tdir=$dir
+  if [ "$__s_C" = 1 ] || [ ! -d "$dir" ]; then tdir=${TMPDIR:-/tmp}
+  elif [ "$ex" = 1 ]; then
+    case $src in %*) ;; *) if [ "$(stat -L -c %s -- "$d")" -le 1048576 ]; then tdir=${TMPDIR:-/tmp}; fi;; esac
+  fi
   __s_tmp=$(mktemp "$tdir/.strata.XXXXXX") || { __s_fail "could not create a temporary file in $tdir"; return; }
   case $src in
     -) cat > "$__s_tmp" ;;
@@ -101,6 +109,12 @@ __s_put() {
     if [ "$__s_C" = 1 ]; then
       rm -f -- "$__s_tmp"; __s_tmp=
     else
+      if [ "$tdir" != "$dir" ]; then
+        t2=$(mktemp "$dir/.strata.XXXXXX") || { __s_fail "could not create a temporary file in $dir"; return; }
+        cat -- "$__s_tmp" > "$t2" || { rm -f -- "$t2"; __s_fail "could not write the temporary file $t2"; return; }
+        rm -f -- "$__s_tmp"; __s_tmp=$t2
+        chown -- "$nu:$ng" "$__s_tmp" 2>/dev/null; chmod -- "$nm" "$__s_tmp"
+      fi
       if [ -n "$val" ]; then
         vo=$(mktemp "${TMPDIR:-/tmp}/.strata.XXXXXX"); ve=$(mktemp "${TMPDIR:-/tmp}/.strata.XXXXXX")
         (eval "$val") >"$vo" 2>"$ve" </dev/null; vrc=$?

@@ -39,6 +39,10 @@ async fn content_create_idempotent_check_and_diff() {
     assert_eq!(r.data["size"], 6);
     assert_eq!(r.data["dest"], dest.as_str());
 
+    // Unchanged: nothing is created in the directory, so even its mtime stays (a tar of the
+    // directory, or a watcher on it, sees no change), as with Ansible.
+    let dir_mtime = || std::fs::metadata(&d.0).unwrap().modified().unwrap();
+    let before = dir_mtime();
     let r = run_module(
         &Copy,
         json!({"content": "hello\n", "dest": dest, "mode": "0640"}),
@@ -51,6 +55,32 @@ async fn content_create_idempotent_check_and_diff() {
         1,
         "temp file left behind"
     );
+    assert_eq!(
+        dir_mtime(),
+        before,
+        "an unchanged copy touched its directory"
+    );
+    // A new mode alone is set in place, without a temp file in the directory either.
+    let r = run_module(
+        &Copy,
+        json!({"content": "hello\n", "dest": dest, "mode": "0600"}),
+        Run::default(),
+    )
+    .await;
+    assert!(r.changed && !r.failed, "{r:?}");
+    assert_eq!(mode_of(&d.path("f.txt")), 0o600);
+    assert_eq!(dir_mtime(), before, "a mode change touched the directory");
+    let r = run_module(
+        &Copy,
+        json!({"content": "hello again\n", "dest": dest, "mode": "0640"}),
+        Run::default(),
+    )
+    .await;
+    assert!(r.changed && !r.failed, "{r:?}");
+    assert_eq!(read(&d.path("f.txt")), "hello again\n");
+    assert_eq!(mode_of(&d.path("f.txt")), 0o640);
+    assert_eq!(std::fs::read_dir(&d.0).unwrap().count(), 1);
+    std::fs::write(d.path("f.txt"), "hello\n").unwrap();
 
     let r = run_module(
         &Copy,
