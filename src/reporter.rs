@@ -35,6 +35,8 @@ impl ReporterOptions {
 
 pub struct Reporter<W: Write> {
     out: W,
+    /// Where text-mode warnings go: stderr for a terminal run, as Ansible's `Display.warning`.
+    err: Box<dyn Write + Send>,
     opts: ReporterOptions,
     bar: Option<ProgressBar>,
     play_hosts: usize,
@@ -98,11 +100,19 @@ impl<W: Write> Reporter<W> {
     pub fn new(out: W, opts: ReporterOptions) -> Self {
         Reporter {
             out,
+            err: Box::new(std::io::sink()),
             opts,
             bar: None,
             play_hosts: 0,
             last_header: None,
         }
+    }
+
+    /// Sends text-mode warnings to `err` (they are dropped otherwise; `--json` keeps them
+    /// on `out` as events).
+    pub fn with_err(mut self, err: Box<dyn Write + Send>) -> Self {
+        self.err = err;
+        self
     }
 
     /// Drains events until the channel closes; returns the recap stats if one was sent.
@@ -174,7 +184,15 @@ impl<W: Write> Reporter<W> {
                     .as_ref()
                     .map(|h| format!("[{h}]: "))
                     .unwrap_or_default();
-                self.line(&format!("[WARNING]: {who}{msg}"));
+                let text = format!("[WARNING]: {who}{msg}");
+                match &self.bar {
+                    Some(b) => b.suspend(|| {
+                        let _ = writeln!(self.err, "{text}");
+                    }),
+                    None => {
+                        let _ = writeln!(self.err, "{text}");
+                    }
+                }
             }
             Event::Retry {
                 host,
@@ -434,5 +452,60 @@ mod tests {
             u.contains("--- before: /etc/x") && u.contains("-b") && u.contains("+c"),
             "{u}"
         );
+    }
+
+    /// A `Write` both the reporter and the test hold.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    #[test]
+    fn warnings_go_to_stderr_and_diff_data_shows_from_vvv() {
+        let opts = |verbosity| ReporterOptions {
+            verbosity,
+            ..Default::default()
+        };
+        let (out, err) = (Shared::default(), Shared::default());
+        let mut r = Reporter::new(out.clone(), opts(1)).with_err(Box::new(err.clone()));
+        r.handle(&Event::Warning {
+            host: None,
+            msg: "Could not match supplied host pattern, ignoring: web9".into(),
+        });
+        let result = HostResult {
+            host: "web1".into(),
+            task: "tz".into(),
+            action: "timezone".into(),
+            status: Status::Changed,
+            msg: String::new(),
+            item: None,
+            result: serde_json::json!({"changed": true, "diff": {"before": "UTC"}}),
+            diff: vec![],
+            delegated_to: None,
+        };
+        r.handle(&Event::HostResult(result.clone()));
+        assert_eq!(
+            err.text(),
+            "[WARNING]: Could not match supplied host pattern, ignoring: web9\n"
+        );
+        assert!(!out.text().contains("WARNING"), "{}", out.text());
+        assert!(!out.text().contains("\"diff\""), "{}", out.text());
+
+        let out = Shared::default();
+        let mut r = Reporter::new(out.clone(), opts(3));
+        r.handle(&Event::HostResult(result));
+        assert!(out.text().contains("\"diff\": {"), "{}", out.text());
     }
 }

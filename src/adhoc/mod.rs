@@ -127,7 +127,7 @@ pub fn list_hosts(p: &Prepared) -> String {
 
 /// Runs a prepared command (its hosts' connection settings are checked first, still before
 /// any host is contacted) with the ad-hoc reporter on stdout, and returns Ansible's exit code.
-pub async fn execute(p: Prepared, req: &AdhocRequest) -> Result<ExitCode, AdhocError> {
+pub async fn execute(mut p: Prepared, req: &AdhocRequest) -> Result<ExitCode, AdhocError> {
     if p.hosts.is_empty() {
         return Ok(ExitCode::Ok);
     }

@@ -76,16 +76,16 @@ pub async fn run(args: PlaybookArgs) -> ExitCode {
             return ExitCode::BadInput;
         }
     };
-    let plan = match run::plan(&req) {
+    let mut plan = match run::plan(&req) {
         Ok(p) => p,
         Err(e) => {
             eprint!("{}", e.render());
             return ExitCode::BadInput;
         }
     };
-    plan.print_warnings();
     if args.syntax_check || args.list_hosts || args.list_tasks {
         // A run sends these to its reporter; nothing runs here, so they are printed now.
+        plan.print_warnings();
         for w in plan.refusal_warnings() {
             eprintln!("[WARNING]: {w}");
         }

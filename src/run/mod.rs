@@ -18,8 +18,7 @@ use crate::diagnostic::InputErrors;
 /// Plans `req`, then runs it with its events going to `output`: everything `strata playbook`
 /// does after parsing its options, for callers that need no listing or syntax check.
 pub async fn playbooks(req: &RunRequest, output: Output) -> Result<Outcome, InputErrors> {
-    let plan = plan(req)?;
-    plan.print_warnings();
+    let mut plan = plan(req)?;
     let targets = plan.targets(&req.connect)?;
     Ok(run_plan(plan, targets, req, output).await)
 }

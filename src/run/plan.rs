@@ -130,7 +130,8 @@ pub fn plan(req: &RunRequest) -> Result<Plan, InputErrors> {
 }
 
 impl Plan {
-    /// Inventory and pattern warnings, printed as Ansible prints them, before any output.
+    /// Inventory and pattern warnings, printed where nothing runs (a syntax check, a
+    /// listing); a run sends them to its reporter.
     pub fn print_warnings(&self) {
         for w in &self.warnings {
             eprintln!("[WARNING]: {w}");
@@ -149,7 +150,7 @@ impl Plan {
     ///
     /// Only a run needs them, so this is also where a run's `vars_prompt` is checked: a
     /// prompt that cannot be asked is an input error (a syntax check or listing asks nothing).
-    pub fn targets(&self, opts: &ConnectOptions) -> Result<Targets, InputErrors> {
+    pub fn targets(&mut self, opts: &ConnectOptions) -> Result<Targets, InputErrors> {
         let (prompt_errors, prompt_warnings) = super::prompts::check(
             &self.playbooks,
             &self.extra_vars,
@@ -158,9 +159,8 @@ impl Plan {
         if !prompt_errors.is_empty() {
             return Err(InputErrors(prompt_errors));
         }
-        for w in prompt_warnings {
-            eprintln!("[WARNING]: {w}");
-        }
+        // Reported with the plan's other warnings when the run starts.
+        self.warnings.extend(prompt_warnings);
         let mut used: Vec<(&String, &VarsDir)> = Vec::new();
         for (per, pv) in self.play_hosts.iter().zip(&self.playbook_vars) {
             for h in per.iter().flatten() {

@@ -49,14 +49,20 @@ impl Outcome {
 /// The reporter for `output`, draining events until every sender is dropped.
 pub fn start_reporter(output: Output, req: &RunRequest) -> (EventTx, JoinHandle<()>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (out, opts): (Box<dyn std::io::Write + Send>, _) = match output {
+    type Sink = Box<dyn std::io::Write + Send>;
+    let (out, err, opts): (Sink, Sink, _) = match output {
         Output::Stdout { json } => (
             Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
             ReporterOptions::detect(json, req.verbosity, req.diff),
         ),
-        Output::Discard => (Box::new(std::io::sink()), ReporterOptions::default()),
+        Output::Discard => (
+            Box::new(std::io::sink()),
+            Box::new(std::io::sink()),
+            ReporterOptions::default(),
+        ),
     };
-    let reporter = Reporter::new(out, opts);
+    let reporter = Reporter::new(out, opts).with_err(err);
     let handle = tokio::spawn(async move {
         reporter.run(rx).await;
     });
@@ -74,7 +80,9 @@ pub async fn execute(plan: Plan, targets: Targets, req: &RunRequest, events: &Ev
         local: local.clone(),
         opts: req.connect.clone(),
     });
-    for msg in plan.refusal_warnings() {
+    // Inventory, host pattern and prompt warnings first, as Ansible prints them before the
+    // first play; then one per task whose module strata refuses.
+    for msg in plan.warnings.iter().cloned().chain(plan.refusal_warnings()) {
         let _ = events.send(Event::Warning { host: None, msg });
     }
     let custom = Arc::new(CustomStats::default());

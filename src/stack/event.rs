@@ -117,7 +117,7 @@ impl Engine<'_> {
         }
         // Keep the targets' order (the instance source's), not the layers'.
         hosts.sort_by_key(|h| spec.targets.iter().position(|r| &r.name == h));
-        let plan = self.plan(layer_plays)?;
+        let mut plan = self.plan(layer_plays)?;
         let targets = plan.targets(&self.req.connect)?;
 
         let id = store.begin_event(spec.kind, &spec.args, &self.command, &hosts)?;
