@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn renders_snippet_with_caret() {
-        let dir = std::env::temp_dir().join(format!("strata-diag-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-diag-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("play.yml");
         std::fs::write(&f, "- hosts: all\n  tasks:\n    - bogus: 1\n").unwrap();

@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn all_forms() {
-        let dir = std::env::temp_dir().join(format!("strata-ev-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-ev-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("v.yml");
         std::fs::write(&f, "x: 1\nl: [a]\n").unwrap();

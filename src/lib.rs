@@ -24,6 +24,7 @@ pub mod playbook;
 pub mod prompt;
 pub mod reporter;
 pub mod run;
+pub mod scratch;
 pub mod secret;
 pub mod shell;
 pub mod stack;

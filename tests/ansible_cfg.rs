@@ -277,7 +277,7 @@ fn a_project_runs_from_its_ansible_cfg_and_env_and_cli_override_it() {
 
 #[test]
 fn a_malformed_ansible_cfg_is_a_located_error_before_anything_runs() {
-    let dir = std::env::temp_dir().join(format!("strata-d-badcfg-{}", std::process::id()));
+    let dir = strata::scratch::root().join(format!("strata-d-badcfg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("ansible.cfg");
@@ -337,7 +337,7 @@ fn a_malformed_ansible_cfg_is_a_located_error_before_anything_runs() {
 
 #[test]
 fn stack_commands_find_roles_along_the_configured_roles_path() {
-    let dir = std::env::temp_dir().join(format!("strata-d-stackcfg-{}", std::process::id()));
+    let dir = strata::scratch::root().join(format!("strata-d-stackcfg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let st = common::stack::Stack::at(&dir.join("stack"));
     st.write("lab.yml", "all: {}\n");

@@ -225,7 +225,7 @@ fn list_hosts_with_limit_matches_ansible_playbook() {
 /// with one fork.
 #[test]
 fn play_host_order_follows_the_pattern() {
-    let book = std::env::temp_dir().join(format!("strata-order-{}.yml", std::process::id()));
+    let book = strata::scratch::root().join(format!("strata-order-{}.yml", std::process::id()));
     std::fs::write(
         &book,
         "- hosts: monitoring:dbs:web-a\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n",

@@ -322,7 +322,7 @@ fn jobs_on_a_bastion_and_from_the_controller() {
 /// located (or named) errors, exit 5, before any host is touched (the inventory's hosts do not exist).
 #[test]
 fn bad_jobs_are_input_errors() {
-    let dir = std::env::temp_dir().join(format!("strata-jobs-bad-{}", std::process::id()));
+    let dir = strata::scratch::root().join(format!("strata-jobs-bad-{}", std::process::id()));
     let st = Stack::at(&dir);
     st.write(
         "lab.yml",

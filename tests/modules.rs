@@ -10,7 +10,7 @@ use common::playbook::fixture;
 fn every_module_applies_is_idempotent_and_honours_check_and_diff() {
     let lab = Lab::up("mods", 5, false);
     let book_path = fixture("modules").join("site.yml");
-    let fetch = std::env::temp_dir().join(format!("strata-fetch-{}", std::process::id()));
+    let fetch = strata::scratch::root().join(format!("strata-fetch-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&fetch);
     let fetch_arg = format!("fetch_dir={}/", fetch.display());
     let book = lab.playbook_file(&book_path).extra_var(&fetch_arg);

@@ -75,7 +75,7 @@ impl Sshd {
         // sshd refuses to start without its privilege separation directory.
         std::fs::create_dir_all("/run/sshd").unwrap();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("strata-sshd-{}-{n}", std::process::id()));
+        let dir = strata::scratch::root().join(format!("strata-sshd-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let host_key = dir.join("host_ed25519");

@@ -53,7 +53,7 @@ fn state_files(dir: &Path) -> Vec<String> {
 #[test]
 fn bad_stack_files_are_located_errors_and_contact_no_host() {
     let (port, seen) = spy();
-    let dir = std::env::temp_dir().join(format!("strata-stack-files-{}", std::process::id()));
+    let dir = strata::scratch::root().join(format!("strata-stack-files-{}", std::process::id()));
     let st = Stack::at(&dir);
     st.write(
         "inv.yml",

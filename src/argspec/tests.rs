@@ -8,7 +8,7 @@ use super::*;
 fn role(name: &str, files: &[(&str, &str)]) -> PathBuf {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("strata-argspec-{name}{n}-{}", std::process::id()));
+    let d = crate::scratch::root().join(format!("strata-argspec-{name}{n}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     for (rel, text) in files {
         let p = d.join(rel);

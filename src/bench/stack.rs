@@ -269,7 +269,7 @@ mod tests {
     /// online, a sync runs no event (the lab run adds the one-login-per-host half).
     #[tokio::test]
     async fn a_sync_with_no_change_runs_nothing_and_configure_runs_everywhere() {
-        let dir = std::env::temp_dir().join(format!("strata-bench-stack-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-bench-stack-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let hosts = vec!["one".to_string(), "two".to_string()];
         // Both hosts are this machine: each writes into a directory of its own, below one

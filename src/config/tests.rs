@@ -14,7 +14,7 @@ struct Tree {
 impl Tree {
     fn new() -> Tree {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
+        let root = crate::scratch::root().join(format!(
             "strata-config-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst)

@@ -228,7 +228,7 @@ mod tests {
 ";
 
     fn book(text: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
+        let dir = crate::scratch::root().join(format!(
             "strata-refused-{}-{}",
             std::process::id(),
             text.len()

@@ -157,7 +157,7 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// A fresh directory with the given files (parents created).
 fn tree(files: &[(&str, &str)]) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("strata-loader-{}-{n}", std::process::id()));
+    let dir = crate::scratch::root().join(format!("strata-loader-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (rel, text) in files {

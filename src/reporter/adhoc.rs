@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn tree_writes_one_file_per_host() {
-        let dir = std::env::temp_dir().join(format!("strata-tree-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-tree-{}", std::process::id()));
         let o = AdhocOptions {
             tree: Some(dir.clone()),
             ..Default::default()

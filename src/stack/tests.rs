@@ -11,7 +11,7 @@ use super::variable::{EventVars, host_vars};
 use crate::template::Templar;
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("strata-stack-{name}-{}", std::process::id()));
+    let d = crate::scratch::root().join(format!("strata-stack-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

@@ -138,7 +138,7 @@ mod tests {
 
     #[tokio::test]
     async fn put_file_sets_content_and_exact_mode() {
-        let dir = std::env::temp_dir().join(format!("strata-local-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-local-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f");
         let p = path.to_str().unwrap();

@@ -93,22 +93,5 @@ pub fn shared_data(tag: &str) -> PathBuf {
 /// builds its own copy (tests of several checkouts may run at once), and none can clean up
 /// after itself, since statics are never dropped.
 pub fn remove_stale(dir: &Path, tag: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(tag)
-            .and_then(|r| r.strip_prefix('-'))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            let p = e.path();
-            // Plain directories and the symlink farms that point into them.
-            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
-        }
-    }
+    strata::scratch::remove_ended(dir, tag);
 }

@@ -34,7 +34,7 @@ impl Drop for WorkDir {
 }
 
 pub fn workdir(name: &str) -> WorkDir {
-    let d = std::env::temp_dir().join(format!("strata-ec2-{name}-{}", std::process::id()));
+    let d = strata::scratch::root().join(format!("strata-ec2-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     WorkDir(d)

@@ -20,8 +20,8 @@ pub struct Case {
 impl Case {
     /// A fresh project named after the test (`templates/` included) and its listener.
     pub fn new(name: &str) -> Case {
-        let dir =
-            std::env::temp_dir().join(format!("strata-validation-{}-{name}", std::process::id()));
+        let dir = strata::scratch::root()
+            .join(format!("strata-validation-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("templates")).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -80,7 +80,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_expiry() {
-        let d = std::env::temp_dir().join(format!("strata-ec2cache-{}", std::process::id()));
+        let d = crate::scratch::root().join(format!("strata-ec2cache-{}", std::process::id()));
         let f = path(&d, "aws_ec2-", &key(&["cfg", "http://x"]));
         let mut m = Map::new();
         m.insert("instance_id".into(), Value::from("i-1"));

@@ -419,7 +419,7 @@ mod tests {
     use super::*;
 
     fn load(name: &str, text: &str) -> Result<Ec2Config, Diagnostic> {
-        let dir = std::env::temp_dir().join(format!("strata-ec2cfg-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-ec2cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();

@@ -233,7 +233,7 @@ mod tests {
     use crate::template::Templar;
 
     fn cfg(extra: &str) -> Ec2Config {
-        let dir = std::env::temp_dir().join(format!("strata-ec2cred-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-ec2cred-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("t.aws_ec2.yml");
         std::fs::write(&p, format!("plugin: aws_ec2\n{extra}")).unwrap();
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn chain_order_config_then_env_then_profiles() {
-        let dir = std::env::temp_dir().join(format!("strata-ec2cred-f-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-ec2cred-f-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let creds = dir.join("credentials");
         let config = dir.join("config");

@@ -408,7 +408,7 @@ mod tests {
         // One file per call: tests run in parallel and would read each other's config.
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("strata-ec2mod-{}-{n}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-ec2mod-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("r.aws_ec2.yml");
         std::fs::write(&p, text).unwrap();

@@ -15,7 +15,7 @@ fn load(sources: &[PathBuf]) -> Result<Inventory, crate::diagnostic::Diagnostic>
 
 fn tmpdir() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
+    let d = crate::scratch::root().join(format!(
         "strata-inv-ini-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)

@@ -12,7 +12,7 @@ use crate::transport::{ConnectionKind, connection_vars};
 /// A fresh directory per test so parallel tests never share files.
 fn tmpdir() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
+    let d = crate::scratch::root().join(format!(
         "strata-inv-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)

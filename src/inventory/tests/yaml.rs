@@ -8,7 +8,7 @@ use super::super::*;
 
 fn write(text: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
+    let d = crate::scratch::root().join(format!(
         "strata-inv-yaml-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)

@@ -310,7 +310,7 @@ mod tests {
     use super::*;
 
     fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("strata-cache-{name}-{}", std::process::id()));
+        let d = crate::scratch::root().join(format!("strata-cache-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d

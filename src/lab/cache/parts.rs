@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_python_key_follows_requirements_and_constraints() {
-        let d = std::env::temp_dir().join(format!("strata-cache-key-{}", std::process::id()));
+        let d = crate::scratch::root().join(format!("strata-cache-key-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join("requirements.txt"), "Plone\n").unwrap();
         std::fs::write(d.join("constraints.txt"), "Plone==6.2.2\n").unwrap();

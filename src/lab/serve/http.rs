@@ -307,7 +307,7 @@ mod tests {
     use super::*;
 
     fn tree(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("strata-serve-{name}-{}", std::process::id()));
+        let d = crate::scratch::root().join(format!("strata-serve-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(d.join("root/python/wheels")).unwrap();
         std::fs::create_dir_all(d.join("root/.python.tmp-1")).unwrap();

@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn glob_words_keep_wildcards_active() {
-        let dir = std::env::temp_dir().join(format!("strata-glob-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-glob-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("x y")).unwrap();
         std::fs::write(dir.join("x y/f1.txt"), "").unwrap();
         std::fs::write(dir.join("x y/g.txt"), "").unwrap();

@@ -516,7 +516,7 @@ mod tests {
     /// A stack file with one job, in a directory whose name needs every kind of escaping.
     fn stack_in_awkward_dir() -> (PathBuf, StackFile) {
         let dir =
-            std::env::temp_dir().join(format!("strata jobs $HOME 100% {}", std::process::id()));
+            crate::scratch::root().join(format!("strata jobs $HOME 100% {}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("inv.yml"), "all: {hosts: {h1: {}}}\n").unwrap();
@@ -569,7 +569,7 @@ mod tests {
 
     #[test]
     fn another_stacks_unit_is_never_replaced() {
-        let dir = std::env::temp_dir().join(format!("strata-units-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-units-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let p = dir.join("strata-plone-test-backup.timer");

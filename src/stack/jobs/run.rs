@@ -412,7 +412,7 @@ mod tests {
 
     #[test]
     fn prune_keeps_the_newest_logs() {
-        let dir = std::env::temp_dir().join(format!("strata-prune-{}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-prune-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         for i in 0..55 {

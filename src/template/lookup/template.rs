@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn renders_with_includes_from_the_search_path_and_template_vars() {
-        let root = std::env::temp_dir().join(format!("strata-lookup-tpl-{}", std::process::id()));
+        let root = crate::scratch::root().join(format!("strata-lookup-tpl-{}", std::process::id()));
         let role = root.join("roles/web");
         std::fs::create_dir_all(role.join("templates")).unwrap();
         std::fs::create_dir_all(root.join("templates")).unwrap();

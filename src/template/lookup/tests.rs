@@ -14,7 +14,7 @@ fn s(e: &str) -> Value {
 }
 
 fn tmpdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("strata-lookup-{name}-{}", std::process::id()));
+    let d = crate::scratch::root().join(format!("strata-lookup-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

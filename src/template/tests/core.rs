@@ -115,7 +115,7 @@ fn default_with_boolean_argument() {
 
 #[test]
 fn template_files_keep_trailing_newline_and_trim_blocks() {
-    let dir = std::env::temp_dir().join(format!("strata-tmpl-core-{}", std::process::id()));
+    let dir = crate::scratch::root().join(format!("strata-tmpl-core-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("t.j2");
     std::fs::write(&f, "{% for x in xs %}\nline {{ x }}\n{% endfor %}\nend\n").unwrap();

@@ -65,7 +65,7 @@ fn mandatory_names_the_variable() {
 
 #[test]
 fn render_file_errors_name_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("strata-tmpl-err-{}", std::process::id()));
+    let dir = crate::scratch::root().join(format!("strata-tmpl-err-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("templates")).unwrap();
     let f = dir.join("templates/haproxy.cfg.j2");
     std::fs::write(
@@ -87,7 +87,7 @@ fn render_file_errors_name_file_and_line() {
 
 #[test]
 fn syntax_errors_have_file_line_and_column() {
-    let dir = std::env::temp_dir().join(format!("strata-tmpl-syn-{}", std::process::id()));
+    let dir = crate::scratch::root().join(format!("strata-tmpl-syn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("bad.j2");
     std::fs::write(&f, "ok\n{% if x %}\n{{ x +* }}\n{% endif %}\n").unwrap();

@@ -190,7 +190,7 @@ fn truthy_falsy_and_collection_tests() {
 
 #[test]
 fn controller_path_tests() {
-    let dir = std::env::temp_dir().join(format!("strata-tmpl-path-{}", std::process::id()));
+    let dir = crate::scratch::root().join(format!("strata-tmpl-path-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("f.txt");
     std::fs::write(&f, "x").unwrap();

@@ -240,7 +240,7 @@ mod tests {
     use std::process::Command;
 
     fn keygen(tag: &str, args: &[&str]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("strata-auth-{}-{tag}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-auth-{}-{tag}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("key");

@@ -317,7 +317,7 @@ mod tests {
     }
 
     fn tmpfile(tag: &str, content: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("strata-kh-{}-{tag}", std::process::id()));
+        let dir = crate::scratch::root().join(format!("strata-kh-{}-{tag}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("known_hosts");
         std::fs::write(&p, content).unwrap();
@@ -403,7 +403,8 @@ mod tests {
 
     #[test]
     fn accept_new_records_once_and_ssh_keygen_finds_it() {
-        let dir = std::env::temp_dir().join(format!("strata-kh-{}-record/sub", std::process::id()));
+        let dir =
+            crate::scratch::root().join(format!("strata-kh-{}-record/sub", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let p = dir.join("known_hosts");
         let kh = KnownHosts::load(&p, "[127.0.0.1]:2200").unwrap();

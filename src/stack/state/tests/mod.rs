@@ -85,7 +85,7 @@ impl TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let dir =
-            std::env::temp_dir().join(format!("strata-state-{}-{n}-{name}", std::process::id()));
+            crate::scratch::root().join(format!("strata-state-{}-{n}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         TempDir(dir)
     }
