@@ -85,6 +85,18 @@ pub fn unified_diff(d: &FileDiff) -> String {
     out
 }
 
+/// Writes a line with the progress bar, if any, lifted off the terminal meanwhile.
+fn write_line(bar: Option<&ProgressBar>, w: &mut impl Write, s: &str) {
+    match bar {
+        Some(b) => b.suspend(|| {
+            let _ = writeln!(w, "{s}");
+        }),
+        None => {
+            let _ = writeln!(w, "{s}");
+        }
+    }
+}
+
 fn word(status: Status) -> &'static str {
     match status {
         Status::Ok => "ok",
@@ -131,14 +143,7 @@ impl<W: Write> Reporter<W> {
     }
 
     fn line(&mut self, s: &str) {
-        match &self.bar {
-            Some(b) => b.suspend(|| {
-                let _ = writeln!(self.out, "{s}");
-            }),
-            None => {
-                let _ = writeln!(self.out, "{s}");
-            }
-        }
+        write_line(self.bar.as_ref(), &mut self.out, s);
     }
 
     pub fn handle(&mut self, ev: &Event) {
@@ -185,14 +190,7 @@ impl<W: Write> Reporter<W> {
                     .map(|h| format!("[{h}]: "))
                     .unwrap_or_default();
                 let text = format!("[WARNING]: {who}{msg}");
-                match &self.bar {
-                    Some(b) => b.suspend(|| {
-                        let _ = writeln!(self.err, "{text}");
-                    }),
-                    None => {
-                        let _ = writeln!(self.err, "{text}");
-                    }
-                }
+                write_line(self.bar.as_ref(), &mut self.err, &text);
             }
             Event::Retry {
                 host,
