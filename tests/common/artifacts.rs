@@ -59,7 +59,9 @@ with zipfile.ZipFile(f"{dir}/{{name}}-{{ver}}-py3-none-any.whl", "w") as z:
 
 /// Everything the hosts fetch: served files, archives, a repository and wheels.
 pub fn shared_data(tag: &str) -> PathBuf {
-    remove_stale(Path::new("/var/lib/strata"), tag);
+    // Each process builds its own copy (tests of several checkouts may run at once) and
+    // cannot remove it at exit, since statics are never dropped: ended ones' go here.
+    strata::scratch::remove_ended(Path::new("/var/lib/strata"), tag);
     let data = PathBuf::from(format!("/var/lib/strata/{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(data.join("www")).unwrap();
@@ -87,11 +89,4 @@ pub fn shared_data(tag: &str) -> PathBuf {
     wheel(&wheels, "stratadep", "1.0");
     sh(&data, "chmod -R a+rX .");
     data
-}
-
-/// Removes `<dir>/<tag>-<pid>` entries left by test processes that have ended: each process
-/// builds its own copy (tests of several checkouts may run at once), and none can clean up
-/// after itself, since statics are never dropped.
-pub fn remove_stale(dir: &Path, tag: &str) {
-    strata::scratch::remove_ended(dir, tag);
 }

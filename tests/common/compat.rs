@@ -341,7 +341,7 @@ fn www_root() -> PathBuf {
     static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ROOT.get_or_init(|| {
         let cache = Path::new("/var/lib/strata/test-cache");
-        super::artifacts::remove_stale(cache, "compat-www");
+        strata::scratch::remove_ended(cache, "compat-www");
         let root = cache.join(format!("compat-www-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
